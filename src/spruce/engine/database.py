@@ -1,0 +1,178 @@
+"""The database: a catalog of indexes in one object store, each index an ``IndexEngine``.
+
+Catalog document (a ``storage.versioned`` document under ``catalog/``, magic ``SPRC``)::
+
+    {"indexes": [{"name": "docs", "dimension": 384, "metric": "cosine", "uid": "<32 hex>",
+                  "spec": {...}, "deletion_protection": "disabled", "tags": {}, "vector_type": "dense",
+                  "created_at": 1764240000.0}]}
+
+An index's data lives under ``indexes/<uid>/``; a fresh uid per creation means an index re-created under a
+deleted name starts empty even if the old objects were not yet removed. Deleting an index commits the
+catalog without it first (the commit point), then removes its objects; prefixes the catalog does not
+name are removed when the store opens.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
+from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
+from spruce.storage.objectstore import LocalStore, ObjectStore
+from spruce.storage.versioned import VersionedDoc
+from spruce.types import (
+    IndexConfig,
+    validate_deletion_protection,
+    validate_dimension,
+    validate_index_name,
+    validate_metric,
+    validate_tags,
+)
+
+__all__ = ["Database"]
+
+
+class Database:
+    def __init__(self, store: ObjectStore, *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> None:
+        self.store = store
+        self.flush_rows = flush_rows
+        self._mu = threading.RLock()
+        self._catalog = VersionedDoc(store, "catalog/", b"SPRC")
+        self._indexes: dict[str, IndexEngine] = {}
+        doc = self._catalog.load() or {"indexes": []}
+        for d in doc["indexes"]:
+            cfg = IndexConfig.from_json(d)
+            self._indexes[cfg.name] = IndexEngine(store, cfg, flush_rows=flush_rows)
+        live = {f"indexes/{e.config.uid}/" for e in self._indexes.values()}
+        for key in store.list("indexes/"):
+            if "/".join(key.split("/")[:2]) + "/" not in live:
+                store.delete(key)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> Database:
+        """Open (or create) the store in a local directory, locking it against other processes."""
+        store = LocalStore(path)
+        try:
+            return cls(store, flush_rows=flush_rows)
+        except BaseException:
+            store.close()
+            raise
+
+    def _commit_catalog(self) -> None:
+        self._catalog.commit({"indexes": [e.config.to_json() for e in self._indexes.values()]})
+
+    def _get(self, name: object) -> IndexEngine:
+        engine = self._indexes.get(name) if isinstance(name, str) else None
+        if engine is None:
+            raise NotFoundError(f"Index {name} not found.", field="name")
+        return engine
+
+    # ------------------------------------------------------------ control plane
+
+    def create_index(
+        self,
+        name: object,
+        dimension: object,
+        metric: object = "cosine",
+        spec: object = None,
+        deletion_protection: object = "disabled",
+        tags: object = None,
+        vector_type: object = "dense",
+    ) -> IndexConfig:
+        cfg_name = validate_index_name(name)
+        if vector_type != "dense":
+            raise InvalidArgumentError(
+                f"vector_type {vector_type!r} is not supported; spruce serves dense indexes", field="vector_type"
+            )
+        if spec is None:
+            spec = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
+            raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")
+        config = IndexConfig(
+            name=cfg_name,
+            dimension=validate_dimension(dimension),
+            metric=validate_metric(metric),
+            uid=uuid.uuid4().hex,
+            spec=spec,
+            deletion_protection=validate_deletion_protection(deletion_protection),
+            tags=validate_tags(tags),
+            created_at=time.time(),
+        )
+        with self._mu:
+            if cfg_name in self._indexes:
+                raise AlreadyExistsError(f"Resource already exists: index {cfg_name}", field="name")
+            engine = IndexEngine(self.store, config, flush_rows=self.flush_rows)
+            self._indexes[cfg_name] = engine
+            try:
+                self._commit_catalog()
+            except BaseException:
+                del self._indexes[cfg_name]
+                raise
+        return config
+
+    def list_indexes(self) -> list[IndexConfig]:
+        with self._mu:
+            return [e.config for e in self._indexes.values()]
+
+    def describe_index(self, name: object) -> IndexConfig:
+        with self._mu:
+            return self._get(name).config
+
+    def has_index(self, name: object) -> bool:
+        with self._mu:
+            return isinstance(name, str) and name in self._indexes
+
+    def configure_index(self, name: object, deletion_protection: object = None, tags: object = None) -> IndexConfig:
+        with self._mu:
+            engine = self._get(name)
+            changes: dict[str, Any] = {}
+            if deletion_protection is not None:
+                changes["deletion_protection"] = validate_deletion_protection(deletion_protection)
+            if tags is not None:
+                merged = {**engine.config.tags, **validate_tags(tags, allow_empty_values=True)}
+                changes["tags"] = {k: v for k, v in merged.items() if v}
+            if changes:
+                old = engine.config
+                engine.config = IndexConfig(**{**old.to_json(), **changes})
+                try:
+                    self._commit_catalog()
+                except BaseException:
+                    engine.config = old
+                    raise
+            return engine.config
+
+    def delete_index(self, name: object) -> None:
+        with self._mu:
+            engine = self._get(name)
+            if engine.config.deletion_protection == "enabled":
+                raise ForbiddenError(
+                    "Deletion protection is enabled for this index. Disable deletion protection before retrying.",
+                    field="deletion_protection",
+                )
+            del self._indexes[engine.config.name]
+            try:
+                self._commit_catalog()
+            except BaseException:
+                self._indexes[engine.config.name] = engine
+                raise
+        engine.destroy()
+
+    def index(self, name: object) -> IndexEngine:
+        with self._mu:
+            return self._get(name)
+
+    def close(self) -> None:
+        with self._mu:
+            for engine in self._indexes.values():
+                engine.close()
+            self.store.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

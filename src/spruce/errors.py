@@ -1,0 +1,140 @@
+"""One exception tree for every layer of spruce.
+
+Each class carries the Pinecone error code (the control-plane ``error.code`` string), the gRPC status
+number used in data-plane bodies, and the HTTP status the server answers with. Every layer raises these;
+only the server turns them into response bodies. A bare ``ValueError``/``TypeError`` escaping the engine is
+a bug and must surface as a 500, never be disguised as a client error.
+
+Client mistakes map to 4xx statuses that the official SDK does *not* retry (never 408/429/5xx); only faults
+of the store itself (a failed fsync, a locked or closed store, corruption) use 5xx.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlreadyExistsError",
+    "DataCorruptionError",
+    "ForbiddenError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "SpruceError",
+    "StoreClosedError",
+    "StoreLockedError",
+    "StoreReadOnlyError",
+    "UnauthenticatedError",
+    "UnprocessableEntityError",
+]
+
+
+class SpruceError(Exception):
+    """Base of every error spruce raises on purpose.
+
+    ``field`` names the request field at fault where there is one, so that a wire layer can point at it.
+    """
+
+    code: ClassVar[str] = "UNKNOWN"
+    grpc_code: ClassVar[int] = 2
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgumentError(SpruceError):
+    """The request is well-formed but a value breaks a rule or a limit (HTTP 400)."""
+
+    code = "INVALID_ARGUMENT"
+    grpc_code = 3
+    http_status = 400
+
+
+class UnprocessableEntityError(SpruceError):
+    """The body cannot be decoded at all, or a required field is missing (HTTP 422)."""
+
+    code = "UNPROCESSABLE_ENTITY"
+    grpc_code = 3
+    http_status = 422
+
+
+class PayloadTooLargeError(SpruceError):
+    """The request body is larger than the configured cap (HTTP 413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    grpc_code = 8
+    http_status = 413
+
+
+class NotFoundError(SpruceError):
+    """An index or namespace that does not exist (HTTP 404)."""
+
+    code = "NOT_FOUND"
+    grpc_code = 5
+    http_status = 404
+
+
+class AlreadyExistsError(SpruceError):
+    """An index or namespace name that is already taken (HTTP 409)."""
+
+    code = "ALREADY_EXISTS"
+    grpc_code = 6
+    http_status = 409
+
+
+class ForbiddenError(SpruceError):
+    """The operation is refused by a setting, e.g. deletion protection (HTTP 403)."""
+
+    code = "FORBIDDEN"
+    grpc_code = 7
+    http_status = 403
+
+
+class UnauthenticatedError(SpruceError):
+    """Missing or wrong API key (HTTP 401)."""
+
+    code = "UNAUTHENTICATED"
+    grpc_code = 16
+    http_status = 401
+
+
+class StoreReadOnlyError(SpruceError):
+    """A write failed to become durable (fsync error); the store refuses writes until it is reopened.
+
+    Retrying an fsync after a failure is unsafe (the kernel may have dropped the dirty pages), so the store
+    never retries: it stops accepting writes and an operator restarts it, which replays the log from disk.
+    """
+
+    code = "UNAVAILABLE"
+    grpc_code = 14
+    http_status = 503
+
+
+class StoreClosedError(SpruceError):
+    """The store (or index handle) was closed."""
+
+    code = "UNAVAILABLE"
+    grpc_code = 14
+    http_status = 503
+
+
+class StoreLockedError(SpruceError):
+    """Another process holds the data directory open for writing."""
+
+    code = "FAILED_PRECONDITION"
+    grpc_code = 9
+    http_status = 503
+
+
+class DataCorruptionError(SpruceError):
+    """Stored data that must be whole (a manifest's segment, a catalog) failed its checksum."""
+
+    code = "DATA_LOSS"
+    grpc_code = 15
+    http_status = 500

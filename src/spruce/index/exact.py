@@ -1,0 +1,51 @@
+"""Exact scoring with BLAS, as Pinecone defines scores per metric (reference section 7.3).
+
+- cosine: cosine similarity, higher is better;
+- dotproduct: raw inner product, higher is better;
+- euclidean: squared L2 distance, lower is better (computed as |v|^2 - 2 v.q + |q|^2, clipped at 0).
+
+Selection keeps every row tied with the k-th best, so that the caller can break ties by id and the result
+is deterministic whatever order rows happen to be stored in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["exact_scores", "higher_is_better", "top_candidates"]
+
+FloatArray = np.ndarray[Any, np.dtype[np.floating[Any]]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric != "euclidean"
+
+
+def exact_scores(
+    vectors: FloatArray, sq_norms: FloatArray, q: FloatArray, metric: str, rows: IntArray | None = None
+) -> FloatArray:
+    """Scores of ``q`` against ``vectors`` (or just against ``rows`` of it), as float64."""
+    if rows is not None:
+        vectors = vectors[rows]
+        sq_norms = sq_norms[rows]
+    dots = (vectors @ q).astype(np.float64)
+    if metric == "dotproduct":
+        return dots
+    q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
+    if metric == "cosine":
+        denom = np.sqrt(sq_norms * q_sq)
+        return dots / np.where(denom > 0, denom, 1.0)
+    return np.maximum(sq_norms - 2.0 * dots + q_sq, 0.0)
+
+
+def top_candidates(scores: FloatArray, k: int, metric: str) -> IntArray:
+    """Positions of the best ``k`` scores plus every score tied with the k-th (unordered)."""
+    n = len(scores)
+    if n <= k:
+        return np.arange(n, dtype=np.int64)
+    key = scores if higher_is_better(metric) else -scores
+    kth = np.partition(key, n - k)[n - k]
+    return np.flatnonzero(key >= kth).astype(np.int64)

@@ -1,0 +1,54 @@
+"""Checksummed framing shared by every small object spruce writes (log entries, manifests, catalogs,
+deletion bitmaps).
+
+Frame layout, little-endian, 28-byte header then payload::
+
+    offset size field
+    0      4    magic: b"SPRL" log entry | b"SPRM" manifest | b"SPRC" catalog | b"SPRD" deletion bitmap
+    4      2    format version (1)
+    6      2    reserved, zero
+    8      8    sequence number (the LSN for log entries, the version for manifests/catalogs)
+    16     8    payload length in bytes
+    24     4    CRC-32 (zlib) of bytes 0..24 followed by the payload
+    28     n    payload
+
+A frame that is short, has the wrong magic, length or checksum is rejected whole (``CorruptFrame``): a torn
+or bit-flipped object is never half-read.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+__all__ = ["HEADER", "CorruptFrame", "frame", "unframe"]
+
+HEADER = struct.Struct("<4sHHQQI")
+VERSION = 1
+
+
+class CorruptFrame(Exception):
+    """A frame failed validation. Internal: callers decide whether that is a torn tail or data loss."""
+
+
+def frame(magic: bytes, seq: int, payload: bytes) -> bytes:
+    head = HEADER.pack(magic, VERSION, 0, seq, len(payload), 0)[:24]
+    crc = zlib.crc32(payload, zlib.crc32(head))
+    return head + struct.pack("<I", crc) + payload
+
+
+def unframe(data: bytes, magic: bytes) -> tuple[int, bytes]:
+    """Return ``(seq, payload)`` of a whole, valid frame of the given kind."""
+    if len(data) < HEADER.size:
+        raise CorruptFrame(f"frame shorter than its header ({len(data)} bytes)")
+    got_magic, version, _, seq, length, crc = HEADER.unpack_from(data)
+    if got_magic != magic:
+        raise CorruptFrame(f"bad magic {got_magic!r}, expected {magic!r}")
+    if version != VERSION:
+        raise CorruptFrame(f"unknown frame version {version}")
+    if len(data) != HEADER.size + length:
+        raise CorruptFrame(f"frame length {len(data)} does not match header ({HEADER.size + length})")
+    payload = data[HEADER.size :]
+    if zlib.crc32(payload, zlib.crc32(data[:24])) != crc:
+        raise CorruptFrame("checksum mismatch")
+    return seq, payload

@@ -1,0 +1,183 @@
+"""The object-store interface every durable byte of spruce goes through, and its local-directory backend.
+
+The interface is deliberately the small subset that S3-compatible stores offer: ``put_if_absent`` (a
+conditional put), ``get``, ``list`` by prefix, and ``delete``. Objects are immutable once written. A later
+backend puts the same keys in a bucket; nothing above this module may assume POSIX files, except through
+``local_path`` (a local file to memory-map, which a remote backend provides from its cache).
+
+Local layout: the key ``a/b/c`` is the file ``<root>/a/b/c``. ``put_if_absent`` writes the bytes to a
+temporary file under ``<root>/.tmp/``, fsyncs it, hard-links it to its final name (``link`` fails if the
+name exists, which makes the put conditional and atomic: a reader never sees a partial object), fsyncs the
+directory, and unlinks the temporary file. ``<root>/LOCK`` holds an exclusive ``flock`` for as long as the
+store is open, so a second process cannot open the same directory for writing.
+
+A failed fsync poisons the store: every later write raises ``StoreReadOnlyError``. Retrying fsync after an
+error is unsafe on Linux (the failed pages may already be marked clean), so recovery is a restart, which
+re-reads what is really on disk.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from spruce.errors import NotFoundError, StoreClosedError, StoreLockedError, StoreReadOnlyError
+
+__all__ = ["LocalStore", "ObjectStore"]
+
+
+class ObjectStore(Protocol):
+    """What the storage layer needs from a backend (local directory today, S3-compatible later)."""
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Store ``data`` under ``key`` durably; False (and nothing written) if ``key`` exists."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes; ``NotFoundError`` if absent."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys starting with ``prefix``, in ascending order."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; absent keys are not an error."""
+        ...
+
+    def local_path(self, key: str) -> str | None:
+        """A local file holding the object (for memory-mapping), or None if the backend has none."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalStore:
+    """An ``ObjectStore`` in a local directory, exclusively locked by this process while open."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.root / ".tmp"
+        self._tmp.mkdir(exist_ok=True)
+        self._lock_fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise StoreLockedError(
+                f"the data directory {str(self.root)!r} is already open for writing by another process"
+            ) from None
+        for leftover in self._tmp.iterdir():  # temporaries of a crashed process: never linked, safe to drop
+            leftover.unlink(missing_ok=True)
+        self._counter = itertools.count()
+        self._durable_dirs: set[Path] = {self.root}
+        self._failed: BaseException | None = None
+        self._closed = False
+        self._mu = threading.Lock()
+
+    # ------------------------------------------------------------ helpers
+
+    def _path(self, key: str) -> Path:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"bad object key {key!r}")
+        return self.root / key
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        if self._failed is not None:
+            raise StoreReadOnlyError(
+                "the store refuses writes after a failed fsync; restart spruce to recover from disk"
+            )
+
+    def _fsync(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            self._failed = exc
+            raise StoreReadOnlyError(f"fsync failed ({exc}); the store now refuses writes") from exc
+
+    def _fsync_dir(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _ensure_dir(self, path: Path) -> None:
+        """Create ``path`` and make its existence durable (fsync of each new parent link)."""
+        if path in self._durable_dirs:
+            return
+        self._ensure_dir(path.parent)
+        path.mkdir(exist_ok=True)
+        self._fsync_dir(path.parent)
+        with self._mu:
+            self._durable_dirs.add(path)
+
+    # ------------------------------------------------------------ interface
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self._check_writable()
+        final = self._path(key)
+        if final.exists():
+            return False
+        self._ensure_dir(final.parent)
+        tmp = self._tmp / f"{os.getpid()}.{next(self._counter)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._fsync_dir(final.parent)
+        return True
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"object {key!r} not found") from None
+
+    def list(self, prefix: str) -> list[str]:
+        head, _, _ = prefix.rpartition("/")
+        base = self.root / head if head else self.root
+        if not base.is_dir():
+            return []
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            rel = os.path.relpath(dirpath, self.root)
+            rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            dirnames[:] = [d for d in dirnames if not (rel == "" and d == ".tmp")]
+            for name in filenames:
+                key = rel + name
+                if key.startswith(prefix) and key != "LOCK":
+                    out.append(key)
+        out.sort()
+        return out
+
+    def delete(self, key: str) -> None:
+        self._check_writable()
+        self._path(key).unlink(missing_ok=True)
+
+    def local_path(self, key: str) -> str | None:
+        return str(self._path(key))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)

@@ -1,0 +1,123 @@
+"""The operations a log entry carries, and their byte encoding.
+
+Operations record *resolved effects*, never intents: a delete by filter is logged as the ids it deleted,
+an update of one record as the whole new record, an update by filter as the ids and the metadata patch.
+Replaying a log over the state it was written against is therefore deterministic and needs no filter
+evaluation.
+
+Payload layout (little-endian)::
+
+    0   4   H = length of the JSON head
+    4   H   JSON array of operation objects (orjson), e.g.
+            {"op": "upsert", "ns": "films", "ids": [...], "meta": [...], "off": 0, "rows": 2, "dim": 4}
+            {"op": "delete", "ns": "films", "ids": [...]}
+            {"op": "set_metadata", "ns": "films", "ids": [...], "patch": {...}}
+            {"op": "drop_namespace", "ns": "films"}
+            {"op": "create_namespace", "ns": "films"}
+    4+H ... the upserts' vectors, float32 row-major, each upsert's block at byte offset ``off`` of this area
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import orjson
+
+from spruce.types import Metadata, Vector32
+
+__all__ = [
+    "CreateNamespace",
+    "Delete",
+    "DropNamespace",
+    "Op",
+    "SetMetadata",
+    "Upsert",
+    "decode_ops",
+    "encode_ops",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    ns: str
+    ids: list[str]
+    vectors: Vector32
+    metadata: list[Metadata]
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    ns: str
+    ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SetMetadata:
+    ns: str
+    ids: list[str]
+    patch: Metadata
+
+
+@dataclass(frozen=True, slots=True)
+class DropNamespace:
+    ns: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateNamespace:
+    ns: str
+
+
+Op: TypeAlias = Upsert | Delete | SetMetadata | DropNamespace | CreateNamespace
+_LEN = struct.Struct("<I")
+
+
+def encode_ops(ops: list[Op]) -> bytes:
+    head: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    offset = 0
+    for op in ops:
+        if isinstance(op, Upsert):
+            blob = np.ascontiguousarray(op.vectors, dtype="<f4").tobytes()
+            rows, dim = op.vectors.shape
+            head.append({"op": "upsert", "ns": op.ns, "ids": op.ids, "meta": op.metadata,
+                         "off": offset, "rows": rows, "dim": dim})
+            blobs.append(blob)
+            offset += len(blob)
+        elif isinstance(op, Delete):
+            head.append({"op": "delete", "ns": op.ns, "ids": op.ids})
+        elif isinstance(op, SetMetadata):
+            head.append({"op": "set_metadata", "ns": op.ns, "ids": op.ids, "patch": op.patch})
+        elif isinstance(op, DropNamespace):
+            head.append({"op": "drop_namespace", "ns": op.ns})
+        else:
+            head.append({"op": "create_namespace", "ns": op.ns})
+    head_bytes = orjson.dumps(head)
+    return b"".join([_LEN.pack(len(head_bytes)), head_bytes, *blobs])
+
+
+def decode_ops(payload: bytes) -> list[Op]:
+    (hlen,) = _LEN.unpack_from(payload)
+    head = orjson.loads(payload[4 : 4 + hlen])
+    area = memoryview(payload)[4 + hlen :]
+    ops: list[Op] = []
+    for d in head:
+        kind = d["op"]
+        if kind == "upsert":
+            rows, dim, off = d["rows"], d["dim"], d["off"]
+            vecs = np.frombuffer(area[off : off + rows * dim * 4], dtype="<f4").reshape(rows, dim)
+            ops.append(Upsert(d["ns"], d["ids"], vecs.astype(np.float32), d["meta"]))
+        elif kind == "delete":
+            ops.append(Delete(d["ns"], d["ids"]))
+        elif kind == "set_metadata":
+            ops.append(SetMetadata(d["ns"], d["ids"], d["patch"]))
+        elif kind == "drop_namespace":
+            ops.append(DropNamespace(d["ns"]))
+        elif kind == "create_namespace":
+            ops.append(CreateNamespace(d["ns"]))
+        else:
+            raise ValueError(f"unknown log operation {kind!r}")
+    return ops

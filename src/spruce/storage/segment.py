@@ -1,0 +1,126 @@
+"""Immutable segment objects: the flushed records of one namespace, and their deletion bitmaps.
+
+Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
+
+    offset  size  field
+    0       8     magic b"SPRSEG\\x00\\x01"
+    8       4     H = header length
+    12      4     CRC-32 of the header
+    16      H     header JSON: {"rows": n, "dim": d,
+                                "sections": {"vectors": [off, len, crc], "ids": [...], "metadata": [...]}}
+    ...           sections at their absolute offsets; ``vectors`` starts 64-byte aligned so it can be
+                  memory-mapped: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``:
+                  JSON array of the n metadata objects (numbers already float64, nulls dropped).
+
+Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
+later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
+``framing`` frame (magic ``SPRD``, sequence = rows) whose payload is ``numpy.packbits`` of the deleted flags
+(bit order big, row 0 first). The manifest names the bitmap that is current for each segment.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from spruce.errors import DataCorruptionError
+from spruce.storage.framing import CorruptFrame, frame, unframe
+from spruce.storage.objectstore import ObjectStore
+from spruce.types import Metadata, Vector32
+
+__all__ = ["SegmentContents", "decode_deleted", "encode_deleted", "encode_segment", "read_segment"]
+
+MAGIC = b"SPRSEG\x00\x01"
+_PRE = struct.Struct("<8sII")
+_ALIGN = 64
+DEL_MAGIC = b"SPRD"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentContents:
+    ids: list[str]
+    vectors: Vector32
+    metadata: list[Metadata]
+
+
+def _pad(n: int) -> int:
+    return (-n) % _ALIGN
+
+
+def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> bytes:
+    rows, dim = vectors.shape
+    vec = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+    ids_b = orjson.dumps(ids)
+    meta_b = orjson.dumps(metadata)
+    # Two passes: the header's length decides where the sections start, and the header names offsets.
+    sections: dict[str, list[int]] = {}
+    header = b""
+    for _ in range(2):
+        pos = _PRE.size + len(header)
+        pos += _pad(pos)
+        sections = {}
+        for name, blob in (("vectors", vec), ("ids", ids_b), ("metadata", meta_b)):
+            sections[name] = [pos, len(blob), zlib.crc32(blob)]
+            pos += len(blob)
+            pos += _pad(pos)
+        header = orjson.dumps({"rows": rows, "dim": dim, "sections": sections})
+    out = bytearray(_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header)
+    for blob in (vec, ids_b, meta_b):
+        out += b"\x00" * _pad(len(out))
+        out += blob
+    return bytes(out)
+
+
+def _section(buf: Any, sec: list[int], name: str, key: str) -> memoryview:
+    off, length, crc = sec
+    view = memoryview(buf)[off : off + length]
+    if len(view) != length or zlib.crc32(view) != crc:
+        raise DataCorruptionError(f"segment {key}: section {name} is corrupt")
+    return view
+
+
+def read_segment(store: ObjectStore, key: str) -> SegmentContents:
+    """Load a segment; its vectors are memory-mapped where the backend has a local file."""
+    path = store.local_path(key)
+    buf: Any
+    if path is not None:
+        with open(path, "rb") as f:
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    else:
+        buf = store.get(key)
+    if len(buf) < _PRE.size:
+        raise DataCorruptionError(f"segment {key} is truncated")
+    magic, hlen, hcrc = _PRE.unpack_from(buf)
+    header_b = bytes(buf[_PRE.size : _PRE.size + hlen])
+    if magic != MAGIC or zlib.crc32(header_b) != hcrc:
+        raise DataCorruptionError(f"segment {key} has a corrupt header")
+    header = orjson.loads(header_b)
+    rows, dim, secs = header["rows"], header["dim"], header["sections"]
+    vec_view = _section(buf, secs["vectors"], "vectors", key)
+    vectors = np.frombuffer(vec_view, dtype="<f4").reshape(rows, dim)
+    ids = orjson.loads(_section(buf, secs["ids"], "ids", key))
+    metadata = orjson.loads(_section(buf, secs["metadata"], "metadata", key))
+    if len(ids) != rows or len(metadata) != rows:
+        raise DataCorruptionError(f"segment {key}: row counts disagree")
+    return SegmentContents(ids=ids, vectors=vectors, metadata=metadata)
+
+
+def encode_deleted(deleted: np.ndarray[Any, np.dtype[np.bool_]]) -> bytes:
+    return frame(DEL_MAGIC, len(deleted), np.packbits(deleted).tobytes())
+
+
+def decode_deleted(data: bytes, rows: int, key: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    try:
+        n, payload = unframe(data, DEL_MAGIC)
+    except CorruptFrame as exc:
+        raise DataCorruptionError(f"deletion bitmap {key} is corrupt: {exc}") from exc
+    if n != rows:
+        raise DataCorruptionError(f"deletion bitmap {key} has {n} rows, segment has {rows}")
+    bits = np.unpackbits(np.frombuffer(payload, dtype=np.uint8), count=rows)
+    return bits.astype(bool)

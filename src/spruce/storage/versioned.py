@@ -1,0 +1,59 @@
+"""A JSON document replaced atomically by writing its next version: the manifest and the catalog.
+
+Each version is an object ``<prefix><version:020d>`` holding a framed (see ``framing``) JSON payload. A new
+version is committed with ``put_if_absent``, so the swap is atomic on any backend, and two writers can never
+both commit the same version (the loser gets ``False`` and must not go on). Readers take the highest
+version. Older versions are deleted after a commit; a crash before that leaves them behind, harmless.
+
+The newest version failing its checksum is data loss, not a torn write (puts are atomic), so ``load``
+refuses to fall back to an older version, whose log entries may already be gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from spruce.errors import DataCorruptionError, StoreReadOnlyError
+from spruce.storage.framing import CorruptFrame, frame, unframe
+from spruce.storage.objectstore import ObjectStore
+
+__all__ = ["VersionedDoc"]
+
+
+class VersionedDoc:
+    def __init__(self, store: ObjectStore, prefix: str, magic: bytes) -> None:
+        self.store = store
+        self.prefix = prefix
+        self.magic = magic
+        self.version = 0
+
+    def _key(self, version: int) -> str:
+        return f"{self.prefix}{version:020d}"
+
+    def load(self) -> dict[str, Any] | None:
+        """The newest version's document (None if there is none yet)."""
+        keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
+        if not keys:
+            self.version = 0
+            return None
+        newest = keys[-1]
+        try:
+            version, payload = unframe(self.store.get(newest), self.magic)
+        except CorruptFrame as exc:
+            raise DataCorruptionError(f"{newest} is corrupt ({exc}); refusing to open") from exc
+        self.version = version
+        doc: dict[str, Any] = orjson.loads(payload)
+        return doc
+
+    def commit(self, doc: dict[str, Any]) -> int:
+        """Write the next version; afterwards older versions are deleted (best effort)."""
+        version = self.version + 1
+        if not self.store.put_if_absent(self._key(version), frame(self.magic, version, orjson.dumps(doc))):
+            raise StoreReadOnlyError(f"{self._key(version)} was written by someone else; refusing to go on")
+        self.version = version
+        for key in self.store.list(self.prefix):
+            if key < self._key(version):
+                self.store.delete(key)
+        return version

@@ -1,0 +1,472 @@
+"""Records, index configurations, results, and the validation of every value a caller hands in.
+
+Pure: no I/O. Each validator either returns a normalised value or raises ``InvalidArgumentError`` naming
+the field and the limit. Batches are validated whole before anything is written, so one bad record
+rejects the batch and changes nothing.
+
+Normalisation rules (Pinecone's): metadata numbers become float64, ``null`` metadata values are dropped,
+the namespace ``__default__`` is the default namespace ``""``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import orjson
+
+from spruce import limits
+from spruce.errors import InvalidArgumentError
+
+MetadataValue: TypeAlias = str | float | bool | list[str]
+Metadata: TypeAlias = dict[str, MetadataValue]
+Vector32: TypeAlias = "np.ndarray[Any, np.dtype[np.float32]]"
+
+_INDEX_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class _Result:
+    """Lets result dataclasses be read like the SDK's models: ``r.matches`` and ``r["matches"]``."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in {f.name for f in dataclasses.fields(self)}:  # type: ignore[arg-type]
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One validated record: id, float32 values of the index dimension, normalised metadata."""
+
+    id: str
+    values: Vector32
+    metadata: Metadata
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBatch:
+    """A validated upsert batch: ids, an (n, dim) float32 matrix, and one metadata dict per row."""
+
+    ids: list[str]
+    vectors: Vector32
+    metadata: list[Metadata]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _is_ascii_printable_id(s: str) -> bool:
+    return s.isascii() and "\x00" not in s
+
+
+def validate_id(value: object, *, field: str = "id") -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    if not 1 <= len(value) <= limits.ID_MAX_LEN:
+        raise InvalidArgumentError(
+            f"{field} must be 1 to {limits.ID_MAX_LEN} characters long, got {len(value)}", field=field
+        )
+    if not _is_ascii_printable_id(value):
+        raise InvalidArgumentError(f"{field} must be ASCII without NUL characters: {value!r}", field=field)
+    return value
+
+
+def validate_ids(value: object, *, field: str = "ids", max_count: int = limits.FETCH_MAX_IDS) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(f"{field} must be a list of strings", field=field)
+    if len(value) > max_count:
+        raise InvalidArgumentError(
+            f"{field} may hold at most {max_count} ids per request, got {len(value)}", field=field
+        )
+    return [validate_id(v, field=f"{field}[{i}]") for i, v in enumerate(value)]
+
+
+def validate_namespace(value: object, *, field: str = "namespace") -> str:
+    """Return the canonical namespace name; ``None``, ``""`` and ``__default__`` are the default one."""
+    if value is None or value == limits.DEFAULT_NAMESPACE_ALIAS:
+        return limits.DEFAULT_NAMESPACE
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{field} must be a string, got {type(value).__name__}", field=field)
+    if len(value) > limits.NAMESPACE_MAX_LEN:
+        raise InvalidArgumentError(
+            f"{field} must be at most {limits.NAMESPACE_MAX_LEN} characters long, got {len(value)}",
+            field=field,
+        )
+    if not _is_ascii_printable_id(value):
+        raise InvalidArgumentError(f"{field} must be ASCII without NUL characters: {value!r}", field=field)
+    return value
+
+
+def validate_values(value: object, dimension: int, metric: str, *, field: str = "values") -> Vector32:
+    """One dense vector: exactly ``dimension`` finite float32 numbers (non-zero for cosine)."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(f"{field} must be a list of numbers", field=field)
+    else:
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise InvalidArgumentError(f"{field} must contain only numbers", field=field)
+        arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != dimension:
+        got = arr.shape[0] if arr.ndim == 1 else arr.shape
+        raise InvalidArgumentError(
+            f"{field} has dimension {got}, but the index has dimension {dimension}", field=field
+        )
+    if arr.dtype.kind not in "fiu":
+        raise InvalidArgumentError(f"{field} must contain only numbers", field=field)
+    out = arr.astype(np.float32)
+    _check_finite(out, metric, field)
+    return out
+
+
+def _check_finite(arr: np.ndarray[Any, Any], metric: str, field: str) -> None:
+    if not np.isfinite(arr).all():
+        raise InvalidArgumentError(
+            f"{field} must contain only finite float32 numbers (no NaN, infinity, or magnitude above 3.4e38)",
+            field=field,
+        )
+    if metric == "cosine" and not arr.any():
+        raise InvalidArgumentError(
+            f"{field} must contain at least one non-zero value for a cosine index", field=field
+        )
+
+
+def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
+    """Pinecone's metadata rules: flat object of string, number, bool, or list of strings; nulls dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(f"{field} must be an object", field=field)
+    out: Metadata = {}
+    for key, v in value.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError(f"{field} keys must be non-empty strings", field=field)
+        if key.startswith("$"):
+            raise InvalidArgumentError(f"{field} key {key!r} must not start with '$'", field=field)
+        sub = f"{field}.{key}"
+        if v is None:
+            continue
+        if isinstance(v, bool) or isinstance(v, str):
+            out[key] = v
+        elif isinstance(v, (int, float)):
+            fv = float(v)
+            if not math.isfinite(fv):
+                raise InvalidArgumentError(f"{sub} must be a finite number", field=sub)
+            out[key] = fv
+        elif isinstance(v, (list, tuple)):
+            if not all(isinstance(e, str) for e in v):
+                raise InvalidArgumentError(
+                    f"{sub} is a list, and metadata lists may only contain strings", field=sub
+                )
+            out[key] = list(v)
+        else:
+            raise InvalidArgumentError(
+                f"{sub} has type {type(v).__name__}; metadata values must be a string, number, boolean, "
+                "or list of strings",
+                field=sub,
+            )
+    size = len(orjson.dumps(out))
+    if size > limits.METADATA_MAX_BYTES:
+        raise InvalidArgumentError(
+            f"{field} is {size} bytes, above the limit of {limits.METADATA_MAX_BYTES} bytes per record",
+            field=field,
+        )
+    return out
+
+
+def _record_parts(item: object, i: int) -> tuple[object, object, object, object]:
+    """Accept the SDK's record forms: (id, values), (id, values, metadata), a dict, or a Vector-like object."""
+    if isinstance(item, tuple):
+        if len(item) == 2:
+            return item[0], item[1], None, None
+        if len(item) == 3:
+            return item[0], item[1], item[2], None
+        raise InvalidArgumentError(
+            f"vectors[{i}] as a tuple must be (id, values) or (id, values, metadata)", field=f"vectors[{i}]"
+        )
+    if isinstance(item, Mapping):
+        sparse = item.get("sparse_values", item.get("sparseValues"))
+        return item.get("id"), item.get("values"), item.get("metadata"), sparse
+    if hasattr(item, "id") and hasattr(item, "values"):
+        return item.id, item.values, getattr(item, "metadata", None), getattr(item, "sparse_values", None)
+    raise InvalidArgumentError(
+        f"vectors[{i}] must be a tuple, an object with id/values/metadata, or a dict", field=f"vectors[{i}]"
+    )
+
+
+def _sparse_is_empty(sparse: object) -> bool:
+    if sparse is None:
+        return True
+    if isinstance(sparse, Mapping):
+        return not sparse.get("indices") and not sparse.get("values")
+    return False
+
+
+def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
+    """Validate a whole upsert batch; any bad record rejects all of it (nothing is written)."""
+    if isinstance(vectors, (str, bytes, Mapping)) or not isinstance(vectors, Sequence):
+        raise InvalidArgumentError("vectors must be a list of records", field="vectors")
+    n = len(vectors)
+    if n == 0:
+        raise InvalidArgumentError("vectors must contain at least one record", field="vectors")
+    if n > limits.UPSERT_MAX_RECORDS:
+        raise InvalidArgumentError(
+            f"vectors may hold at most {limits.UPSERT_MAX_RECORDS} records per upsert, got {n}",
+            field="vectors",
+        )
+    ids: list[str] = []
+    metas: list[Metadata] = []
+    mat = np.empty((n, dimension), dtype=np.float32)
+    seen: dict[str, int] = {}
+    for i, item in enumerate(vectors):
+        rid, values, meta, sparse = _record_parts(item, i)
+        rid = validate_id(rid, field=f"vectors[{i}].id")
+        if not _sparse_is_empty(sparse):
+            raise InvalidArgumentError(
+                f"vectors[{i}].sparse_values: sparse values are not supported on a dense index",
+                field=f"vectors[{i}].sparse_values",
+            )
+        if values is None:
+            raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
+        mat[i] = validate_values(values, dimension, metric, field=f"vectors[{i}].values")
+        metas.append(validate_metadata(meta, field=f"vectors[{i}].metadata"))
+        if rid in seen:
+            # Same id twice in one batch: the later record wins, as if upserted one after the other.
+            j = seen[rid]
+            mat[j] = mat[i]
+            metas[j] = metas[-1]
+            metas.pop()
+            continue
+        seen[rid] = len(ids)
+        ids.append(rid)
+    if len(ids) < n:
+        mat = np.ascontiguousarray(mat[: len(ids)])
+    return RecordBatch(ids=ids, vectors=mat, metadata=metas)
+
+
+def validate_int(value: object, lo: int, hi: int, *, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{field} must be an integer from {lo} to {hi}", field=field)
+    if not lo <= value <= hi:
+        raise InvalidArgumentError(f"{field} must be from {lo} to {hi}, got {value}", field=field)
+    return value
+
+
+def validate_top_k(value: object) -> int:
+    return validate_int(value, limits.TOP_K_MIN, limits.TOP_K_MAX, field="top_k")
+
+
+# ---------------------------------------------------------------- index configuration
+
+
+def validate_index_name(value: object, *, field: str = "name") -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{field} must be a string", field=field)
+    if not 1 <= len(value) <= limits.INDEX_NAME_MAX or not _INDEX_NAME_RE.match(value):
+        raise InvalidArgumentError(
+            f"{field} {value!r} is invalid: it must be 1 to {limits.INDEX_NAME_MAX} characters of lower-case "
+            "letters, digits and '-', and must not start or end with '-'",
+            field=field,
+        )
+    return value
+
+
+def validate_dimension(value: object) -> int:
+    return validate_int(value, limits.DIMENSION_MIN, limits.DIMENSION_MAX, field="dimension")
+
+
+def validate_metric(value: object) -> str:
+    if value not in limits.METRICS:
+        raise InvalidArgumentError(
+            f"metric must be one of {', '.join(limits.METRICS)}, got {value!r}", field="metric"
+        )
+    return str(value)
+
+
+def validate_deletion_protection(value: object) -> str:
+    if value not in ("enabled", "disabled"):
+        raise InvalidArgumentError(
+            f"deletion_protection must be 'enabled' or 'disabled', got {value!r}", field="deletion_protection"
+        )
+    return str(value)
+
+
+def validate_tags(value: object, *, allow_empty_values: bool = False) -> dict[str, str]:
+    """Tags: at most 20, keys 1-80 of [A-Za-z0-9_-], values up to 120 printable ASCII.
+
+    In ``configure`` an empty value means "remove this key", hence ``allow_empty_values``.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError("tags must be an object of string keys and string values", field="tags")
+    if len(value) > limits.TAGS_MAX:
+        raise InvalidArgumentError(f"tags may hold at most {limits.TAGS_MAX} keys, got {len(value)}", field="tags")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not 1 <= len(k) <= limits.TAG_KEY_MAX or not _TAG_KEY_RE.match(k):
+            raise InvalidArgumentError(
+                f"tag key {k!r} must be 1 to {limits.TAG_KEY_MAX} characters of letters, digits, '_' and '-'",
+                field="tags",
+            )
+        if not isinstance(v, str) or len(v) > limits.TAG_VALUE_MAX or not (v.isascii() and v.isprintable()):
+            raise InvalidArgumentError(
+                f"tag value for {k!r} must be a string of at most {limits.TAG_VALUE_MAX} printable ASCII "
+                "characters",
+                field=f"tags.{k}",
+            )
+        if not v and not allow_empty_values:
+            continue
+        out[k] = v
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """An index's configuration as stored in the catalog.
+
+    ``spec`` is recorded as given (serverless or pod); spruce runs every index the same way. ``uid`` names
+    the index's storage prefix, so an index re-created under a deleted name starts empty.
+    """
+
+    name: str
+    dimension: int
+    metric: str
+    uid: str
+    spec: dict[str, Any] = field(default_factory=lambda: {"serverless": {"cloud": "aws", "region": "us-east-1"}})
+    deletion_protection: str = "disabled"
+    tags: dict[str, str] = field(default_factory=dict)
+    vector_type: str = "dense"
+    created_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> IndexConfig:
+        return cls(**d)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(slots=True)
+class Vector(_Result):
+    id: str
+    values: list[float]
+    metadata: Metadata | None = None
+
+
+@dataclass(slots=True)
+class ScoredVector(_Result):
+    id: str
+    score: float
+    values: list[float] | None = None
+    metadata: Metadata | None = None
+
+
+@dataclass(slots=True)
+class Usage(_Result):
+    read_units: int = 0
+
+
+@dataclass(slots=True)
+class UpsertResponse(_Result):
+    upserted_count: int
+    lsn: int
+
+
+@dataclass(slots=True)
+class WriteResponse(_Result):
+    """Result of a delete or namespace operation: the LSN the write was logged at (0 if nothing changed)."""
+
+    lsn: int
+
+
+@dataclass(slots=True)
+class UpdateResponse(_Result):
+    matched_records: int
+    lsn: int
+
+
+@dataclass(slots=True)
+class QueryResponse(_Result):
+    matches: list[ScoredVector]
+    namespace: str
+    usage: Usage
+
+
+@dataclass(slots=True)
+class FetchResponse(_Result):
+    vectors: dict[str, Vector]
+    namespace: str
+    usage: Usage
+
+
+@dataclass(slots=True)
+class Pagination(_Result):
+    next: str
+
+
+@dataclass(slots=True)
+class FetchByMetadataResponse(_Result):
+    vectors: dict[str, Vector]
+    namespace: str
+    usage: Usage
+    pagination: Pagination | None = None
+
+
+@dataclass(slots=True)
+class ListItem(_Result):
+    id: str
+
+
+@dataclass(slots=True)
+class ListResponse(_Result):
+    vectors: list[ListItem]
+    namespace: str
+    usage: Usage
+    pagination: Pagination | None = None
+
+    def __iter__(self) -> Iterator[ListItem]:
+        return iter(self.vectors)
+
+
+@dataclass(slots=True)
+class NamespaceSummary(_Result):
+    vector_count: int
+
+
+@dataclass(slots=True)
+class IndexStats(_Result):
+    namespaces: dict[str, NamespaceSummary]
+    dimension: int
+    index_fullness: float
+    total_vector_count: int
+    metric: str
+    vector_type: str = "dense"
+
+
+@dataclass(slots=True)
+class NamespaceDescription(_Result):
+    name: str
+    record_count: int
+
+
+@dataclass(slots=True)
+class ListNamespacesResponse(_Result):
+    namespaces: list[NamespaceDescription]
+    total_count: int
+    pagination: Pagination | None = None
