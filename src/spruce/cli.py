@@ -1,0 +1,98 @@
+"""The ``spruce`` command: ``spruce serve`` runs the Pinecone-compatible server on a local store.
+
+Kept thin on purpose: it parses flags, opens the store, binds the socket and hands over to
+:mod:`spruce.server.run`. Failures a user can fix (a store locked by another process, a port in use) end
+with a one-line message and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from spruce import limits
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spruce", description="A vector database that speaks Pinecone's API."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve Pinecone's REST API (control and data plane) over HTTP")
+    serve.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=5080, help="port to bind; 0 picks a free one (default: 5080)"
+    )
+    serve.add_argument(
+        "--advertise-host",
+        default=None,
+        help="host name put into index hosts returned to clients (default: the bind address); it must "
+        "contain a dot or be 'localhost' for the official SDK to accept it",
+    )
+    serve.add_argument(
+        "--api-key",
+        default=os.environ.get("SPRUCE_API_KEY"),
+        help="require this API key on every request (default: $SPRUCE_API_KEY; unset accepts any key)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=limits.UPSERT_MAX_BODY_BYTES,
+        help=f"largest request body accepted (default: {limits.UPSERT_MAX_BODY_BYTES}, Pinecone's 2 MB)",
+    )
+    serve.add_argument(
+        "--threads", type=int, default=8, help="worker threads running engine calls (default: 8)"
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from spruce.engine import Database
+    from spruce.errors import SpruceError
+    from spruce.server.config import ServerConfig
+    from spruce.server.run import bind_socket, serve
+
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        advertise_host=args.advertise_host,
+        api_key=args.api_key or None,
+        max_body_bytes=args.max_body_bytes,
+        threads=args.threads,
+    )
+    try:
+        db = Database.open(args.data)
+    except SpruceError as exc:
+        print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        db.close()
+        print(f"spruce: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    serve(db, config, sock)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "serve":
+        return _serve(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

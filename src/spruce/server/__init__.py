@@ -1,0 +1,13 @@
+"""The HTTP server: Pinecone's REST API (control and data plane) as a thin ASGI layer over the engine.
+
+Layout, one job per module: ``app`` (auth, body caps, routing, errors; the ASGI entry), ``routing`` (route
+table), ``control`` / ``data`` / ``namespaces`` (handlers), ``wire`` (decoding), ``encode`` and
+``index_model`` (response shapes per API version), ``errors`` (error bodies), ``openapi`` (the document),
+``run`` (socket, uvicorn, shutdown), ``config`` (settings).
+"""
+
+from spruce.server.app import SpruceApp
+from spruce.server.config import Context, ServerConfig
+from spruce.server.run import bind_socket, serve
+
+__all__ = ["Context", "ServerConfig", "SpruceApp", "bind_socket", "serve"]

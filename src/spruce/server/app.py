@@ -1,0 +1,184 @@
+"""The ASGI application: auth, body caps, routing, running handlers off the loop, error mapping.
+
+Everything cross-cutting happens here, once, so handlers stay a few lines each. A request goes:
+
+1. split the raw path into segments (duplicate slashes collapse);
+2. check the API key in constant time (401 ``text/plain``);
+3. match a route (404 / 405);
+4. refuse a body above the cap from ``Content-Length`` alone, or while streaming a chunked body (413), so
+   an oversized upsert is never buffered whole;
+5. run the handler in the worker pool (decode, one engine call, encode) and map any exception to
+   Pinecone's error body: ``SpruceError`` to its status, anything else to a logged 500.
+
+The plane (control or data) decides the error body shape: paths under ``/index/<name>`` are data plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs
+
+from spruce.errors import PayloadTooLargeError, SpruceError, UnauthenticatedError
+from spruce.server.config import Context
+from spruce.server.errors import error_response, internal_error, route_error
+from spruce.server.http import Request, Response
+from spruce.server.openapi import openapi_bytes
+from spruce.server.routing import NoRoute, Route, match, split_path
+
+__all__ = ["SpruceApp"]
+
+log = logging.getLogger("spruce.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class _Disconnected(Exception):
+    """The client went away before sending its whole body."""
+
+
+class SpruceApp:
+    """An ASGI 3 application serving one :class:`~spruce.server.config.Context`."""
+
+    def __init__(self, ctx: Context, pool: ThreadPoolExecutor) -> None:
+        self.ctx = ctx
+        self.pool = pool
+        key = ctx.config.api_key
+        self._api_key = key.encode() if key else None
+        self._openapi = openapi_bytes()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        segments = split_path(scope.get("raw_path") or scope["path"].encode())
+        data_plane = bool(segments) and segments[0] == "index"
+        headers = _headers(scope)
+        try:
+            response = await self._respond(scope, receive, segments, headers, data_plane)
+        except _Disconnected:
+            return
+        await _send(send, response)
+
+    async def _respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        segments: list[str],
+        headers: dict[bytes, bytes],
+        data_plane: bool,
+    ) -> Response:
+        method: str = scope["method"]
+        try:
+            self._authenticate(headers)
+            if method == "GET" and segments == ["openapi.json"]:
+                return Response(200, self._openapi)
+            route, params = match(method, segments)
+            body = await _read_body(receive, headers, self.ctx.config.max_body_bytes)
+        except SpruceError as exc:
+            return _with_close(error_response(exc, data_plane=data_plane), headers)
+        except NoRoute as exc:
+            response = route_error(exc.status, exc.message, data_plane=data_plane)
+            if exc.allowed:
+                response.headers.append((b"allow", ", ".join(exc.allowed).encode()))
+            return response
+        request = Request(
+            method=method,
+            params=params,
+            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            body=body,
+            api_version=headers.get(b"x-pinecone-api-version", b"").decode("latin-1"),
+            host_header=headers.get(b"host", b"").decode("latin-1"),
+        )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self._handle, route, request)
+
+    def _authenticate(self, headers: dict[bytes, bytes]) -> None:
+        if self._api_key is None:
+            return
+        given = headers.get(b"api-key", b"")
+        if not hmac.compare_digest(given, self._api_key):
+            raise UnauthenticatedError(
+                "Invalid API key." if given else "Missing API key (the Api-Key header)."
+            )
+
+    def _handle(self, route: Route, request: Request) -> Response:
+        """Runs in a worker thread: the handler, and the mapping of whatever it raises."""
+        try:
+            return route.handler(self.ctx, request)
+        except SpruceError as exc:
+            return error_response(exc, data_plane=route.data_plane)
+        except Exception as exc:
+            return internal_error(exc, data_plane=route.data_plane, what=f"{route.method} {route.path}")
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {k: v for k, v in scope["headers"]}
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], cap: int) -> bytes:
+    """The whole body, refusing more than ``cap`` bytes as early as possible."""
+    length = headers.get(b"content-length")
+    if length is not None and length.isdigit() and int(length) > cap:
+        raise _too_large(cap)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            raise _too_large(cap)
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _too_large(cap: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"The request body exceeds the limit of {cap} bytes; send smaller batches "
+        "(Pinecone allows at most 2 MB and 1000 records per upsert).",
+        field="body",
+    )
+
+
+def _with_close(response: Response, headers: dict[bytes, bytes]) -> Response:
+    """After refusing a chunked body unread, close the connection rather than drain an unbounded stream."""
+    if response.status == 413 and b"content-length" not in headers:
+        response.headers.append((b"connection", b"close"))
+    return response
+
+
+async def _send(send: Send, response: Response) -> None:
+    out = [(b"content-length", str(len(response.body)).encode())]
+    if response.body:
+        out.append((b"content-type", response.content_type))
+    out.extend(response.headers)
+    await send({"type": "http.response.start", "status": response.status, "headers": out})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop here: the CLI opens and closes the database around the server."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,61 @@
+"""Control-plane handlers: ``/indexes`` CRUD and configure.
+
+Each handler decodes the wire shape, calls one engine method, and encodes the index model in the shape
+the caller's API version expects (see :mod:`spruce.server.index_model`).
+"""
+
+from __future__ import annotations
+
+from spruce.server.config import Context
+from spruce.server.http import Request, Response, json_response
+from spruce.server.index_model import index_model, is_schema_api, parse_classic_create, parse_schema_create
+from spruce.server.wire import json_object
+from spruce.types import IndexConfig
+
+__all__ = ["configure_index", "create_index", "delete_index", "describe_index", "list_indexes"]
+
+
+def _model(ctx: Context, req: Request, cfg: IndexConfig, status: int = 200) -> Response:
+    return json_response(index_model(cfg, ctx.config.base_url(req.host_header), req.api_version), status)
+
+
+def list_indexes(ctx: Context, req: Request) -> Response:
+    base = ctx.config.base_url(req.host_header)
+    models = [index_model(cfg, base, req.api_version) for cfg in ctx.db.list_indexes()]
+    return json_response({"indexes": models})
+
+
+def create_index(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    parse = parse_schema_create if is_schema_api(req.api_version) else parse_classic_create
+    args = parse(body)
+    cfg = ctx.db.create_index(
+        args.name,
+        args.dimension,
+        metric=args.metric,
+        spec=args.spec,
+        deletion_protection=args.deletion_protection,
+        tags=args.tags,
+        vector_type=args.vector_type,
+    )
+    return _model(ctx, req, cfg, 201)
+
+
+def describe_index(ctx: Context, req: Request) -> Response:
+    return _model(ctx, req, ctx.db.describe_index(req.params["name"]))
+
+
+def configure_index(ctx: Context, req: Request) -> Response:
+    """PATCH: deletion protection and tags. Replica/pod-size/read-capacity changes have no effect here."""
+    body = json_object(req.body, empty_ok=True)
+    cfg = ctx.db.configure_index(
+        req.params["name"],
+        deletion_protection=body.get("deletion_protection"),
+        tags=body.get("tags"),
+    )
+    return _model(ctx, req, cfg, 202)
+
+
+def delete_index(ctx: Context, req: Request) -> Response:
+    ctx.db.delete_index(req.params["name"])
+    return Response(202, b"")

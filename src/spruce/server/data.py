@@ -1,0 +1,133 @@
+"""Data-plane handlers for records: upsert, query, fetch, fetch by metadata, update, delete, list, stats.
+
+Request bodies are camelCase (``topK``, ``setMetadata``, ``deleteAll`` …); each handler maps those names to
+the engine's arguments, makes one engine call and encodes the result with :mod:`spruce.server.encode`.
+Values are not checked here: the engine validates them and raises errors that name the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spruce.errors import InvalidArgumentError
+from spruce.server import encode
+from spruce.server.config import Context
+from spruce.server.engine_api import IndexLike
+from spruce.server.http import Request, Response, json_response
+from spruce.server.wire import json_object, opt_bool, opt_int_param, opt_str_param, require
+
+__all__ = [
+    "delete",
+    "describe_index_stats",
+    "fetch",
+    "fetch_by_metadata",
+    "list_vectors",
+    "query",
+    "update",
+    "upsert",
+]
+
+_EMPTY = Response(200, b"{}")
+
+
+def _index(ctx: Context, req: Request) -> IndexLike:
+    return ctx.db.index(req.params["index"])
+
+
+def _namespace(value: Any) -> Any:
+    """``null``/absent is the default namespace; anything else goes to the engine to validate."""
+    return "" if value is None else value
+
+
+def _record(item: Any) -> Any:
+    """Rename the wire's ``sparseValues`` to the engine's ``sparse_values``; other keys already match."""
+    if isinstance(item, dict) and "sparseValues" in item:
+        item = dict(item)
+        item["sparse_values"] = item.pop("sparseValues")
+    return item
+
+
+def upsert(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    vectors = require(body, "vectors")
+    if isinstance(vectors, list):
+        vectors = [_record(v) for v in vectors]
+    result = _index(ctx, req).upsert(vectors, namespace=_namespace(body.get("namespace")))
+    return json_response({"upsertedCount": result.upserted_count})
+
+
+def query(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    top_k = require(body, "topK")
+    if body.get("queries"):
+        raise InvalidArgumentError("queries (batch query) is deprecated and not supported.", field="queries")
+    result = _index(ctx, req).query(
+        top_k=top_k,
+        vector=body.get("vector"),
+        id=body.get("id"),
+        namespace=_namespace(body.get("namespace")),
+        filter=body.get("filter"),
+        include_values=opt_bool(body, "includeValues"),
+        include_metadata=opt_bool(body, "includeMetadata"),
+        sparse_vector=body.get("sparseVector"),
+    )
+    return json_response(encode.query_body(result))
+
+
+def fetch(ctx: Context, req: Request) -> Response:
+    ids = req.query.get("ids", [])
+    result = _index(ctx, req).fetch(ids, namespace=_namespace(opt_str_param(req.query, "namespace")))
+    return json_response(encode.fetch_body(result))
+
+
+def fetch_by_metadata(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    result = _index(ctx, req).fetch_by_metadata(
+        require(body, "filter"),
+        namespace=_namespace(body.get("namespace")),
+        limit=body.get("limit"),
+        pagination_token=body.get("paginationToken"),
+    )
+    return json_response(encode.fetch_by_metadata_body(result))
+
+
+def update(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    result = _index(ctx, req).update(
+        id=body.get("id"),
+        values=body.get("values"),
+        set_metadata=body.get("setMetadata"),
+        namespace=_namespace(body.get("namespace")),
+        filter=body.get("filter"),
+        dry_run=opt_bool(body, "dryRun"),
+        sparse_values=body.get("sparseValues"),
+    )
+    return json_response({"matchedRecords": result.matched_records})
+
+
+def delete(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body)
+    _index(ctx, req).delete(
+        ids=body.get("ids"),
+        delete_all=opt_bool(body, "deleteAll"),
+        namespace=_namespace(body.get("namespace")),
+        filter=body.get("filter"),
+    )
+    return _EMPTY
+
+
+def list_vectors(ctx: Context, req: Request) -> Response:
+    q = req.query
+    result = _index(ctx, req).list_paginated(
+        prefix=opt_str_param(q, "prefix"),
+        limit=opt_int_param(q, "limit"),
+        pagination_token=opt_str_param(q, "paginationToken"),
+        namespace=_namespace(opt_str_param(q, "namespace")),
+    )
+    return json_response(encode.list_body(result))
+
+
+def describe_index_stats(ctx: Context, req: Request) -> Response:
+    body = json_object(req.body, empty_ok=True)
+    result = _index(ctx, req).describe_index_stats(filter=body.get("filter"))
+    return json_response(encode.stats_body(result))

@@ -1,0 +1,103 @@
+"""Data-plane result encoders: engine dataclasses to Pinecone's camelCase JSON.
+
+Optional fields are *omitted* rather than sent as ``null`` (the 9.x/10.x SDKs reject ``null`` where they
+expect a value), and ``pagination`` is left out on the last page (7.x keeps paging while the key exists).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spruce.types import (
+    FetchByMetadataResponse,
+    FetchResponse,
+    IndexStats,
+    ListNamespacesResponse,
+    ListResponse,
+    NamespaceDescription,
+    Pagination,
+    QueryResponse,
+    ScoredVector,
+    Usage,
+    Vector,
+)
+
+__all__ = [
+    "fetch_body",
+    "fetch_by_metadata_body",
+    "list_body",
+    "namespace_body",
+    "namespaces_body",
+    "query_body",
+    "stats_body",
+]
+
+
+def _usage(usage: Usage) -> dict[str, Any]:
+    return {"readUnits": usage.read_units}
+
+
+def _with_pagination(body: dict[str, Any], pagination: Pagination | None) -> dict[str, Any]:
+    if pagination is not None and pagination.next:
+        body["pagination"] = {"next": pagination.next}
+    return body
+
+
+def _match(m: ScoredVector) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": m.id, "score": m.score}
+    if m.values is not None:
+        out["values"] = m.values
+    if m.metadata is not None:
+        out["metadata"] = m.metadata
+    return out
+
+
+def _vector(v: Vector) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": v.id, "values": v.values}
+    if v.metadata:
+        out["metadata"] = v.metadata
+    return out
+
+
+def query_body(r: QueryResponse) -> dict[str, Any]:
+    return {"matches": [_match(m) for m in r.matches], "namespace": r.namespace, "usage": _usage(r.usage)}
+
+
+def fetch_body(r: FetchResponse) -> dict[str, Any]:
+    vectors = {key: _vector(v) for key, v in r.vectors.items()}
+    return {"vectors": vectors, "namespace": r.namespace, "usage": _usage(r.usage)}
+
+
+def fetch_by_metadata_body(r: FetchByMetadataResponse) -> dict[str, Any]:
+    vectors = {key: _vector(v) for key, v in r.vectors.items()}
+    body = {"vectors": vectors, "namespace": r.namespace, "usage": _usage(r.usage)}
+    return _with_pagination(body, r.pagination)
+
+
+def list_body(r: ListResponse) -> dict[str, Any]:
+    body = {
+        "vectors": [{"id": item.id} for item in r.vectors],
+        "namespace": r.namespace,
+        "usage": _usage(r.usage),
+    }
+    return _with_pagination(body, r.pagination)
+
+
+def stats_body(r: IndexStats) -> dict[str, Any]:
+    return {
+        "namespaces": {name: {"vectorCount": s.vector_count} for name, s in r.namespaces.items()},
+        "dimension": r.dimension,
+        "indexFullness": r.index_fullness,
+        "totalVectorCount": r.total_vector_count,
+        "metric": r.metric,
+        "vectorType": r.vector_type,
+    }
+
+
+def namespace_body(d: NamespaceDescription) -> dict[str, Any]:
+    return {"name": d.name, "record_count": d.record_count}
+
+
+def namespaces_body(r: ListNamespacesResponse) -> dict[str, Any]:
+    body = {"namespaces": [namespace_body(d) for d in r.namespaces], "total_count": r.total_count}
+    return _with_pagination(body, r.pagination)
