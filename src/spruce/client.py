@@ -52,42 +52,73 @@ class Index:
         include_values: bool = False,
         include_metadata: bool = False,
     ) -> QueryResponse:
-        return self._engine.query(top_k=top_k, vector=vector, id=id, namespace=namespace, filter=filter,
-                                  include_values=include_values, include_metadata=include_metadata)
+        return self._engine.query(
+            top_k=top_k,
+            vector=vector,
+            id=id,
+            namespace=namespace,
+            filter=filter,
+            include_values=include_values,
+            include_metadata=include_metadata,
+        )
 
     def fetch(self, ids: list[str], namespace: str = "") -> FetchResponse:
         return self._engine.fetch(ids, namespace)
 
     def fetch_by_metadata(
-        self, filter: dict[str, Any], namespace: str = "", limit: int | None = None,
+        self,
+        filter: dict[str, Any],
+        namespace: str = "",
+        limit: int | None = None,
         pagination_token: str | None = None,
     ) -> FetchByMetadataResponse:
         return self._engine.fetch_by_metadata(filter, namespace, limit, pagination_token)
 
     def update(
-        self, id: str | None = None, values: Any = None, set_metadata: dict[str, Any] | None = None,
-        namespace: str = "", filter: dict[str, Any] | None = None, dry_run: bool = False,
+        self,
+        id: str | None = None,
+        values: Any = None,
+        set_metadata: dict[str, Any] | None = None,
+        namespace: str = "",
+        filter: dict[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> UpdateResponse:
-        return self._engine.update(id=id, values=values, set_metadata=set_metadata, namespace=namespace,
-                                   filter=filter, dry_run=dry_run)
+        return self._engine.update(
+            id=id,
+            values=values,
+            set_metadata=set_metadata,
+            namespace=namespace,
+            filter=filter,
+            dry_run=dry_run,
+        )
 
     def delete(
-        self, ids: list[str] | None = None, delete_all: bool = False, namespace: str = "",
+        self,
+        ids: list[str] | None = None,
+        delete_all: bool = False,
+        namespace: str = "",
         filter: dict[str, Any] | None = None,
     ) -> WriteResponse:
         return self._engine.delete(ids=ids, delete_all=delete_all, namespace=namespace, filter=filter)
 
     def list_paginated(
-        self, prefix: str | None = None, limit: int | None = None, pagination_token: str | None = None,
+        self,
+        prefix: str | None = None,
+        limit: int | None = None,
+        pagination_token: str | None = None,
         namespace: str = "",
     ) -> ListResponse:
         return self._engine.list_paginated(prefix, limit, pagination_token, namespace)
 
-    def list(self, prefix: str | None = None, limit: int | None = None, namespace: str = "") -> Iterator[list[str]]:
+    def list(
+        self, prefix: str | None = None, limit: int | None = None, namespace: str = ""
+    ) -> Iterator[list[str]]:
         """Yield pages of ids, like the SDK's ``Index.list`` generator."""
         token: str | None = None
         while True:
-            page = self.list_paginated(prefix=prefix, limit=limit, pagination_token=token, namespace=namespace)
+            page = self.list_paginated(
+                prefix=prefix, limit=limit, pagination_token=token, namespace=namespace
+            )
             if page.vectors:
                 yield [v.id for v in page.vectors]
             if page.pagination is None:
@@ -102,7 +133,9 @@ class Index:
     ) -> ListNamespacesResponse:
         return self._engine.list_namespaces(prefix, limit, pagination_token)
 
-    def list_namespaces(self, prefix: str | None = None, limit: int | None = None) -> Iterator[NamespaceDescription]:
+    def list_namespaces(
+        self, prefix: str | None = None, limit: int | None = None
+    ) -> Iterator[NamespaceDescription]:
         token: str | None = None
         while True:
             page = self._engine.list_namespaces(prefix, limit, token)
@@ -124,7 +157,9 @@ class Index:
 class Client:
     """An embedded spruce database in a local directory (created if missing, locked while open)."""
 
-    def __init__(self, path: str | os.PathLike[str] = "./spruce-data", *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = "./spruce-data", *, flush_rows: int = DEFAULT_FLUSH_ROWS
+    ) -> None:
         self._db = Database.open(path, flush_rows=flush_rows)
 
     @property
@@ -132,8 +167,14 @@ class Client:
         return self._db
 
     def create_index(
-        self, name: str, dimension: int, metric: str = "cosine", spec: dict[str, Any] | None = None,
-        deletion_protection: str = "disabled", tags: dict[str, str] | None = None, vector_type: str = "dense",
+        self,
+        name: str,
+        dimension: int,
+        metric: str = "cosine",
+        spec: dict[str, Any] | None = None,
+        deletion_protection: str = "disabled",
+        tags: dict[str, str] | None = None,
+        vector_type: str = "dense",
     ) -> IndexConfig:
         return self._db.create_index(name, dimension, metric, spec, deletion_protection, tags, vector_type)
 
@@ -154,7 +195,7 @@ class Client:
     def delete_index(self, name: str) -> None:
         self._db.delete_index(name)
 
-    def Index(self, name: str) -> Index:  # noqa: N802 - the SDK's spelling
+    def Index(self, name: str) -> Index:
         return Index(self._db.index(name))
 
     def close(self) -> None:

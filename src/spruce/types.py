@@ -126,7 +126,8 @@ def validate_values(value: object, dimension: int, metric: str, *, field: str = 
         )
     if arr.dtype.kind not in "fiu":
         raise InvalidArgumentError(f"{field} must contain only numbers", field=field)
-    out = arr.astype(np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32 become inf and are rejected below
+        out = arr.astype(np.float32)
     _check_finite(out, metric, field)
     return out
 
@@ -158,7 +159,7 @@ def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
         sub = f"{field}.{key}"
         if v is None:
             continue
-        if isinstance(v, bool) or isinstance(v, str):
+        if isinstance(v, (bool, str)):
             out[key] = v
         elif isinstance(v, (int, float)):
             fv = float(v)
@@ -187,7 +188,7 @@ def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
 
 
 def _record_parts(item: object, i: int) -> tuple[object, object, object, object]:
-    """Accept the SDK's record forms: (id, values), (id, values, metadata), a dict, or a Vector-like object."""
+    """Accept the SDK's record forms: (id, values), (id, values, metadata), a dict, or a Vector-like."""
     if isinstance(item, tuple):
         if len(item) == 2:
             return item[0], item[1], None, None
@@ -240,17 +241,16 @@ def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
             )
         if values is None:
             raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
-        mat[i] = validate_values(values, dimension, metric, field=f"vectors[{i}].values")
-        metas.append(validate_metadata(meta, field=f"vectors[{i}].metadata"))
-        if rid in seen:
-            # Same id twice in one batch: the later record wins, as if upserted one after the other.
-            j = seen[rid]
-            mat[j] = mat[i]
-            metas[j] = metas[-1]
-            metas.pop()
-            continue
-        seen[rid] = len(ids)
-        ids.append(rid)
+        vec = validate_values(values, dimension, metric, field=f"vectors[{i}].values")
+        meta = validate_metadata(meta, field=f"vectors[{i}].metadata")
+        slot = seen.get(rid)
+        if slot is None:  # same id twice in one batch: the later record wins, as if upserted in turn
+            slot = seen[rid] = len(ids)
+            ids.append(rid)
+            metas.append(meta)
+        else:
+            metas[slot] = meta
+        mat[slot] = vec
     if len(ids) < n:
         mat = np.ascontiguousarray(mat[: len(ids)])
     return RecordBatch(ids=ids, vectors=mat, metadata=metas)
@@ -313,7 +313,9 @@ def validate_tags(value: object, *, allow_empty_values: bool = False) -> dict[st
     if not isinstance(value, Mapping):
         raise InvalidArgumentError("tags must be an object of string keys and string values", field="tags")
     if len(value) > limits.TAGS_MAX:
-        raise InvalidArgumentError(f"tags may hold at most {limits.TAGS_MAX} keys, got {len(value)}", field="tags")
+        raise InvalidArgumentError(
+            f"tags may hold at most {limits.TAGS_MAX} keys, got {len(value)}", field="tags"
+        )
     out: dict[str, str] = {}
     for k, v in value.items():
         if not isinstance(k, str) or not 1 <= len(k) <= limits.TAG_KEY_MAX or not _TAG_KEY_RE.match(k):
@@ -345,7 +347,9 @@ class IndexConfig:
     dimension: int
     metric: str
     uid: str
-    spec: dict[str, Any] = field(default_factory=lambda: {"serverless": {"cloud": "aws", "region": "us-east-1"}})
+    spec: dict[str, Any] = field(
+        default_factory=lambda: {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+    )
     deletion_protection: str = "disabled"
     tags: dict[str, str] = field(default_factory=dict)
     vector_type: str = "dense"

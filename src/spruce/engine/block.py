@@ -58,7 +58,8 @@ class Block:
 
     @property
     def sq_norms(self) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return self._sq[: self.n]
+        sq: np.ndarray[Any, np.dtype[np.float64]] = self._sq[: self.n]
+        return sq
 
     @property
     def alive(self) -> BoolArray:

@@ -86,12 +86,15 @@ class Database:
         cfg_name = validate_index_name(name)
         if vector_type != "dense":
             raise InvalidArgumentError(
-                f"vector_type {vector_type!r} is not supported; spruce serves dense indexes", field="vector_type"
+                f"vector_type {vector_type!r} is not supported; spruce serves dense indexes",
+                field="vector_type",
             )
         if spec is None:
             spec = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
         if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
-            raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")
+            raise InvalidArgumentError(
+                "spec must be an object with one key, 'serverless' or 'pod'", field="spec"
+            )
         config = IndexConfig(
             name=cfg_name,
             dimension=validate_dimension(dimension),
@@ -126,7 +129,9 @@ class Database:
         with self._mu:
             return isinstance(name, str) and name in self._indexes
 
-    def configure_index(self, name: object, deletion_protection: object = None, tags: object = None) -> IndexConfig:
+    def configure_index(
+        self, name: object, deletion_protection: object = None, tags: object = None
+    ) -> IndexConfig:
         with self._mu:
             engine = self._get(name)
             changes: dict[str, Any] = {}
@@ -150,7 +155,8 @@ class Database:
             engine = self._get(name)
             if engine.config.deletion_protection == "enabled":
                 raise ForbiddenError(
-                    "Deletion protection is enabled for this index. Disable deletion protection before retrying.",
+                    "Deletion protection is enabled for this index. "
+                    "Disable deletion protection before retrying.",
                     field="deletion_protection",
                 )
             del self._indexes[engine.config.name]

@@ -44,8 +44,16 @@ from spruce.errors import (
 from spruce.filter import Filter, parse_filter
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
-from spruce.storage.ops import CreateNamespace, Delete, DropNamespace, Op, SetMetadata, Upsert
-from spruce.storage.ops import decode_ops, encode_ops
+from spruce.storage.ops import (
+    CreateNamespace,
+    Delete,
+    DropNamespace,
+    Op,
+    SetMetadata,
+    Upsert,
+    decode_ops,
+    encode_ops,
+)
 from spruce.storage.segment import decode_deleted, encode_deleted, encode_segment, read_segment
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import (
@@ -94,7 +102,9 @@ def _copy_meta(meta: Metadata) -> Metadata:
 
 
 class IndexEngine:
-    def __init__(self, store: ObjectStore, config: IndexConfig, *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> None:
+    def __init__(
+        self, store: ObjectStore, config: IndexConfig, *, flush_rows: int = DEFAULT_FLUSH_ROWS
+    ) -> None:
         self.config = config
         self.store = store
         self.flush_rows = flush_rows
@@ -131,8 +141,14 @@ class IndexEngine:
         alive = None
         if s["deleted"] is not None:
             alive = ~decode_deleted(self.store.get(s["deleted"]), len(contents.ids), s["deleted"])
-        block = Block(self.config.dimension, ids=contents.ids, vectors=contents.vectors,
-                      metadata=contents.metadata, segment_key=s["segment"], alive=alive)
+        block = Block(
+            self.config.dimension,
+            ids=contents.ids,
+            vectors=contents.vectors,
+            metadata=contents.metadata,
+            segment_key=s["segment"],
+            alive=alive,
+        )
         block.deleted_key = s["deleted"]
         return block
 
@@ -220,8 +236,9 @@ class IndexEngine:
         k = validate_top_k(top_k)
         ns_name = validate_namespace(namespace)
         if sparse_vector:
-            raise InvalidArgumentError("sparse_vector: sparse queries are not supported on a dense index",
-                                       field="sparse_vector")
+            raise InvalidArgumentError(
+                "sparse_vector: sparse queries are not supported on a dense index", field="sparse_vector"
+            )
         if (vector is None) == (id is None):
             raise InvalidArgumentError("query needs exactly one of vector or id", field="vector")
         q = None
@@ -238,7 +255,7 @@ class IndexEngine:
             if qv is None:
                 if rid not in ns.loc:
                     return []
-                qv = np.array(ns.values_of(rid), dtype=np.float32)  # type: ignore[arg-type]
+                qv = np.array(ns.values_of(rid), dtype=np.float32)
             return ns.search(qv, k, self.config.metric, flt)
 
         hits = self._read(run)
@@ -251,7 +268,9 @@ class IndexEngine:
             )
             for h in hits
         ]
-        return QueryResponse(matches=matches, namespace=ns_name, usage=Usage(read_units=max(1, len(hits) // 10)))
+        return QueryResponse(
+            matches=matches, namespace=ns_name, usage=Usage(read_units=max(1, len(hits) // 10))
+        )
 
     def _vector(self, ns: Namespace, rid: str) -> Vector:
         block, row = ns.loc[rid]
@@ -268,15 +287,20 @@ class IndexEngine:
             return {rid: self._vector(ns, rid) for rid in id_list if rid in ns.loc}
 
         vectors = self._read(run)
-        return FetchResponse(vectors=vectors, namespace=ns_name, usage=Usage(read_units=max(1, len(vectors) // 10)))
+        return FetchResponse(
+            vectors=vectors, namespace=ns_name, usage=Usage(read_units=max(1, len(vectors) // 10))
+        )
 
     def fetch_by_metadata(
         self, filter: object, namespace: object = "", limit: object = None, pagination_token: object = None
     ) -> FetchByMetadataResponse:
         ns_name = validate_namespace(namespace)
         flt = self._parse_filter(filter, required="Empty filter provided for fetch by metadata request")
-        lim = limits.FETCH_BY_METADATA_LIMIT_DEFAULT if limit is None else validate_int(
-            limit, 1, limits.FETCH_BY_METADATA_LIMIT_MAX, field="limit")
+        lim = (
+            limits.FETCH_BY_METADATA_LIMIT_DEFAULT
+            if limit is None
+            else validate_int(limit, 1, limits.FETCH_BY_METADATA_LIMIT_MAX, field="limit")
+        )
         after = decode_token(pagination_token)
 
         def run() -> tuple[dict[str, Vector], str | None]:
@@ -290,7 +314,9 @@ class IndexEngine:
 
         vectors, nxt = self._read(run)
         return FetchByMetadataResponse(
-            vectors=vectors, namespace=ns_name, usage=Usage(read_units=max(1, len(vectors) // 10)),
+            vectors=vectors,
+            namespace=ns_name,
+            usage=Usage(read_units=max(1, len(vectors) // 10)),
             pagination=Pagination(next=nxt) if nxt else None,
         )
 
@@ -306,8 +332,9 @@ class IndexEngine:
     ) -> UpdateResponse:
         ns_name = validate_namespace(namespace)
         if sparse_values:
-            raise InvalidArgumentError("sparse_values: sparse values are not supported on a dense index",
-                                       field="sparse_values")
+            raise InvalidArgumentError(
+                "sparse_values: sparse values are not supported on a dense index", field="sparse_values"
+            )
         if (id is None) == (filter is None):
             raise InvalidArgumentError("update needs exactly one of id or filter", field="id")
         patch = validate_metadata(set_metadata, field="set_metadata") if set_metadata is not None else None
@@ -320,8 +347,9 @@ class IndexEngine:
                 raise InvalidArgumentError("update by id needs values or set_metadata", field="values")
             return self._update_one(ns_name, rid, vec, patch)
         if values is not None:
-            raise InvalidArgumentError("update by filter changes metadata only; values are not allowed",
-                                       field="values")
+            raise InvalidArgumentError(
+                "update by filter changes metadata only; values are not allowed", field="values"
+            )
         flt = self._parse_filter(filter, required="Update with empty metadata filter is not allowed")
         if patch is None and not dry_run:
             raise InvalidArgumentError("update by filter needs set_metadata", field="set_metadata")
@@ -357,8 +385,11 @@ class IndexEngine:
         if given != 1:
             raise InvalidArgumentError("delete needs exactly one of ids, delete_all or filter", field="ids")
         if delete_all:
-            return WriteResponse(lsn=self._write(
-                lambda: ([DropNamespace(ns_name)] if ns_name in self.namespaces else [], None))[0])
+            return WriteResponse(
+                lsn=self._write(
+                    lambda: ([DropNamespace(ns_name)] if ns_name in self.namespaces else [], None)
+                )[0]
+            )
         if ids is not None:
             id_list = validate_ids(ids, max_count=limits.DELETE_MAX_IDS)
 
@@ -378,17 +409,26 @@ class IndexEngine:
         return WriteResponse(lsn=self._write(resolve_filter)[0])
 
     def list_paginated(
-        self, prefix: object = None, limit: object = None, pagination_token: object = None, namespace: object = ""
+        self,
+        prefix: object = None,
+        limit: object = None,
+        pagination_token: object = None,
+        namespace: object = "",
     ) -> ListResponse:
         ns_name = validate_namespace(namespace)
         pre = ""
         if prefix is not None:
             if not isinstance(prefix, str) or len(prefix) > limits.ID_MAX_LEN or not prefix.isascii():
                 raise InvalidArgumentError(
-                    f"prefix must be an ASCII string of at most {limits.ID_MAX_LEN} characters", field="prefix")
+                    f"prefix must be an ASCII string of at most {limits.ID_MAX_LEN} characters",
+                    field="prefix",
+                )
             pre = prefix
-        lim = limits.LIST_LIMIT_DEFAULT if limit is None else validate_int(
-            limit, 1, limits.LIST_LIMIT_MAX, field="limit")
+        lim = (
+            limits.LIST_LIMIT_DEFAULT
+            if limit is None
+            else validate_int(limit, 1, limits.LIST_LIMIT_MAX, field="limit")
+        )
         after = decode_token(pagination_token)
 
         def run() -> tuple[list[str], bool]:
@@ -397,7 +437,9 @@ class IndexEngine:
 
         ids, more = self._read(run)
         return ListResponse(
-            vectors=[ListItem(id=i) for i in ids], namespace=ns_name, usage=Usage(read_units=1),
+            vectors=[ListItem(id=i) for i in ids],
+            namespace=ns_name,
+            usage=Usage(read_units=1),
             pagination=Pagination(next=encode_token(ids[-1])) if more else None,
         )
 
@@ -405,13 +447,20 @@ class IndexEngine:
         flt = self._parse_filter(filter)
 
         def run() -> tuple[dict[str, NamespaceSummary], int]:
-            spaces = {name: NamespaceSummary(vector_count=ns.count_matching(flt))
-                      for name, ns in sorted(self.namespaces.items())}
+            spaces = {
+                name: NamespaceSummary(vector_count=ns.count_matching(flt))
+                for name, ns in sorted(self.namespaces.items())
+            }
             return spaces, sum(ns.count for ns in self.namespaces.values())
 
         spaces, total = self._read(run)
-        return IndexStats(namespaces=spaces, dimension=self.config.dimension, index_fullness=0.0,
-                          total_vector_count=total, metric=self.config.metric)
+        return IndexStats(
+            namespaces=spaces,
+            dimension=self.config.dimension,
+            index_fullness=0.0,
+            total_vector_count=total,
+            metric=self.config.metric,
+        )
 
     # ================================================================ namespaces
 
@@ -421,21 +470,27 @@ class IndexEngine:
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidArgumentError("prefix must be a string", field="prefix")
         pre = prefix or ""
-        lim = limits.LIST_LIMIT_DEFAULT if limit is None else validate_int(
-            limit, 1, limits.LIST_LIMIT_MAX, field="limit")
+        lim = (
+            limits.LIST_LIMIT_DEFAULT
+            if limit is None
+            else validate_int(limit, 1, limits.LIST_LIMIT_MAX, field="limit")
+        )
         after = decode_token(pagination_token)
 
         def run() -> tuple[list[NamespaceDescription], int, str | None]:
             names = sorted(_public_ns(n) for n in self.namespaces if _public_ns(n).startswith(pre))
             rest = [n for n in names if after is None or n > after]
             page = rest[:lim]
-            descs = [NamespaceDescription(name=n, record_count=self.namespaces[validate_namespace(n)].count)
-                     for n in page]
+            descs = [
+                NamespaceDescription(name=n, record_count=self.namespaces[validate_namespace(n)].count)
+                for n in page
+            ]
             return descs, len(names), (encode_token(page[-1]) if len(rest) > lim else None)
 
         descs, total, nxt = self._read(run)
-        return ListNamespacesResponse(namespaces=descs, total_count=total,
-                                      pagination=Pagination(next=nxt) if nxt else None)
+        return ListNamespacesResponse(
+            namespaces=descs, total_count=total, pagination=Pagination(next=nxt) if nxt else None
+        )
 
     def describe_namespace(self, namespace: object) -> NamespaceDescription:
         ns_name = validate_namespace(namespace)
@@ -451,7 +506,8 @@ class IndexEngine:
     def create_namespace(self, name: object) -> NamespaceDescription:
         if name == limits.DEFAULT_NAMESPACE_ALIAS or name == "":
             raise InvalidArgumentError(
-                "name: the default namespace cannot be created; it always exists implicitly", field="name")
+                "name: the default namespace cannot be created; it always exists implicitly", field="name"
+            )
         ns_name = validate_namespace(name, field="name")
 
         def resolve() -> tuple[list[Op], None]:
@@ -510,7 +566,8 @@ class IndexEngine:
         for name, ns in self.namespaces.items():
             entries = [
                 {"segment": b.segment_key, "rows": b.n, "deleted": new_del.get(id(b), b.deleted_key)}
-                for b in ns.segments if b.n_alive > 0
+                for b in ns.segments
+                if b.n_alive > 0
             ]
             if name in fresh:
                 entries.append({"segment": fresh[name].segment_key, "rows": fresh[name].n, "deleted": None})
@@ -551,8 +608,9 @@ class IndexEngine:
                 try:
                     self._flush_locked()
                 except StoreReadOnlyError:
-                    log.warning("index %s: flush on close failed; the log still holds every write",
-                                self.config.name)
+                    log.warning(
+                        "index %s: flush on close failed; the log still holds every write", self.config.name
+                    )
             with self._rw.write():
                 self._closed = True
 

@@ -93,7 +93,8 @@ class Namespace:
 
     def values_of(self, rid: str) -> Vector32:
         block, row = self.loc[rid]
-        return block.vectors[row]
+        row_values: Vector32 = block.vectors[row]
+        return row_values
 
     def metadata_of(self, rid: str) -> Metadata:
         block, row = self.loc[rid]
@@ -134,7 +135,7 @@ class Namespace:
         return hits[:k]
 
     def list_ids(self, prefix: str, after: str | None, limit: int) -> tuple[list[str], bool]:
-        """Up to ``limit`` ids with ``prefix`` strictly after ``after``, ascending; and whether more follow."""
+        """Up to ``limit`` ids with ``prefix`` strictly after ``after``, ascending, and whether more follow."""
         lo = prefix if after is None or after < prefix else after
         out: list[str] = []
         for rid in self.sorted_ids.irange(minimum=lo, inclusive=(after is None or after < prefix, True)):

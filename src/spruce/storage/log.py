@@ -50,8 +50,14 @@ class Log:
                     raise CorruptFrame(f"entry says LSN {lsn}, name says {expected}")
             except CorruptFrame as exc:
                 cut = pending[i:]
-                log.warning("log %s: cutting %d entr%s from %s: %s", self.prefix, len(cut),
-                            "y" if len(cut) == 1 else "ies", key, exc)
+                log.warning(
+                    "log %s: cutting %d entr%s from %s: %s",
+                    self.prefix,
+                    len(cut),
+                    "y" if len(cut) == 1 else "ies",
+                    key,
+                    exc,
+                )
                 for k in cut:
                     self.store.delete(k)
                 return

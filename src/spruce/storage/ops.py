@@ -83,8 +83,17 @@ def encode_ops(ops: list[Op]) -> bytes:
         if isinstance(op, Upsert):
             blob = np.ascontiguousarray(op.vectors, dtype="<f4").tobytes()
             rows, dim = op.vectors.shape
-            head.append({"op": "upsert", "ns": op.ns, "ids": op.ids, "meta": op.metadata,
-                         "off": offset, "rows": rows, "dim": dim})
+            head.append(
+                {
+                    "op": "upsert",
+                    "ns": op.ns,
+                    "ids": op.ids,
+                    "meta": op.metadata,
+                    "off": offset,
+                    "rows": rows,
+                    "dim": dim,
+                }
+            )
             blobs.append(blob)
             offset += len(blob)
         elif isinstance(op, Delete):

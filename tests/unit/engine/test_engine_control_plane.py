@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import spruce
+from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
+
+
+def test_create_list_describe_configure(client: spruce.Client) -> None:
+    cfg = client.create_index(
+        "docs",
+        dimension=4,
+        metric="dotproduct",
+        tags={"env": "dev"},
+        spec={"pod": {"environment": "us-east1-gcp", "pod_type": "p1.x1"}},
+    )
+    assert (cfg.name, cfg.dimension, cfg.metric, cfg.deletion_protection) == (
+        "docs",
+        4,
+        "dotproduct",
+        "disabled",
+    )
+    assert cfg.spec == {"pod": {"environment": "us-east1-gcp", "pod_type": "p1.x1"}}
+    assert [c.name for c in client.list_indexes()] == ["docs"]
+    assert client.describe_index("docs") == cfg
+    assert client.has_index("docs") and not client.has_index("nope")
+    cfg2 = client.configure_index("docs", deletion_protection="enabled", tags={"env": "", "team": "x"})
+    assert cfg2.deletion_protection == "enabled"
+    assert cfg2.tags == {"team": "x"}
+
+
+def test_errors(client: spruce.Client) -> None:
+    client.create_index("docs", dimension=4)
+    with pytest.raises(AlreadyExistsError):
+        client.create_index("docs", dimension=4)
+    with pytest.raises(NotFoundError, match="Index nope not found"):
+        client.describe_index("nope")
+    with pytest.raises(NotFoundError):
+        client.Index("nope")
+    with pytest.raises(InvalidArgumentError, match="dimension must be from 1 to 20000"):
+        client.create_index("big", dimension=20001)
+    with pytest.raises(InvalidArgumentError, match="metric"):
+        client.create_index("m", dimension=2, metric="manhattan")
+    with pytest.raises(InvalidArgumentError, match="lower-case"):
+        client.create_index("Bad_Name", dimension=2)
+
+
+def test_deletion_protection_and_recreate_starts_empty(client: spruce.Client) -> None:
+    client.create_index("docs", dimension=2, deletion_protection="enabled")
+    client.Index("docs").upsert([("a", [1, 0])])
+    with pytest.raises(ForbiddenError, match="Deletion protection is enabled"):
+        client.delete_index("docs")
+    assert client.Index("docs").describe_index_stats().total_vector_count == 1
+    client.configure_index("docs", deletion_protection="disabled")
+    old = client.Index("docs")
+    client.delete_index("docs")
+    with pytest.raises(NotFoundError):
+        client.describe_index("docs")
+    with pytest.raises(spruce.SpruceError):
+        old.fetch(["a"])  # a handle on a deleted index is dead
+    client.create_index("docs", dimension=2)
+    assert client.Index("docs").describe_index_stats().total_vector_count == 0
+    assert client.Index("docs").fetch(["a"]).vectors == {}
+
+
+def test_catalog_survives_reopen_and_deleted_index_data_is_gone(tmp_path: Path) -> None:
+    c = spruce.Client(path=tmp_path, flush_rows=2)
+    c.create_index("keep", dimension=2, tags={"a": "b"})
+    c.create_index("drop", dimension=2)
+    c.Index("drop").upsert([("x", [1, 1]), ("y", [1, 2]), ("z", [2, 1])])
+    drop_uid = c.describe_index("drop").uid
+    c.delete_index("drop")
+    c.close()
+    assert not (tmp_path / "indexes" / drop_uid).exists() or not any(
+        (tmp_path / "indexes" / drop_uid).rglob("*.*")
+    )
+    c = spruce.Client(path=tmp_path)
+    assert [i.name for i in c.list_indexes()] == ["keep"]
+    assert c.describe_index("keep").tags == {"a": "b"}
+    c.close()
