@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from spruce.types import (
     FetchByMetadataResponse,
     FetchResponse,
@@ -43,17 +45,22 @@ def _with_pagination(body: dict[str, Any], pagination: Pagination | None) -> dic
     return body
 
 
+def _f32(values: Any) -> Any:
+    """Values are stored as float32: encoding them as float32 prints ``0.1``, not ``0.10000000149011612``."""
+    return np.asarray(values, dtype=np.float32)
+
+
 def _match(m: ScoredVector) -> dict[str, Any]:
     out: dict[str, Any] = {"id": m.id, "score": m.score}
     if m.values is not None:
-        out["values"] = m.values
+        out["values"] = _f32(m.values)
     if m.metadata is not None:
         out["metadata"] = m.metadata
     return out
 
 
 def _vector(v: Vector) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": v.id, "values": v.values}
+    out: dict[str, Any] = {"id": v.id, "values": _f32(v.values)}
     if v.metadata:
         out["metadata"] = v.metadata
     return out
