@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from spruce_server_proc import ServerProcess
 
 # 10.x warns about plaintext http:// to a host it does not consider private; 127.0.0.1 is fine, but keep

@@ -1,4 +1,4 @@
-"""The control plane through the official SDK 10.2.0 (API 2026-07): create, describe, list, configure, delete."""
+"""The control plane through the official SDK 10.2.0 (API 2026-07): create, describe, list, configure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data plane through the official SDK 10.2.0: every record and namespace operation, and the delete story."""
+"""The data plane through the official SDK 10.2.0: every record and namespace operation, the delete story."""
 
 from __future__ import annotations
 
