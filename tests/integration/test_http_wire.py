@@ -244,7 +244,7 @@ def test_schema_create_translates_to_classic(wire: httpx.Client) -> None:
 
 
 def test_classic_data_plane_shapes(wire: httpx.Client) -> None:
-    """SDK 7.x (2025-04) data-plane bodies: camelCase keys, metadata {} for none, pagination omitted at the end."""
+    """SDK 7.x (2025-04) data-plane bodies: camelCase, metadata {} for none, no pagination at the end."""
     h = CLASSIC_API
     vectors = [{"id": f"c{i}", "values": [1.0, float(i), 0.5], "metadata": {}} for i in range(3)]
     r = wire.post("/index/wire/vectors/upsert", headers=h, json={"vectors": vectors, "namespace": "cl"})
