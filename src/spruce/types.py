@@ -461,6 +461,8 @@ class IndexStats(_Result):
     total_vector_count: int
     metric: str
     vector_type: str = "dense"
+    pending_deletions: int = 0
+    """Deleted or overwritten records still stored in segments, until compaction purges them."""
 
 
 @dataclass(slots=True)

@@ -1,23 +1,29 @@
 """A block of records of one namespace: the in-memory form of a segment, or the growing memtable.
 
 Rows are append-only and never change in place: an upsert or update appends a new row and marks the old
-one dead in ``alive``. Searching a block is a masked scan over its rows; the memtable is simply the one
-block that still grows. When the memtable is flushed, its live rows become a segment and a new block.
+one dead in ``alive``. The memtable is simply the one block that still grows; when it is frozen and
+flushed, or when segments are compacted, the live rows are copied into a new block and the old block is
+*retired*: ``forward`` maps each of its rows to the row in the new block (or -1), so an id -> (block, row)
+entry that still names the old block resolves correctly until it is re-pointed.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from spruce.filter import Filter, MetadataColumns
+from spruce.index import exact_scores, top_candidates
 from spruce.types import Metadata, Vector32
 
 __all__ = ["Block"]
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 class Block:
@@ -37,6 +43,8 @@ class Block:
         self.segment_key = segment_key
         self.deleted_key: str | None = None
         self.deleted_dirty = False
+        self.freeze_lsn = 0
+        self.forward: tuple[Block, np.ndarray[Any, np.dtype[np.int64]]] | None = None
         self.ids: list[str] = ids if ids is not None else []
         self.metadata: list[Metadata] = metadata if metadata is not None else []
         self.n = len(self.ids)
@@ -49,6 +57,7 @@ class Block:
         self.n_alive = int(self._alive[: self.n].sum())
         self._columns = MetadataColumns()
         self._columns_rows = 0
+        self._columns_mu = threading.Lock()
 
     # ------------------------------------------------------------ views
 
@@ -65,20 +74,50 @@ class Block:
     def alive(self) -> BoolArray:
         return self._alive[: self.n]
 
-    @property
-    def columns(self) -> MetadataColumns:
+    def build_columns(self) -> None:
+        """Bring the metadata columns up to date with the rows (before a block is first searched)."""
+        with self._columns_mu:
+            self._sync_columns()
+
+    def _sync_columns(self) -> None:
         if self._columns_rows < self.n:
-            self._columns.extend(self.metadata[self._columns_rows : self.n])
-            self._columns_rows = self.n
-        return self._columns
+            n = self.n
+            self._columns.extend(self.metadata[self._columns_rows : n])
+            self._columns_rows = n
 
     def matching(self, flt: Filter | None) -> BoolArray:
-        """Live rows that pass ``flt`` (all live rows when there is no filter)."""
+        """Live rows that pass ``flt`` (all live rows when there is no filter).
+
+        Readers share the index lock, so two may get here at once: the columns are extended and
+        evaluated under the block's own lock, as ``MetadataColumns`` is not safe for concurrent use.
+        """
         if flt is None or flt.is_empty:
             return self.alive
-        return self.alive & self.columns.evaluate(flt)
+        with self._columns_mu:
+            self._sync_columns()
+            mask = self._columns.evaluate(flt)
+        return self.alive & mask[: self.n]
+
+    def search(self, q: Vector32, k: int, metric: str, flt: Filter | None) -> tuple[IntArray, FloatArray]:
+        """Top-k candidate rows (with ties at the k-th score) among live rows passing ``flt``."""
+        mask = self.matching(flt)
+        rows: IntArray | None = None
+        if not mask.all():
+            rows = np.flatnonzero(mask).astype(np.int64)
+            if len(rows) == 0:
+                return rows, np.empty(0)
+        scores = exact_scores(self.vectors, self.sq_norms, q, metric, rows)
+        pos = top_candidates(scores, k, metric)
+        best: FloatArray = scores[pos].astype(np.float64)
+        return (pos if rows is None else rows[pos]), best
 
     # ------------------------------------------------------------ mutation
+
+    def set_alive(self, alive: BoolArray) -> None:
+        """Replace the liveness of all rows (used when a block takes over rows from retired ones)."""
+        self._alive[: self.n] = alive
+        self.n_alive = int(alive.sum())
+        self.deleted_dirty = self.n_alive < self.n
 
     def _grow(self, need: int) -> None:
         cap = len(self._alive)

@@ -1,6 +1,10 @@
-"""One namespace's records: blocks (segments, then the memtable), an id -> row map, and a sorted id list.
+"""One namespace's records: blocks (segments, frozen memtables, the memtable), an id -> (block, row) map,
+and a sorted id list for listing.
 
-Every method here is pure in-memory work; the index layer decides what is logged and holds the locks.
+Every method here is in-memory work; the index layer decides what is logged and holds the locks. Rows
+move between blocks only through ``install`` (flush and compaction), which retires the old blocks and
+leaves forwarding arrays behind; ``loc`` entries naming a retired block are re-pointed in small steps
+(``repoint``) so that no lock is held for long, and ``resolve`` follows the forwarding meanwhile.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from sortedcontainers import SortedList
 
 from spruce.engine.block import Block
 from spruce.filter import Filter
-from spruce.index import exact_scores, higher_is_better, top_candidates
+from spruce.index import higher_is_better
 from spruce.types import Metadata, Vector32
 
 __all__ = ["Hit", "Namespace"]
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,38 +38,107 @@ class Namespace:
         self.name = name
         self.dim = dim
         self.segments: list[Block] = []
+        self.frozen: list[Block] = []
         self.memtable = Block(dim)
         self.loc: dict[str, tuple[Block, int]] = {}
         self.sorted_ids: SortedList = SortedList()
+        self._repoint: list[tuple[Block, IntArray]] = []
 
     @property
     def blocks(self) -> list[Block]:
-        return [*self.segments, self.memtable]
+        return [*self.segments, *self.frozen, self.memtable]
 
     @property
     def count(self) -> int:
         return len(self.loc)
 
-    # ------------------------------------------------------------ loading
+    @property
+    def pending_deletions(self) -> int:
+        """Dead rows still stored in segments (purged by compaction)."""
+        return sum(b.n - b.n_alive for b in self.segments)
 
-    def add_segment(self, block: Block, *, new_ids: bool = True) -> None:
-        """Attach a segment: one loaded from disk (``new_ids``) or the flushed memtable's live rows (whose
-        ids are already known, so only their locations move)."""
+    # ------------------------------------------------------------ loading and moving rows
+
+    def add_segment(self, block: Block) -> None:
+        """Attach a segment loaded from disk; its live rows become visible."""
         self.segments.append(block)
+        live = block.live_rows().tolist()
         ids = block.ids
-        live = [ids[row] for row in block.live_rows().tolist()]
-        for row in block.live_rows().tolist():
+        for row in live:
             self.loc[ids[row]] = (block, row)
-        if new_ids:
-            self.sorted_ids.update(live)
+        self.sorted_ids.update(ids[row] for row in live)
+
+    def freeze(self, lsn: int) -> Block | None:
+        """Retire the memtable into the frozen list (to be flushed) and start a new one."""
+        mem = self.memtable
+        if mem.n == 0:
+            return None
+        mem.freeze_lsn = lsn
+        self.frozen.append(mem)
+        self.memtable = Block(self.dim)
+        return mem
+
+    def install(self, old: list[Block], sources: list[IntArray], new: Block) -> None:
+        """Replace ``old`` blocks by ``new``, built from rows ``sources[i]`` of ``old[i]`` in order.
+
+        Rows that died since ``new`` was built are dead in it too; the old blocks forward to it.
+        """
+        offset = 0
+        alive_parts = []
+        for block, rows in zip(old, sources, strict=True):
+            mapping = np.full(block.n, -1, dtype=np.int64)
+            mapping[rows] = np.arange(offset, offset + len(rows), dtype=np.int64)
+            offset += len(rows)
+            block.forward = (new, mapping)
+            alive_parts.append(block.alive[rows])
+            self._repoint.append((block, rows))
+        if offset:
+            new.set_alive(np.concatenate(alive_parts))
+        self.segments = [b for b in self.segments if all(b is not o for o in old)]
+        self.frozen = [b for b in self.frozen if all(b is not o for o in old)]
+        if new.n_alive:
+            self.segments.append(new)
+
+    def repoint(self, budget: int) -> bool:
+        """Re-point up to ``budget`` loc entries away from retired blocks; True while work remains."""
+        while self._repoint and budget > 0:
+            block, rows = self._repoint[-1]
+            take, rest = rows[:budget], rows[budget:]
+            ids = block.ids
+            for r in take.tolist():
+                rid = ids[r]
+                cur = self.loc.get(rid)
+                if cur is not None and cur[0] is block and cur[1] == r:
+                    self.loc[rid] = self._follow(block, r)
+            budget -= len(take)
+            if len(rest):
+                self._repoint[-1] = (block, rest)
+            else:
+                self._repoint.pop()
+        return bool(self._repoint)
+
+    @staticmethod
+    def _follow(block: Block, row: int) -> tuple[Block, int]:
+        while block.forward is not None:
+            nxt, mapping = block.forward
+            row = int(mapping[row])
+            block = nxt
+        return block, row
+
+    def resolve(self, rid: str) -> tuple[Block, int] | None:
+        cur = self.loc.get(rid)
+        if cur is None:
+            return None
+        return self._follow(*cur) if cur[0].forward is not None else cur
 
     # ------------------------------------------------------------ writes (already logged)
 
     def _kill(self, rid: str) -> bool:
-        old = self.loc.pop(rid, None)
-        if old is None:
+        cur = self.resolve(rid)
+        if cur is None:
             return False
-        old[0].kill((old[1],))
+        del self.loc[rid]
+        cur[0].kill((cur[1],))
         return True
 
     def upsert(self, ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> None:
@@ -86,18 +161,24 @@ class Namespace:
         if not present:
             return
         vectors = np.stack([self.values_of(rid) for rid in present]).astype(np.float32)
-        metas = [{**self.loc[rid][0].metadata[self.loc[rid][1]], **patch} for rid in present]
+        metas = [{**self.metadata_of(rid), **patch} for rid in present]
         self.upsert(present, vectors, metas)
 
     # ------------------------------------------------------------ reads
 
+    def _at(self, rid: str) -> tuple[Block, int]:
+        cur = self.resolve(rid)
+        if cur is None:
+            raise KeyError(rid)
+        return cur
+
     def values_of(self, rid: str) -> Vector32:
-        block, row = self.loc[rid]
+        block, row = self._at(rid)
         row_values: Vector32 = block.vectors[row]
         return row_values
 
     def metadata_of(self, rid: str) -> Metadata:
-        block, row = self.loc[rid]
+        block, row = self._at(rid)
         return block.metadata[row]
 
     def matching_ids(self, flt: Filter | None) -> list[str]:
@@ -113,29 +194,21 @@ class Namespace:
         return sum(int(block.matching(flt).sum()) for block in self.blocks)
 
     def search(self, q: Vector32, k: int, metric: str, flt: Filter | None) -> list[Hit]:
-        """Exact top-k over every block, best first, ties broken by ascending id."""
+        """Top-k over every block, best first, ties broken by ascending id."""
         hits: list[Hit] = []
         for block in self.blocks:
             if block.n_alive == 0:
                 continue
-            mask = block.matching(flt)
-            rows: np.ndarray[Any, np.dtype[np.int64]] | None
-            if mask.all():
-                rows = None
-            else:
-                rows = np.flatnonzero(mask).astype(np.int64)
-                if len(rows) == 0:
-                    continue
-            scores = exact_scores(block.vectors, block.sq_norms, q, metric, rows)
-            for pos in top_candidates(scores, k, metric).tolist():
-                row = pos if rows is None else int(rows[pos])
-                hits.append(Hit(float(scores[pos]), block.ids[row], block, row))
+            rows, scores = block.search(q, k, metric, flt)
+            hits.extend(
+                Hit(s, block.ids[r], block, r) for r, s in zip(rows.tolist(), scores.tolist(), strict=True)
+            )
         sign = -1.0 if higher_is_better(metric) else 1.0
         hits.sort(key=lambda h: (sign * h.score, h.id))
         return hits[:k]
 
     def list_ids(self, prefix: str, after: str | None, limit: int) -> tuple[list[str], bool]:
-        """Up to ``limit`` ids with ``prefix`` strictly after ``after``, ascending, and whether more follow."""
+        """Up to ``limit`` ids with ``prefix`` after ``after``, ascending, and whether more follow."""
         lo = prefix if after is None or after < prefix else after
         out: list[str] = []
         for rid in self.sorted_ids.irange(minimum=lo, inclusive=(after is None or after < prefix, True)):

@@ -1,0 +1,179 @@
+"""Background work of one index: flushing frozen memtables into segments, and compacting segments.
+
+Both follow one pattern, so that neither blocks reads or writes for more than a moment:
+
+1. *snapshot* (no lock beyond a brief read): choose the blocks and their currently live rows;
+2. *build* (no lock): copy those rows into a new block, encode it as a segment object and put it, and
+   build what searching it needs (metadata columns; the ANN index where the block is large);
+3. *install* (``write_mu`` and the exclusive ``rw`` for an in-memory swap only): rows that died while
+   building die in the new block too, the old blocks forward to it, then deletion bitmaps and a new
+   manifest are written (the commit point) while ``write_mu`` is still held, so no write can interleave;
+4. *clean up* (no lock): re-point the id map in small steps, delete log entries the manifest covers and
+   objects no manifest names.
+
+A crash at any point before the manifest commit leaves the previous manifest and the whole log, so
+nothing is lost; objects written for the unfinished step are garbage-collected on the next open.
+
+Compaction policy: a segment whose dead rows exceed ``DEAD_FRACTION`` of it is rewritten (purging them
+physically); when a namespace has more than ``MAX_SEGMENTS`` segments, the smallest are merged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+
+from spruce.engine.block import Block
+from spruce.engine.namespace import Namespace
+from spruce.engine.state import IndexState
+from spruce.errors import SpruceError
+from spruce.storage.segment import encode_segment
+
+__all__ = ["Maintainer"]
+
+log = logging.getLogger("spruce.engine")
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+DEAD_FRACTION = 0.2
+MAX_SEGMENTS = 4
+REPOINT_STEP = 4096
+
+
+class Maintainer:
+    def __init__(self, state: IndexState, *, background: bool = True) -> None:
+        self.state = state
+        self.mu = threading.Lock()  # one flush or compaction at a time; taken before write_mu
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        state.on_freeze = self._wake.set
+        if background:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"spruce-maint-{state.config.name}", daemon=True
+            )
+            self._thread.start()
+
+    # ------------------------------------------------------------ control
+
+    def _loop(self) -> None:
+        while not self._stop:
+            self._wake.wait(timeout=5.0)
+            self._wake.clear()
+            if self._stop:
+                return
+            try:
+                self.run_once()
+            except SpruceError:
+                log.exception("index %s: background maintenance failed", self.state.config.name)
+            except Exception:
+                log.exception("index %s: background maintenance crashed", self.state.config.name)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def run_once(self) -> None:
+        with self.mu:
+            if self.state.closed or self.state.failed:
+                return
+            self._flush_frozen()
+            while self._compact_step():
+                pass
+
+    def flush_now(self) -> None:
+        """Freeze every memtable and flush it, synchronously (explicit flush, close)."""
+        with self.mu:
+            st = self.state
+            with st.write_mu:
+                if st.failed is not None:
+                    return
+                with st.rw.write():
+                    st.freeze_all()
+            self._flush_frozen(force_manifest=True)
+
+    # ------------------------------------------------------------ the pattern
+
+    def _build(self, parts: list[tuple[Block, IntArray]]) -> Block:
+        """Copy the given rows into a new block and put it as a segment object (no lock held)."""
+        st = self.state
+        ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
+        metas = [b.metadata[r] for b, rows in parts for r in rows.tolist()]
+        if ids:
+            vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
+        else:
+            vecs = np.empty((0, st.dim), dtype=np.float32)
+        with st.write_mu:
+            key = st.next_segment_key()
+        if ids:
+            st.store.put_if_absent(key, encode_segment(ids, vecs, metas))
+        block = Block(st.dim, ids=ids, vectors=np.ascontiguousarray(vecs), metadata=metas, segment_key=key)
+        block.build_columns()  # now, not on the first filtered query
+        return block
+
+    def _finish(self, lsn: int, touched: list[Namespace]) -> None:
+        st = self.state
+        with st.write_mu:
+            st.commit_manifest(lsn)
+        for ns in touched:
+            while True:
+                with st.write_mu, st.rw.write():
+                    more = ns.repoint(REPOINT_STEP)
+                if not more:
+                    break
+        st.log.truncate_upto(lsn)
+        st.collect_garbage()
+
+    def _flush_frozen(self, *, force_manifest: bool = False) -> None:
+        st = self.state
+        with st.rw.read():
+            work = [(ns, f, f.live_rows()) for ns in st.namespaces.values() for f in ns.frozen]
+        if not work and not force_manifest:
+            return
+        lsn = max((f.freeze_lsn for _, f, _ in work), default=st.lsn)
+        built = [(ns, f, rows, self._build([(f, rows)])) for ns, f, rows in work]
+        touched = []
+        with st.write_mu:
+            with st.rw.write():
+                for ns, f, rows, new in built:
+                    if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
+                        ns.install([f], [rows], new)
+                        touched.append(ns)
+            if force_manifest and not work:
+                lsn = st.lsn
+        self._finish(lsn, touched)
+
+    def _compact_step(self) -> bool:
+        """One compaction, if any is due; True if it did one."""
+        st = self.state
+        with st.rw.read():
+            plan = self._plan()
+            if plan is None:
+                return False
+            ns, old = plan
+            parts = [(b, b.live_rows()) for b in old]
+        new = self._build(parts)
+        with st.write_mu:
+            with st.rw.write():
+                if st.namespaces.get(ns.name) is not ns or not all(
+                    any(b is s for s in ns.segments) for b in old
+                ):
+                    return True  # the namespace changed under us; the next round re-plans
+                ns.install(old, [rows for _, rows in parts], new)
+            lsn = int(st.manifest_doc["lsn"])
+        self._finish(lsn, [ns])
+        return True
+
+    def _plan(self) -> tuple[Namespace, list[Block]] | None:
+        for ns in self.state.namespaces.values():
+            for b in ns.segments:
+                if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
+                    return ns, [b]
+            if len(ns.segments) > MAX_SEGMENTS:
+                smallest = sorted(ns.segments, key=lambda b: b.n_alive)
+                return ns, smallest[: len(ns.segments) - MAX_SEGMENTS + 1]
+        return None

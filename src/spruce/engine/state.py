@@ -1,0 +1,258 @@
+"""The durable state of one index: namespaces in memory, and the log and manifest that make them durable.
+
+Write path (``write``): under ``write_mu``, resolve the request against the current state into operations
+(``storage.ops``: resolved effects, not intents), append them to the log as one entry (durable when
+``append`` returns), apply them in memory under the exclusive side of ``rw``, and return the entry's LSN.
+Readers share ``rw`` and so see whole batches only, and every batch acknowledged before they began
+(read-your-writes). Upserts, which do not depend on the state, are group-committed (``write_upsert``):
+whoever holds ``write_mu`` logs every queued upsert in one entry, with one fsync.
+
+Storage prefix of an index: ``indexes/<uid>/`` with ``log/``, ``manifest/``, ``seg/``, ``del/`` below it.
+Manifest document (JSON, see ``storage.versioned``)::
+
+    {"lsn": 42, "next_segment": 7,
+     "namespaces": {"films": [{"segment": "indexes/<uid>/seg/000000000003.seg", "rows": 1000,
+                               "deleted": "indexes/<uid>/del/000000000003.5" | null}]}}
+
+``lsn`` is the highest LSN whose effects are all in the named segments (and bitmaps). Bitmaps may also
+hold deletions of later LSNs: replaying those is idempotent, because rows only ever go from live to dead.
+Recovery: load the manifest's segments and bitmaps, replay the log above ``lsn``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from spruce.engine.block import Block
+from spruce.engine.namespace import Namespace
+from spruce.engine.rwlock import RWLock
+from spruce.errors import StoreClosedError, StoreReadOnlyError
+from spruce.storage.log import Log
+from spruce.storage.objectstore import ObjectStore
+from spruce.storage.ops import (
+    CreateNamespace,
+    Delete,
+    DropNamespace,
+    Op,
+    SetMetadata,
+    Upsert,
+    decode_ops,
+    encode_ops,
+)
+from spruce.storage.segment import decode_deleted, encode_deleted, read_segment
+from spruce.storage.versioned import VersionedDoc
+from spruce.types import IndexConfig
+
+__all__ = ["IndexState"]
+
+log = logging.getLogger("spruce.engine")
+T = TypeVar("T")
+
+
+@dataclass
+class _Pending:
+    """An upsert waiting for a group commit."""
+
+    op: Upsert
+    done: threading.Event = field(default_factory=threading.Event)
+    lsn: int = 0
+    error: BaseException | None = None
+
+
+class IndexState:
+    def __init__(self, store: ObjectStore, config: IndexConfig, *, flush_rows: int) -> None:
+        self.config = config
+        self.store = store
+        self.dim = config.dimension
+        self.flush_rows = flush_rows
+        self.prefix = f"indexes/{config.uid}/"
+        self.log = Log(store, self.prefix + "log/")
+        self.manifest = VersionedDoc(store, self.prefix + "manifest/", b"SPRM")
+        self.manifest_doc: dict[str, Any] = {"lsn": 0, "next_segment": 1, "namespaces": {}}
+        self.namespaces: dict[str, Namespace] = {}
+        self.lsn = 0
+        self.write_mu = threading.Lock()
+        self.rw = RWLock()
+        self.closed = False
+        self.failed: str | None = None
+        self.on_freeze: Callable[[], None] = lambda: None
+        self._queue: list[_Pending] = []
+        self._queue_mu = threading.Lock()
+        self._recover()
+
+    # ================================================================ recovery
+
+    def _recover(self) -> None:
+        doc = self.manifest.load()
+        if doc is not None:
+            self.manifest_doc = doc
+            self.lsn = doc["lsn"]
+            for name, segs in doc["namespaces"].items():
+                ns = self.namespaces[name] = Namespace(name, self.dim)
+                for s in segs:
+                    ns.add_segment(self._load_segment(s))
+        for lsn, payload in self.log.recover(self.lsn):
+            self.apply(decode_ops(payload))
+            self.lsn = lsn
+        self.collect_garbage()
+
+    def _load_segment(self, s: Mapping[str, Any]) -> Block:
+        contents = read_segment(self.store, s["segment"])
+        alive = None
+        if s["deleted"] is not None:
+            alive = ~decode_deleted(self.store.get(s["deleted"]), len(contents.ids), s["deleted"])
+        block = Block(
+            self.dim,
+            ids=contents.ids,
+            vectors=contents.vectors,
+            metadata=contents.metadata,
+            segment_key=s["segment"],
+            alive=alive,
+        )
+        block.deleted_key = s["deleted"]
+        return block
+
+    # ================================================================ applying operations
+
+    def apply(self, ops: list[Op]) -> None:
+        for op in ops:
+            if isinstance(op, DropNamespace):
+                self.namespaces.pop(op.ns, None)
+                continue
+            ns = self.namespaces.get(op.ns)
+            if ns is None:
+                ns = self.namespaces[op.ns] = Namespace(op.ns, self.dim)
+            if isinstance(op, Upsert):
+                ns.upsert(op.ids, op.vectors, op.metadata)
+            elif isinstance(op, Delete):
+                ns.delete(op.ids)
+            elif isinstance(op, SetMetadata):
+                ns.set_metadata(op.ids, op.patch)
+            else:
+                assert isinstance(op, CreateNamespace)
+
+    def check_writable(self) -> None:
+        if self.closed:
+            raise StoreClosedError(f"index {self.config.name!r} is closed or was deleted")
+        if self.failed is not None:
+            raise StoreReadOnlyError(self.failed)
+
+    def _log_and_apply(self, ops: list[Op]) -> int:
+        """Caller holds ``write_mu``. Durable first, then visible."""
+        lsn = self.log.append(encode_ops(ops))
+        try:
+            with self.rw.write():
+                self.apply(ops)
+                self.lsn = lsn
+                frozen = self._freeze_if_full()
+        except BaseException:
+            self.failed = "an internal error interrupted applying a logged write; reopen the store"
+            log.exception("apply of LSN %d failed; index %s refuses writes", lsn, self.config.name)
+            raise
+        if frozen:
+            self.on_freeze()
+        return lsn
+
+    def _freeze_if_full(self) -> bool:
+        if sum(ns.memtable.n for ns in self.namespaces.values()) < self.flush_rows:
+            return False
+        self.freeze_all()
+        return True
+
+    def freeze_all(self) -> None:
+        """Caller holds ``rw`` exclusively: every memtable becomes a frozen block awaiting flush."""
+        for ns in self.namespaces.values():
+            ns.freeze(self.lsn)
+
+    def write(self, resolve: Callable[[], tuple[list[Op], T]]) -> tuple[int, T]:
+        """Resolve, log and apply one batch; returns its LSN (the current LSN if nothing changed)."""
+        with self.write_mu:
+            self.check_writable()
+            ops, result = resolve()
+            if not ops:
+                return self.lsn, result
+            return self._log_and_apply(ops), result
+
+    def write_upsert(self, op: Upsert) -> int:
+        """Group commit: queue the upsert; whoever holds ``write_mu`` logs all queued ones together."""
+        mine = _Pending(op)
+        with self._queue_mu:
+            self._queue.append(mine)
+        with self.write_mu:
+            if not mine.done.is_set():
+                with self._queue_mu:
+                    group, self._queue = self._queue, []
+                try:
+                    self.check_writable()
+                    lsn = self._log_and_apply([p.op for p in group])
+                except BaseException as exc:
+                    for p in group:
+                        p.error = exc
+                        p.done.set()
+                    raise
+                for p in group:
+                    p.lsn = lsn
+                    p.done.set()
+        if mine.error is not None:
+            raise mine.error
+        return mine.lsn
+
+    def read(self, fn: Callable[[], T]) -> T:
+        with self.rw.read():
+            if self.closed:
+                raise StoreClosedError(f"index {self.config.name!r} is closed or was deleted")
+            return fn()
+
+    # ================================================================ manifests
+
+    def commit_manifest(self, lsn: int) -> None:
+        """Caller holds ``write_mu``: write changed deletion bitmaps, then the manifest (the commit point)."""
+        version = self.manifest.version + 1
+        doc: dict[str, Any] = {
+            "lsn": lsn,
+            "next_segment": self.manifest_doc["next_segment"],
+            "namespaces": {},
+        }
+        new_del: list[tuple[Block, str]] = []
+        for name, ns in self.namespaces.items():
+            entries = []
+            for b in ns.segments:
+                deleted = b.deleted_key
+                if b.deleted_dirty:
+                    assert b.segment_key is not None
+                    seg_no = b.segment_key.rsplit("/", 1)[1].split(".")[0]
+                    deleted = f"{self.prefix}del/{seg_no}.{version}"
+                    self.store.put_if_absent(deleted, encode_deleted(~b.alive))
+                    new_del.append((b, deleted))
+                entries.append({"segment": b.segment_key, "rows": b.n, "deleted": deleted})
+            doc["namespaces"][name] = entries
+        self.manifest.commit(doc)
+        self.manifest_doc = doc
+        for b, key in new_del:
+            b.deleted_key = key
+            b.deleted_dirty = False
+
+    def next_segment_key(self) -> str:
+        n = int(self.manifest_doc["next_segment"])
+        self.manifest_doc["next_segment"] = n + 1
+        return f"{self.prefix}seg/{n:012d}.seg"
+
+    def collect_garbage(self) -> None:
+        """Delete segment and bitmap objects the committed manifest does not name (crash leftovers too).
+
+        Only called with no flush or compaction between writing a segment and committing it.
+        """
+        keep: set[str] = set()
+        for segs in self.manifest_doc["namespaces"].values():
+            for s in segs:
+                keep.add(s["segment"])
+                if s["deleted"] is not None:
+                    keep.add(s["deleted"])
+        for sub in ("seg/", "del/"):
+            for key in self.store.list(self.prefix + sub):
+                if key not in keep:
+                    self.store.delete(key)

@@ -1,0 +1,125 @@
+"""Flush, compaction and concurrency: background work never changes what reads return."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+import spruce
+from spruce.engine import Database
+from spruce.engine.maintenance import MAX_SEGMENTS
+
+
+def _segments(db: Database, index: str, ns: str) -> int:
+    return len(db.index(index)._st.namespaces[ns].segments)
+
+
+def test_flush_merge_and_purge(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, flush_rows=10)
+    db.create_index("ix", dimension=3, metric="euclidean")
+    idx = db.index("ix")
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(100, 3)).astype(np.float32)
+    for start in range(0, 100, 10):
+        idx.upsert([(f"r{i:03d}", vecs[i], {"i": i}) for i in range(start, start + 10)])
+        idx.flush()
+    before = idx.query(vector=[0, 0, 0], top_k=20, include_metadata=True)
+    idx.compact()
+    assert _segments(db, "ix", "") <= MAX_SEGMENTS
+    idx.delete(filter={"i": {"$lt": 60}})
+    idx.flush()
+    assert idx.describe_index_stats().pending_deletions > 0
+    idx.compact()
+    stats = idx.describe_index_stats()
+    assert stats.pending_deletions == 0
+    assert stats.total_vector_count == 40
+    after = idx.query(vector=[0, 0, 0], top_k=20, include_metadata=True)
+    assert after.matches == [m for m in before.matches if m.metadata["i"] >= 60][:20] or all(  # type: ignore[index]
+        m.metadata["i"] >= 60
+        for m in after.matches  # type: ignore[index]
+    )
+    expected = sorted(range(60, 100), key=lambda i: (float(np.dot(vecs[i], vecs[i])), f"r{i:03d}"))[:20]
+    assert [m.id for m in after.matches] == [f"r{i:03d}" for i in expected]
+    db.close()
+    db2 = Database.open(tmp_path)
+    again = db2.index("ix").query(vector=[0, 0, 0], top_k=20, include_metadata=True)
+    assert [m.id for m in again.matches] == [m.id for m in after.matches]
+    assert db2.index("ix").describe_index_stats().total_vector_count == 40
+    segs = list((tmp_path / "indexes").rglob("*.seg"))
+    assert len(segs) == _segments(db2, "ix", "")  # superseded segments were deleted
+    db2.close()
+
+
+def test_concurrent_writers_readers_and_background_flushes(tmp_path: Path) -> None:
+    client = spruce.Client(path=tmp_path, flush_rows=37)
+    client.create_index("ix", dimension=4, metric="dotproduct")
+    idx = client.Index("ix")
+    errors: list[BaseException] = []
+    expected: dict[str, list[float]] = {}
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        rng = np.random.default_rng(w)
+        try:
+            for step in range(60):
+                batch = [
+                    (f"w{w}-{rng.integers(0, 80)}", rng.normal(size=4).astype(np.float32).tolist())
+                    for _ in range(int(rng.integers(1, 9)))
+                ]
+                idx.upsert(batch)
+                with lock:
+                    for rid, v in batch:
+                        expected[rid] = v
+                if step % 7 == 3:
+                    victims = [f"w{w}-{rng.integers(0, 80)}" for _ in range(3)]
+                    idx.delete(ids=victims)
+                    with lock:
+                        for rid in victims:
+                            expected.pop(rid, None)
+                # read-your-writes: what this thread just wrote is visible at once
+                got = idx.fetch([batch[-1][0]]).vectors
+                if batch[-1][0] in expected:
+                    assert batch[-1][0] in got
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def reader() -> None:
+        rng = np.random.default_rng(99)
+        try:
+            for _ in range(150):
+                res = idx.query(vector=rng.normal(size=4).tolist(), top_k=5)
+                assert len({m.id for m in res.matches}) == len(res.matches)
+                stats = idx.describe_index_stats()
+                assert stats.total_vector_count == sum(n.vector_count for n in stats.namespaces.values())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)] + [
+        threading.Thread(target=reader)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+    def check(index: spruce.Index) -> None:
+        assert index.describe_index_stats().total_vector_count == len(expected)
+        ids = sorted(expected)
+        got = {}
+        for i in range(0, len(ids), 1000):
+            got.update(index.fetch(ids[i : i + 1000]).vectors)
+        assert sorted(got) == ids
+        for rid, v in expected.items():
+            np.testing.assert_allclose(got[rid].values, v, rtol=1e-6)
+        assert [i for page in index.list() for i in page] == ids
+
+    check(idx)
+    idx._engine.compact()
+    check(idx)
+    client.close()
+    reopened = spruce.Client(path=tmp_path)
+    check(reopened.Index("ix"))
+    reopened.close()
