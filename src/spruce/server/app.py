@@ -28,7 +28,7 @@ from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error, route_error
 from spruce.server.http import Request, Response
 from spruce.server.openapi import openapi_bytes
-from spruce.server.routing import NoRoute, Route, match, split_path
+from spruce.server.routing import ROUTES, NoRoute, Route, match, split_path
 
 __all__ = ["SpruceApp"]
 
@@ -47,9 +47,10 @@ class _Disconnected(Exception):
 class SpruceApp:
     """An ASGI 3 application serving one :class:`~spruce.server.config.Context`."""
 
-    def __init__(self, ctx: Context, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, ctx: Context, pool: ThreadPoolExecutor, routes: tuple[Route, ...] = ROUTES) -> None:
         self.ctx = ctx
         self.pool = pool
+        self.routes = routes
         key = ctx.config.api_key
         self._api_key = key.encode() if key else None
         self._openapi = openapi_bytes()
@@ -83,7 +84,7 @@ class SpruceApp:
             self._authenticate(headers)
             if method == "GET" and segments == ["openapi.json"]:
                 return Response(200, self._openapi)
-            route, params = match(method, segments)
+            route, params = match(method, segments, self.routes)
             body = await _read_body(receive, headers, self.ctx.config.max_body_bytes)
         except SpruceError as exc:
             return _with_close(error_response(exc, data_plane=data_plane), headers)
