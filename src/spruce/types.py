@@ -109,14 +109,18 @@ def validate_namespace(value: object, *, field: str = "namespace") -> str:
     return value
 
 
-def validate_values(value: object, dimension: int, metric: str, *, field: str = "values") -> Vector32:
-    """One dense vector: exactly ``dimension`` finite float32 numbers (non-zero for cosine)."""
+_NUMBER_TYPES = frozenset({float, int})
+
+
+def _as_row(value: object, dimension: int, field: str) -> np.ndarray[Any, Any]:
+    """Shape and type checks of one dense vector; finiteness is checked by the caller, batch-wide."""
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise InvalidArgumentError(f"{field} must be a list of numbers", field=field)
     else:
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        # One C-speed pass over the element types: bool is not a number here, though Python says so.
+        if not set(map(type, value)) <= _NUMBER_TYPES:
             raise InvalidArgumentError(f"{field} must contain only numbers", field=field)
         arr = np.asarray(value, dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != dimension:
@@ -126,22 +130,38 @@ def validate_values(value: object, dimension: int, metric: str, *, field: str = 
         )
     if arr.dtype.kind not in "fiu":
         raise InvalidArgumentError(f"{field} must contain only numbers", field=field)
-    with np.errstate(over="ignore"):  # values beyond float32 become inf and are rejected below
-        out = arr.astype(np.float32)
-    _check_finite(out, metric, field)
-    return out
+    return arr
 
 
-def _check_finite(arr: np.ndarray[Any, Any], metric: str, field: str) -> None:
-    if not np.isfinite(arr).all():
+def _check_rows(mat: np.ndarray[Any, Any], metric: str, fields: Sequence[str]) -> None:
+    """Reject non-finite rows (and all-zero rows on a cosine index), naming the first bad one."""
+    bad = np.flatnonzero(~np.isfinite(mat).all(axis=1))
+    if len(bad):
+        field = fields[int(bad[0])]
         raise InvalidArgumentError(
             f"{field} must contain only finite float32 numbers (no NaN, infinity, or magnitude above 3.4e38)",
             field=field,
         )
-    if metric == "cosine" and not arr.any():
-        raise InvalidArgumentError(
-            f"{field} must contain at least one non-zero value for a cosine index", field=field
-        )
+    if metric == "cosine":
+        zero = np.flatnonzero(~mat.any(axis=1))
+        if len(zero):
+            field = fields[int(zero[0])]
+            raise InvalidArgumentError(
+                f"{field} must contain at least one non-zero value for a cosine index", field=field
+            )
+
+
+def _to_float32(arr: np.ndarray[Any, Any]) -> Vector32:
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 becomes inf, rejected after
+        out: Vector32 = arr.astype(np.float32)
+    return out
+
+
+def validate_values(value: object, dimension: int, metric: str, *, field: str = "values") -> Vector32:
+    """One dense vector: exactly ``dimension`` finite float32 numbers (non-zero for cosine)."""
+    out = _to_float32(_as_row(value, dimension, field))
+    _check_rows(out[None, :], metric, [field])
+    return out
 
 
 def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
@@ -231,6 +251,7 @@ def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
     metas: list[Metadata] = []
     mat = np.empty((n, dimension), dtype=np.float32)
     seen: dict[str, int] = {}
+    fields: list[str] = []
     for i, item in enumerate(vectors):
         rid, values, meta, sparse = _record_parts(item, i)
         rid = validate_id(rid, field=f"vectors[{i}].id")
@@ -241,18 +262,23 @@ def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
             )
         if values is None:
             raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
-        vec = validate_values(values, dimension, metric, field=f"vectors[{i}].values")
+        row = _as_row(values, dimension, f"vectors[{i}].values")
         meta = validate_metadata(meta, field=f"vectors[{i}].metadata")
         slot = seen.get(rid)
         if slot is None:  # same id twice in one batch: the later record wins, as if upserted in turn
             slot = seen[rid] = len(ids)
             ids.append(rid)
             metas.append(meta)
+            fields.append(f"vectors[{i}].values")
         else:
+            _check_rows(mat[slot : slot + 1], metric, [fields[slot]])  # the overwritten one must be valid too
             metas[slot] = meta
-        mat[slot] = vec
+            fields[slot] = f"vectors[{i}].values"
+        with np.errstate(over="ignore", invalid="ignore"):
+            mat[slot] = row
     if len(ids) < n:
         mat = np.ascontiguousarray(mat[: len(ids)])
+    _check_rows(mat, metric, fields)
     return RecordBatch(ids=ids, vectors=mat, metadata=metas)
 
 

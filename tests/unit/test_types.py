@@ -118,3 +118,10 @@ def test_control_plane_rules() -> None:
         validate_tags({f"k{i}": "v" for i in range(21)})
     assert validate_tags({"a": ""}, allow_empty_values=True) == {"a": ""}
     assert validate_tags({"a": ""}) == {}
+
+
+def test_a_bad_record_overwritten_by_a_duplicate_still_rejects_the_batch() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"vectors\[0\].values must contain only finite"):
+        validate_batch([("a", [float("nan"), 1.0]), ("a", [1.0, 1.0])], 2, "cosine")
+    with pytest.raises(InvalidArgumentError, match=r"vectors\[1\].values must contain at least one non-zero"):
+        validate_batch([("a", [1.0, 1.0]), ("b", [0, 0])], 2, "cosine")
