@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=int, default=8, help="worker threads running engine calls (default: 8)"
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub.add_parser(
+        "demo",
+        help="run the README's pinecone SDK snippet against a throwaway server on a temporary store",
+    )
     return parser
 
 
@@ -84,13 +88,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Only spruce's own loggers follow --log-level; libraries (httpx, the SDK in ``demo``) stay at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spruce").setLevel(getattr(args, "log_level", "info").upper())
     if args.command == "serve":
         return _serve(args)
+    if args.command == "demo":
+        from spruce.server.demo import run_demo
+
+        return run_demo()
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
