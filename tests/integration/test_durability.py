@@ -69,7 +69,7 @@ def _crash_cycle(tmp_path: Path, sig: int) -> None:
         stop.set()
         for w in writers:
             w.join(30)
-        assert len(acked) > 50, "the writers barely ran"
+        assert len(acked) >= 30, "the writers barely ran"
         if sig == signal.SIGTERM:
             assert code == 0, "".join(proc.log)
         proc.restart()
