@@ -304,3 +304,25 @@ def test_response_headers(wire: httpx.Client) -> None:
     r = wire.get("/indexes")
     assert r.headers["content-type"] == "application/json"
     assert int(r.headers["content-length"]) == len(r.content)
+
+
+def test_schema_create_checks_deployment_types(wire: httpx.Client) -> None:
+    fields = {"_values": {"type": "dense_vector", "dimension": 3}}
+    for deployment in (
+        {"deployment_type": "managed", "cloud": 5},
+        {"deployment_type": "pod", "replicas": "2"},
+    ):
+        r = wire.post(
+            "/indexes",
+            headers=NEW_API,
+            json={"name": "wire-dep", "schema": {"fields": fields}, "deployment": deployment},
+        )
+        assert "deployment." in _control_error(r, 400, "INVALID_ARGUMENT")
+    r = wire.post(
+        "/indexes",
+        headers=NEW_API,
+        json={"name": "wire-dep", "schema": {"fields": fields}, "deployment": {"deployment_type": "x"}},
+    )
+    assert "deployment_type" in _control_error(r, 400, "INVALID_ARGUMENT")
+    r = wire.post("/indexes", headers=NEW_API, json={"schema": {"fields": fields}})
+    assert r.status_code == 201 and r.json()["name"].startswith("index-")

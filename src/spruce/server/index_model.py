@@ -241,6 +241,7 @@ def _spec_from_deployment(deployment: dict[str, Any] | None) -> dict[str, Any]:
         return {"serverless": dict(_SERVERLESS_DEFAULT["serverless"])}
     kind = deployment.get("deployment_type", "managed")
     rest = {k: v for k, v in deployment.items() if k != "deployment_type"}
+    _check_types(rest)
     if kind == "managed":
         return {"serverless": {"cloud": rest.get("cloud", "aws"), "region": rest.get("region", "us-east-1")}}
     if kind == "pod":
@@ -252,3 +253,21 @@ def _spec_from_deployment(deployment: dict[str, Any] | None) -> dict[str, Any]:
         f"deployment.deployment_type must be managed, pod or byoc, got {kind!r}.",
         field="deployment.deployment_type",
     )
+
+
+_DEPLOYMENT_TYPES = {
+    "cloud": str,
+    "region": str,
+    "environment": str,
+    "pod_type": str,
+    "replicas": int,
+    "shards": int,
+}
+
+
+def _check_types(deployment: dict[str, Any]) -> None:
+    for key, kind in _DEPLOYMENT_TYPES.items():
+        value = deployment.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            what = "a string" if kind is str else "an integer"
+            raise InvalidArgumentError(f"deployment.{key} must be {what}.", field=f"deployment.{key}")
