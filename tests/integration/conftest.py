@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,9 +16,6 @@ from spruce_server_proc import ServerProcess
 # 10.x warns about plaintext http:// to a host it does not consider private; 127.0.0.1 is fine, but keep
 # the output clean whatever the advertised host.
 warnings.filterwarnings("ignore", category=RuntimeWarning, module="pinecone")
-
-NEW_API = {"X-Pinecone-Api-Version": "2026-07", "Api-Key": "k"}
-CLASSIC_API = {"X-Pinecone-Api-Version": "2025-04", "Api-Key": "k"}
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +36,3 @@ def pc(server: ServerProcess):  # type: ignore[no-untyped-def]
     from pinecone import Pinecone
 
     return Pinecone(api_key="anything", host=server.url)
-
-
-def make_index(http: httpx.Client, name: str, dimension: int = 4, metric: str = "cosine") -> None:
-    """Create an index through raw HTTP (classic shape)."""
-    r = http.post(
-        "/indexes",
-        headers=CLASSIC_API,
-        json={
-            "name": name,
-            "dimension": dimension,
-            "metric": metric,
-            "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
-        },
-    )
-    assert r.status_code == 201, r.text
-
-
-__all__ = ["CLASSIC_API", "NEW_API", "Path", "make_index"]

@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 
 READY_PREFIX = "spruce listening on "
+NEW_API = {"X-Pinecone-Api-Version": "2026-07", "Api-Key": "k"}
+CLASSIC_API = {"X-Pinecone-Api-Version": "2025-04", "Api-Key": "k"}
 
 
 class ServerProcess:
@@ -77,7 +79,12 @@ class ServerProcess:
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def restart(self) -> ServerProcess:
         """Start again on the same port and data directory (the port must be reusable at once)."""
@@ -92,3 +99,18 @@ def _wait_http(url: str, deadline: float) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError(f"{url} never answered")
+
+
+def make_index(http: httpx.Client, name: str, dimension: int = 4, metric: str = "cosine") -> None:
+    """Create an index through raw HTTP (classic shape)."""
+    r = http.post(
+        "/indexes",
+        headers=CLASSIC_API,
+        json={
+            "name": name,
+            "dimension": dimension,
+            "metric": metric,
+            "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
+        },
+    )
+    assert r.status_code == 201, r.text

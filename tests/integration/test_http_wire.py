@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import CLASSIC_API, NEW_API, make_index
+from spruce_server_proc import CLASSIC_API, NEW_API, make_index
 
 CONTROL_KEYS = {"error", "status"}
 DATA_KEYS = {"code", "message", "details"}
