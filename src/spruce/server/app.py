@@ -69,6 +69,8 @@ class SpruceApp:
             response = await self._respond(scope, receive, segments, headers, data_plane)
         except _Disconnected:
             return
+        except Exception as exc:  # a bug in this layer: still Pinecone's 500 body, and logged
+            response = internal_error(exc, data_plane=data_plane, what=f"{scope['method']} {scope['path']}")
         await _send(send, response)
 
     async def _respond(
