@@ -58,17 +58,11 @@ def _seed_segment(client: spruce.Client) -> Any:
     return idx
 
 
-BUG_SET_METADATA = (
-    "engine bug: an update by filter is logged as a SetMetadata patch (ids + patch), and replay applies it "
-    "only to ids that are live. When a manifest for LSN L is committed after the update (LSN > L) was "
-    "applied in memory, the bitmaps it names (or the compacted segment) already have the patched rows "
-    "dead, so replaying the update finds none of them and the records vanish on recovery. Fix: log update "
-    "by filter as whole records (Upsert), like update by id, or write bitmaps/segments as of L. When fixed, "
-    "drop this xfail and remove 'update_filter' from test_sigkill.EXCLUDED_OPS."
-)
+# Regression tests: an update by filter used to be logged as a patch (ids + metadata), which replay could
+# not apply when a manifest's bitmaps already marked the patched rows dead; and an explicit flush used to
+# commit a manifest at an LSN read after it let writes in again.
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_SET_METADATA)
 def test_update_by_filter_survives_compaction_then_crash(client: spruce.Client, tmp_path: Path) -> None:
     idx = _seed_segment(client)
     assert idx.update(filter={"g": 1}, set_metadata={"u": 1}).matched_records == 5  # LSN 2, 5 rows move
@@ -78,7 +72,6 @@ def test_update_by_filter_survives_compaction_then_crash(client: spruce.Client, 
     assert _reopened(_crash_copy(client, tmp_path), IDS) == expected
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_SET_METADATA)
 def test_update_by_filter_during_a_flush_survives_crash(
     client: spruce.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,17 +94,6 @@ def test_update_by_filter_during_a_flush_survives_crash(
     assert _reopened(_crash_copy(client, tmp_path), [*IDS, "z"]) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine bug: Maintainer.flush_now freezes the memtables under write_mu, releases it, then "
-        "_flush_frozen(force_manifest=True) finds no frozen block (the memtables were empty) and takes "
-        "lsn = st.lsn under write_mu again. A write acknowledged in between sits in the new memtable, yet "
-        "the manifest claims its LSN and the log entry is truncated: the record is lost on a crash, and "
-        "even on a clean close (close sees lsn == manifest lsn and does not flush). Fix: use the LSN read "
-        "at freeze time, not st.lsn at install time."
-    ),
-)
 def test_write_racing_an_explicit_flush_of_empty_memtables_survives(
     client: spruce.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,10 +101,10 @@ def test_write_racing_an_explicit_flush_of_empty_memtables_survives(
     flush_frozen = Maintainer._flush_frozen
     raced: list[int] = []
 
-    def flush_frozen_after_a_write(self: Maintainer, *, force_manifest: bool = False) -> None:
-        if force_manifest and not raced:  # between flush_now's freeze and its install: no lock held
+    def flush_frozen_after_a_write(self: Maintainer, *, upto: int | None = None) -> None:
+        if upto is not None and not raced:  # between flush_now's freeze and its install: no lock held
             raced.append(idx.upsert([("late", [1.0, 1.0, 1.0, 1.0], {})]).lsn)
-        flush_frozen(self, force_manifest=force_manifest)
+        flush_frozen(self, upto=upto)
 
     monkeypatch.setattr(Maintainer, "_flush_frozen", flush_frozen_after_a_write)
     client.database.index("x").flush()

@@ -30,7 +30,6 @@ from spruce.storage.ops import (
     Delete,
     DropNamespace,
     Op,
-    SetMetadata,
     Upsert,
 )
 from spruce.types import (
@@ -258,7 +257,9 @@ class IndexEngine:
             ids = ns.matching_ids(flt) if ns is not None else []
             if dry_run or not ids or not patch:
                 return [], len(ids)
-            return [SetMetadata(ns_name, sorted(ids), patch)], len(ids)
+            assert ns is not None
+            present, vectors, metas = ns.patched(sorted(ids), patch)
+            return [Upsert(ns_name, present, vectors, metas)], len(ids)
 
         lsn, matched = self._st.write(resolve)
         return UpdateResponse(matched_records=matched, lsn=lsn)

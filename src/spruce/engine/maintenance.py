@@ -94,7 +94,10 @@ class Maintainer:
                     return
                 with st.rw.write():
                     st.freeze_all()
-            self._flush_frozen(force_manifest=True)
+                frozen_at = st.lsn
+            # Everything up to ``frozen_at`` is now in segments or frozen blocks; a write that lands after
+            # this point is in the new memtables only, so the manifest must not claim its LSN.
+            self._flush_frozen(upto=frozen_at)
 
     # ------------------------------------------------------------ the pattern
 
@@ -128,23 +131,21 @@ class Maintainer:
         st.log.truncate_upto(lsn)
         st.collect_garbage()
 
-    def _flush_frozen(self, *, force_manifest: bool = False) -> None:
+    def _flush_frozen(self, *, upto: int | None = None) -> None:
+        """Flush every frozen block; commit a manifest at the newest freeze LSN (at least ``upto``)."""
         st = self.state
         with st.rw.read():
             work = [(ns, f, f.live_rows()) for ns in st.namespaces.values() for f in ns.frozen]
-        if not work and not force_manifest:
+        if not work and upto is None:
             return
-        lsn = max((f.freeze_lsn for _, f, _ in work), default=st.lsn)
+        lsn = max([f.freeze_lsn for _, f, _ in work] + [upto or 0])
         built = [(ns, f, rows, self._build([(f, rows)])) for ns, f, rows in work]
         touched = []
-        with st.write_mu:
-            with st.rw.write():
-                for ns, f, rows, new in built:
-                    if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
-                        ns.install([f], [rows], new)
-                        touched.append(ns)
-            if force_manifest and not work:
-                lsn = st.lsn
+        with st.write_mu, st.rw.write():
+            for ns, f, rows, new in built:
+                if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
+                    ns.install([f], [rows], new)
+                    touched.append(ns)
         self._finish(lsn, touched)
 
     def _compact_step(self) -> bool:

@@ -155,14 +155,13 @@ class Namespace:
             if self._kill(rid):
                 self.sorted_ids.remove(rid)
 
-    def set_metadata(self, ids: list[str], patch: Metadata) -> None:
-        """Merge ``patch`` into each record's metadata (copy-on-write: new rows, old ones die)."""
+    def patched(self, ids: list[str], patch: Metadata) -> tuple[list[str], Vector32, list[Metadata]]:
+        """The live records among ``ids`` with ``patch`` merged into their metadata (to log as an upsert)."""
         present = [rid for rid in ids if rid in self.loc]
-        if not present:
-            return
-        vectors = np.stack([self.values_of(rid) for rid in present]).astype(np.float32)
-        metas = [{**self.metadata_of(rid), **patch} for rid in present]
-        self.upsert(present, vectors, metas)
+        vectors = np.empty((len(present), self.dim), dtype=np.float32)
+        for i, rid in enumerate(present):
+            vectors[i] = self.values_of(rid)
+        return present, vectors, [{**self.metadata_of(rid), **patch} for rid in present]
 
     # ------------------------------------------------------------ reads
 

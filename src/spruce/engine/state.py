@@ -14,8 +14,11 @@ Manifest document (JSON, see ``storage.versioned``)::
      "namespaces": {"films": [{"segment": "indexes/<uid>/seg/000000000003.seg", "rows": 1000,
                                "deleted": "indexes/<uid>/del/000000000003.5" | null}]}}
 
-``lsn`` is the highest LSN whose effects are all in the named segments (and bitmaps). Bitmaps may also
-hold deletions of later LSNs: replaying those is idempotent, because rows only ever go from live to dead.
+``lsn`` is the highest LSN whose effects are all in the named segments (and bitmaps). Segments may lack,
+and bitmaps may mark dead, rows that were still live at ``lsn`` but died later (a flush or compaction
+copies the rows live when it runs, and a bitmap is written when the manifest is). That is safe because
+rows only ever go from live to dead, and every logged operation is self-contained (``storage.ops``):
+replaying the log above ``lsn`` kills those rows again and recreates their replacements from the log.
 Recovery: load the manifest's segments and bitmaps, replay the log above ``lsn``.
 """
 
@@ -38,7 +41,6 @@ from spruce.storage.ops import (
     Delete,
     DropNamespace,
     Op,
-    SetMetadata,
     Upsert,
     decode_ops,
     encode_ops,
@@ -130,8 +132,6 @@ class IndexState:
                 ns.upsert(op.ids, op.vectors, op.metadata)
             elif isinstance(op, Delete):
                 ns.delete(op.ids)
-            elif isinstance(op, SetMetadata):
-                ns.set_metadata(op.ids, op.patch)
             else:
                 assert isinstance(op, CreateNamespace)
 

@@ -1,9 +1,14 @@
 """The operations a log entry carries, and their byte encoding.
 
 Operations record *resolved effects*, never intents: a delete by filter is logged as the ids it deleted,
-an update of one record as the whole new record, an update by filter as the ids and the metadata patch.
-Replaying a log over the state it was written against is therefore deterministic and needs no filter
-evaluation.
+an update (by id or by filter) as the whole new records. Replaying a log is therefore deterministic and
+needs no filter evaluation.
+
+Every operation is also *self-contained*: replaying it never reads the rows it replaces. That is what
+allows a manifest's deletion bitmaps to include deaths from after the manifest's LSN (see
+``engine.state``): the replayed log recreates every replacement from its own bytes. An operation such as
+"merge this patch into the stored metadata of these ids" would break that (its old rows may already be
+dead on disk), so update by filter pays for logging whole records.
 
 Payload layout (little-endian)::
 
@@ -11,7 +16,6 @@ Payload layout (little-endian)::
     4   H   JSON array of operation objects (orjson), e.g.
             {"op": "upsert", "ns": "films", "ids": [...], "meta": [...], "off": 0, "rows": 2, "dim": 4}
             {"op": "delete", "ns": "films", "ids": [...]}
-            {"op": "set_metadata", "ns": "films", "ids": [...], "patch": {...}}
             {"op": "drop_namespace", "ns": "films"}
             {"op": "create_namespace", "ns": "films"}
     4+H ... the upserts' vectors, float32 row-major, each upsert's block at byte offset ``off`` of this area
@@ -33,7 +37,6 @@ __all__ = [
     "Delete",
     "DropNamespace",
     "Op",
-    "SetMetadata",
     "Upsert",
     "decode_ops",
     "encode_ops",
@@ -55,13 +58,6 @@ class Delete:
 
 
 @dataclass(frozen=True, slots=True)
-class SetMetadata:
-    ns: str
-    ids: list[str]
-    patch: Metadata
-
-
-@dataclass(frozen=True, slots=True)
 class DropNamespace:
     ns: str
 
@@ -71,7 +67,7 @@ class CreateNamespace:
     ns: str
 
 
-Op: TypeAlias = Upsert | Delete | SetMetadata | DropNamespace | CreateNamespace
+Op: TypeAlias = Upsert | Delete | DropNamespace | CreateNamespace
 _LEN = struct.Struct("<I")
 
 
@@ -98,8 +94,6 @@ def encode_ops(ops: list[Op]) -> bytes:
             offset += len(blob)
         elif isinstance(op, Delete):
             head.append({"op": "delete", "ns": op.ns, "ids": op.ids})
-        elif isinstance(op, SetMetadata):
-            head.append({"op": "set_metadata", "ns": op.ns, "ids": op.ids, "patch": op.patch})
         elif isinstance(op, DropNamespace):
             head.append({"op": "drop_namespace", "ns": op.ns})
         else:
@@ -121,8 +115,6 @@ def decode_ops(payload: bytes) -> list[Op]:
             ops.append(Upsert(d["ns"], d["ids"], vecs.astype(np.float32), d["meta"]))
         elif kind == "delete":
             ops.append(Delete(d["ns"], d["ids"]))
-        elif kind == "set_metadata":
-            ops.append(SetMetadata(d["ns"], d["ids"], d["patch"]))
         elif kind == "drop_namespace":
             ops.append(DropNamespace(d["ns"]))
         elif kind == "create_namespace":

@@ -10,7 +10,6 @@ from spruce.storage.ops import (
     CreateNamespace,
     Delete,
     DropNamespace,
-    SetMetadata,
     Upsert,
     decode_ops,
     encode_ops,
@@ -68,10 +67,9 @@ def test_ops_roundtrip() -> None:
     ops = [
         Upsert("ns", ["a", "b"], vecs, [{"g": "x"}, {}]),
         Delete("", ["a"]),
-        SetMetadata("ns", ["b"], {"n": 1.0, "l": ["p", "q"], "t": True}),
         DropNamespace("old"),
         CreateNamespace("new"),
-        Upsert("", ["c"], vecs[:1] * 2, [{"k": 2.5}]),
+        Upsert("", ["c"], vecs[:1] * 2, [{"k": 2.5, "l": ["p", "q"], "t": True}]),
     ]
     back = decode_ops(encode_ops(ops))
     assert len(back) == len(ops)
