@@ -4,6 +4,9 @@
 - dotproduct: raw inner product, higher is better;
 - euclidean: squared L2 distance, lower is better (computed as |v|^2 - 2 v.q + |q|^2, clipped at 0).
 
+Dot products are computed in float32 (BLAS sgemv) and redone in float64 for the rare block where float32
+overflows (finite values near 3.4e38 are legal), so a score is never NaN or infinite.
+
 Selection keeps every row tied with the k-th best, so that the caller can break ties by id and the result
 is deterministic whatever order rows happen to be stored in.
 """
@@ -31,7 +34,10 @@ def exact_scores(
     if rows is not None:
         vectors = vectors[rows]
         sq_norms = sq_norms[rows]
-    dots = (vectors @ q).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dots = (vectors @ q).astype(np.float64)
+    if not np.isfinite(dots).all():
+        dots = vectors.astype(np.float64) @ q.astype(np.float64)
     if metric == "dotproduct":
         return dots
     q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
