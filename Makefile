@@ -7,11 +7,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The 7.x SDK generation is tested from its own venv: it installs as the same package name as 10.x.
+SDK7   := .venv-sdk7/.installed
 DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: run demo test lint typecheck install clean
+.PHONY: run demo test lint typecheck install clean bench-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(SDK7):
+	$(PYTHON) -m venv .venv-sdk7
+	.venv-sdk7/bin/python -m pip install --quiet --upgrade pip
+	.venv-sdk7/bin/python -m pip install --quiet 'pinecone==7.3.0'
+	touch $(SDK7)
+
+install: $(STAMP) $(SDK7)
 
 run: $(STAMP)
 	$(BIN)/spruce serve --data $(DATA) --host $(HOST) --port $(PORT)
@@ -34,8 +42,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(SDK7)
 	$(BIN)/python -m pytest -q
 
+bench-server: $(STAMP)
+	$(BIN)/python benchmarks/bench_server.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sdk7 .mypy_cache .ruff_cache .pytest_cache .hypothesis
