@@ -6,8 +6,11 @@ Three pieces, each in its own module, each usable alone:
   rule and limit of the language and raising :class:`~spruce.errors.InvalidArgumentError` otherwise. Only
   the parser validates; evaluators trust the tree.
 * :class:`MetadataColumns` (``columns``) keeps many records' metadata as typed, sparse, append-only numpy
-  columns per field and evaluates a :class:`Filter` with one vectorised pass per condition (or over just a
-  candidate set of rows, with :meth:`MetadataColumns.evaluate_rows`).
+  columns per field, with per-field inverted postings (``postings``) built lazily and extended as rows
+  are appended. It answers a :class:`Filter` as a mask (:meth:`~MetadataColumns.evaluate`), as sorted
+  row numbers (:meth:`~MetadataColumns.matching_rows`), as an estimated count from postings sizes alone
+  (:meth:`~MetadataColumns.estimate`), or over just a candidate set of rows
+  (:meth:`~MetadataColumns.evaluate_rows`), choosing postings or scans per condition by estimated size.
 * :func:`reference_matches` (``reference``) evaluates the *raw* JSON against one record with plain Python.
   It shares no code with the other two, which is what makes it a useful oracle for the property tests.
 

@@ -1,4 +1,4 @@
-"""Columnar, append-only metadata for many records, and vectorised filter evaluation over it.
+"""Columnar, append-only metadata for many records, and index-driven filter evaluation over it.
 
 Layout
 ------
@@ -34,77 +34,85 @@ therefore amortised O(new values), and nothing is rebuilt or concatenated on eva
 read through zero-copy views of the filled prefix. Segments, which are filled once, end up with exactly
 sized buffers.
 
+Postings
+--------
+Next to the columns, each field gets a :class:`~spruce.filter.postings.FieldIndex` (see ``postings``):
+value -> sorted rows for strings (list elements included) and bools, numbers sorted with their rows, and
+the sorted rows where the field is present. It is built on the first filter that reads the field and, after
+that, extended with only the rows appended since (one new run, merged logarithmically), so ``extend`` itself
+never pays for it and a field never filtered on costs nothing. ``MetadataColumns(indexed=False)`` never
+builds postings and evaluates by scanning alone.
+
 Evaluating
 ----------
-A leaf condition is evaluated against a *view* of one field: either the whole field (:class:`_FullView`,
-the stored arrays as they are, owners are row numbers) or the rows of a candidate set
-(:class:`_SubsetView`, values gathered with ``np.searchsorted``, owners are positions in the candidate
-array). The same leaf code serves both: compute a boolean ``hit`` over a sub-column's values, then scatter
-``out[owner[hit]] = True``. ``$ne``/``$nin`` are "present and not hit", ``$exists`` is "present".
+A filter is first rewritten into an internal tree (``_Plan``): ranges become intervals, and the ranges an
+``$and`` applies to one field are folded into one interval (a single span per postings run). A per-call
+``_Planner`` then works each node out in one of two forms, chosen by the node's estimated match count
+(:meth:`MetadataColumns.estimate`, from postings sizes only):
 
-``$and``/``$or`` narrow as they go. Once fewer than ``1/NARROW_RATIO`` of the rows are still undecided, the
-remaining children are evaluated only on those rows through a subset view, so a selective first condition
-makes the rest cheap. :meth:`MetadataColumns.evaluate_rows` starts in that mode.
+* a *row set* (sorted int64 rows) when the node is selective, ``estimate * ROWS_RATIO <= len``: a leaf
+  gathers its postings spans (already sorted for a single value; sorted, or scattered into a mask when
+  many, otherwise); ``$or`` unites its children's sets; ``$and`` takes its most selective child's set and
+  keeps the rows that pass each other child;
+* a *mask* (one bool per row) otherwise: a leaf scatters its postings spans (``$ne``/``$nin``: present rows
+  minus the operands' rows; ``$exists``: the present rows); ``$and``/``$or`` combine children masks, most
+  selective (``$and``) or least selective (``$or``) child first, and narrow as they go.
 
-Concurrency: one writer, and no evaluation while :meth:`~MetadataColumns.extend` runs (the engine
-serialises them). Rows are never modified in place; a changed record is a new row.
+"Keeps the rows that pass" / "narrow" mean checking a child on a candidate set only: through a *view* of one
+field restricted to the candidates (:class:`_SubsetView`, values gathered with ``np.searchsorted``, owners
+are positions in the candidate array), or, when that would cost more, by building the child's mask and
+reading it at the candidates. ``SUBSET_COST`` prices one such binary search against scattering postings
+entries. The scan evaluator behind the view is also the whole-field evaluator of ``indexed=False``
+(:class:`_FullView`, the stored arrays as they are, owners are row numbers): compute a boolean ``hit`` over
+a sub-column's values, then scatter ``out[owner[hit]] = True``; there ``$and``/``$or`` narrow once fewer
+than ``1/NARROW_RATIO`` of the rows are undecided. :meth:`MetadataColumns.evaluate_rows` is the subset view
+alone (it never builds postings).
+
+Every path gives the same answer; the property tests force each choice both ways.
+
+Concurrency: none inside. The caller serialises every call on one instance (the engine holds a per-block
+lock around ``extend`` and every evaluation), so there is no internal locking; note that evaluating also
+writes (postings catch up lazily), so even two concurrent evaluations would be unsafe. Rows are never
+modified in place; a changed record is a new row.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from spruce.filter.tree import And, Exists, Filter, In, Node, Or, Range
+from spruce.filter.postings import FieldIndex, Growable, Hits, dedupe_sorted, sorted_union
+from spruce.filter.tree import Exists, Filter, In, Node, Or, Range
 
-__all__ = ["NARROW_RATIO", "MetadataColumns"]
+__all__ = ["NARROW_RATIO", "ROWS_RATIO", "SUBSET_COST", "MetadataColumns"]
 
 NARROW_RATIO = 8
 """``$and``/``$or`` switch to evaluating the remaining children on the undecided rows only once
 ``undecided * NARROW_RATIO <= len``: below that, gathering beats a full pass over the column."""
 
+ROWS_RATIO = 8
+"""A condition estimated to match at most ``len / ROWS_RATIO`` rows is worked out as a sorted row set from
+the postings (and, inside ``$and``, its rows are checked against the other children), rather than as a
+mask over every row."""
+
+SUBSET_COST = 16
+"""With postings, one binary search of a candidate row in a column costs about as much as scattering
+``SUBSET_COST`` postings entries into a mask: ``$and``/``$or`` check a child on their candidate/undecided
+rows only when that is cheaper than building the child's mask (``NARROW_RATIO`` is then unused)."""
+
 _ROW_DTYPE = np.int32  # row numbers; candidate rows are converted to it so searches never upcast a column
 _MAX_ROWS = int(np.iinfo(_ROW_DTYPE).max)
+_Growable = Growable
 
 BoolArray = npt.NDArray[np.bool_]
 IndexArray = npt.NDArray[np.integer[Any]]
 FloatArray = npt.NDArray[np.float64]
-
-_S = TypeVar("_S", bound=np.generic)
-
-
-class _Growable(Generic[_S]):
-    """An append-only numpy array with doubling capacity, read through a view of its filled prefix."""
-
-    __slots__ = ("_buf", "_len")
-
-    def __init__(self, dtype: type[_S]) -> None:
-        self._buf: npt.NDArray[_S] = np.empty(0, dtype=dtype)
-        self._len = 0
-
-    def append(self, values: npt.ArrayLike) -> None:
-        """Append ``values``; reallocate (to at least twice the capacity) only when full."""
-        chunk = np.asarray(values, dtype=self._buf.dtype)
-        need = self._len + chunk.size
-        if need > self._buf.size:
-            grown = np.empty(max(need, 2 * self._buf.size), dtype=self._buf.dtype)
-            grown[: self._len] = self._buf[: self._len]
-            self._buf = grown
-        self._buf[self._len : need] = chunk
-        self._len = need
-
-    def view(self) -> npt.NDArray[_S]:
-        """The filled prefix, read-only; it stays valid (and unchanged) across later appends."""
-        filled = self._buf[: self._len]
-        filled.flags.writeable = False
-        return filled
-
-    def last(self, default: int) -> int:
-        """The last element as an int, or ``default`` when empty (used for CSR end offsets)."""
-        return int(self._buf[self._len - 1]) if self._len else default
 
 
 class _Pending:
@@ -151,6 +159,7 @@ class _FieldStore:
         self.list_ends = _Growable(np.int64)
         self.elem_rows = _Growable(_ROW_DTYPE)
         self.elem_codes = _Growable(np.int32)
+        self.index: FieldIndex | None = None  # postings, built on first use and then kept current
 
     def code(self, text: str) -> int:
         """The dictionary code of ``text``, assigning the next one on first sight."""
@@ -293,8 +302,13 @@ def _present(view: _View) -> BoolArray:
 
 def _codes(view: _View, strings: Sequence[str]) -> IndexArray:
     """The dictionary codes of the operand strings the field has ever held (others cannot match)."""
-    vocab = view.vocab
-    return np.fromiter((vocab[s] for s in strings if s in vocab), dtype=np.int32)
+    return _vocab_codes(view.vocab, strings)
+
+
+def _vocab_codes(vocab: Mapping[str, int], strings: Sequence[str]) -> npt.NDArray[np.int32]:
+    """The codes of those of ``strings`` in ``vocab``: one dict lookup per operand, never a pass over rows."""
+    codes = np.fromiter(map(vocab.get, strings, repeat(-1)), dtype=np.int64, count=len(strings))
+    return codes[codes >= 0].astype(np.int32)
 
 
 def _member_codes(codes: IndexArray, wanted: IndexArray) -> BoolArray:
@@ -341,38 +355,321 @@ def _eval_in(node: In, view: _View) -> BoolArray:
     return hit
 
 
-def _eval_range(node: Range, view: _View) -> BoolArray:
-    """``$gt``/``$gte``/``$lt``/``$lte`` over the number sub-column; other types never match."""
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    """Internal form of ``$gt``/``$gte``/``$lt``/``$lte``: a number between two bounds.
+
+    The ranges ANDed on one field are folded into one interval (``{"year": {"$gte": 2000, "$lt": 2010}}``
+    is one span per run in the number postings rather than two half-lines to intersect). A missing bound
+    is an infinite, inclusive one, which every stored number (an infinity included) satisfies.
+    """
+
+    field: str
+    low: float = -math.inf
+    low_inclusive: bool = True
+    high: float = math.inf
+    high_inclusive: bool = True
+
+    @classmethod
+    def of(cls, node: Range) -> _Interval:
+        if node.op == "$gt":
+            return cls(node.field, low=node.value, low_inclusive=False)
+        if node.op == "$gte":
+            return cls(node.field, low=node.value)
+        if node.op == "$lt":
+            return cls(node.field, high=node.value, high_inclusive=False)
+        return cls(node.field, high=node.value)
+
+    def meet(self, other: _Interval) -> _Interval:
+        """The intersection of two intervals on the same field (possibly empty)."""
+        if self.low != other.low:
+            low, low_inclusive = max((self.low, self.low_inclusive), (other.low, other.low_inclusive))
+        else:
+            low, low_inclusive = self.low, self.low_inclusive and other.low_inclusive
+        if self.high != other.high:
+            high, high_inclusive = min((self.high, self.high_inclusive), (other.high, other.high_inclusive))
+        else:
+            high, high_inclusive = self.high, self.high_inclusive and other.high_inclusive
+        return _Interval(self.field, low, low_inclusive, high, high_inclusive)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Internal ``$and`` (``conjunction``) or ``$or`` over two or more children."""
+
+    conjunction: bool
+    children: tuple[_Plan, ...]
+
+
+_Leaf = In | _Interval | Exists
+_Plan = _Leaf | _Group
+
+
+def _normalize(node: Node) -> _Plan:
+    """The internal tree: ranges become intervals, and an ``$and``'s intervals on one field are folded."""
+    if isinstance(node, Range):
+        return _Interval.of(node)
+    if isinstance(node, In | Exists):
+        return node
+    children = [_normalize(child) for child in node.children]
+    if isinstance(node, Or):
+        return _Group(False, tuple(children))
+    folded: list[_Plan] = []
+    intervals: dict[str, int] = {}  # field -> position of its interval in ``folded``
+    for child in children:
+        if isinstance(child, _Interval):
+            at = intervals.get(child.field)
+            if at is not None:
+                previous = folded[at]
+                assert isinstance(previous, _Interval)
+                folded[at] = previous.meet(child)
+                continue
+            intervals[child.field] = len(folded)
+        folded.append(child)
+    return folded[0] if len(folded) == 1 else _Group(True, tuple(folded))
+
+
+def _eval_interval(node: _Interval, view: _View) -> BoolArray:
+    """A number between the bounds; other types never match."""
     owners, numbers = view.numbers()
-    if node.op == "$gt":
-        passed = numbers > node.value
-    elif node.op == "$gte":
-        passed = numbers >= node.value
-    elif node.op == "$lt":
-        passed = numbers < node.value
-    else:
-        passed = numbers <= node.value
+    passed: BoolArray | None = None
+    if node.low > -math.inf or not node.low_inclusive:
+        passed = numbers >= node.low if node.low_inclusive else numbers > node.low
+    if node.high < math.inf or not node.high_inclusive:
+        upper = numbers <= node.high if node.high_inclusive else numbers < node.high
+        passed = upper if passed is None else passed & upper
+    if passed is None:
+        passed = ~np.isnan(numbers)
     out = np.zeros(view.size, dtype=np.bool_)
     out[owners[passed]] = True
     return out
 
 
-def _eval_leaf(node: In | Range | Exists, view: _View) -> BoolArray:
-    """Dispatch one condition on one field."""
+def _eval_leaf(node: _Leaf, view: _View) -> BoolArray:
+    """Dispatch one condition on one field, by scanning the view."""
     if isinstance(node, In):
         return _eval_in(node, view)
-    if isinstance(node, Range):
-        return _eval_range(node, view)
+    if isinstance(node, _Interval):
+        return _eval_interval(node, view)
     present = _present(view)
     return present if node.present else ~present
 
 
-class MetadataColumns:
-    """The metadata of many records in typed columns, appended to in batches and filtered vectorised."""
+def _member_sorted(values: IndexArray, table: IndexArray) -> BoolArray:
+    """Which ``values`` occur in the sorted array ``table``: O(len(values) log len(table))."""
+    if table.size == 0:
+        return np.zeros(values.size, dtype=np.bool_)
+    positions = np.minimum(np.searchsorted(table, values), table.size - 1)
+    found: BoolArray = table[positions] == values
+    return found
 
-    def __init__(self) -> None:
+
+class _Planner:
+    """One call's evaluation: picks, per node, postings or scans, row sets or masks, by estimated size.
+
+    Estimates and postings lookups are cached per node for the duration of the call, so a node costed by
+    its parent is not looked up again when it is evaluated.
+    """
+
+    def __init__(self, columns: MetadataColumns) -> None:
+        self.columns = columns
+        self.n = len(columns)
+        self.indexed = columns.indexed
+        self._estimates: dict[int, int] = {}
+        self._hits: dict[int, Hits] = {}
+
+    # ------------------------------------------------------------ sizes
+
+    def hits(self, node: In | _Interval) -> Hits:
+        """The postings entries of the *positive* condition (``$in`` for a ``$nin``)."""
+        cached = self._hits.get(id(node))
+        if cached is not None:
+            return cached
+        hits = Hits()
+        store = self.columns._fields.get(node.field)
+        index = None if store is None else self.columns._index(store)
+        if store is not None and index is not None:
+            if isinstance(node, _Interval):
+                hits = index.numbers.between(node.low, node.low_inclusive, node.high, node.high_inclusive)
+            else:
+                if node.strings:
+                    codes = _vocab_codes(store.vocab, node.strings)
+                    codes.sort()
+                    hits.add(index.codes.lookup(codes, exact=not index.has_lists))
+                if node.numbers:
+                    numbers = np.sort(np.asarray(node.numbers, dtype=np.float64))
+                    hits.add(index.numbers.lookup(dedupe_sorted(numbers), exact=True))  # 0.0 == -0.0
+                if node.bools:
+                    flags = np.array(sorted({int(flag) for flag in node.bools}), dtype=np.uint8)
+                    hits.add(index.bools.lookup(flags, exact=True))
+        self._hits[id(node)] = hits
+        return hits
+
+    def present(self, field: str) -> npt.NDArray[np.int32]:
+        store = self.columns._fields.get(field)
+        index = None if store is None else self.columns._index(store)
+        return np.empty(0, dtype=np.int32) if index is None else index.present_rows()
+
+    def estimate(self, node: _Plan) -> int:
+        """Upper-bound-ish count of matching rows from postings sizes (see ``MetadataColumns.estimate``)."""
+        cached = self._estimates.get(id(node))
+        if cached is not None:
+            return cached
+        if isinstance(node, _Group):
+            sizes = [self.estimate(child) for child in node.children]
+            found = min(sizes) if node.conjunction else min(self.n, sum(sizes))
+        elif isinstance(node, Exists):
+            present = int(self.present(node.field).size)
+            found = present if node.present else self.n - present
+        elif isinstance(node, _Interval):
+            found = self.hits(node).count
+        else:
+            present = int(self.present(node.field).size)
+            hits = self.hits(node)
+            found = max(0, present - hits.floor) if node.negated else min(present, hits.count)
+        self._estimates[id(node)] = found
+        return found
+
+    def cost(self, node: _Plan) -> int:
+        """Roughly how many postings entries building the mask of ``node`` scatters."""
+        if isinstance(node, _Group):
+            return sum(self.cost(child) for child in node.children)
+        if isinstance(node, Exists):
+            return int(self.present(node.field).size)
+        hits = self.hits(node).count
+        if isinstance(node, In) and node.negated:
+            hits += int(self.present(node.field).size)
+        return hits
+
+    def searches(self, node: _Plan) -> int:
+        """Roughly how many binary searches checking ``node`` on one candidate row takes: one per non-empty
+        sub-column read (two for lists, which also gather elements), and the presence test of a negation
+        reads them all."""
+        if isinstance(node, _Group):
+            return sum(self.searches(child) for child in node.children)
+        store = self.columns._fields.get(node.field)
+        if store is None:
+            return 0
+        numbers, strings = len(store.num_rows) > 0, len(store.str_rows) > 0
+        bools, lists = len(store.bool_rows) > 0, len(store.list_rows) > 0
+        every = numbers + strings + bools + 2 * lists
+        if isinstance(node, Exists):
+            return every
+        if isinstance(node, _Interval):
+            return int(numbers)
+        read = (
+            (strings + 2 * lists) * bool(node.strings)
+            + numbers * bool(node.numbers)
+            + bools * bool(node.bools)
+        )
+        return read + every if node.negated else read
+
+    def narrow(self, candidates: int, child: _Plan) -> bool:
+        """Whether to check ``child`` on ``candidates`` rows only (binary searches in its columns) rather
+        than build the mask of ``child`` over all rows and read it at those rows."""
+        if not self.indexed:
+            return candidates * NARROW_RATIO <= self.n
+        return candidates * SUBSET_COST * self.searches(child) <= self.cost(child) + self.n // 16
+
+    def small(self, node: _Plan) -> bool:
+        """Whether ``node`` is selective enough to be worked out as a row set rather than a mask."""
+        return self.indexed and self.estimate(node) * ROWS_RATIO <= self.n
+
+    # ------------------------------------------------------------ masks
+
+    def mask(self, node: _Plan) -> BoolArray:
+        """One bool per row."""
+        if isinstance(node, _Group):
+            if self.small(node):
+                out = np.zeros(self.n, dtype=np.bool_)
+                out[self.rows(node)] = True
+                return out
+            return self._group_mask(node)
+        if not self.indexed:
+            return _eval_leaf(node, _FullView(self.columns._store(node.field), self.n))
+        out = np.zeros(self.n, dtype=np.bool_)
+        if isinstance(node, Exists):
+            out[self.present(node.field)] = True
+            return out if node.present else ~out
+        if isinstance(node, In) and node.negated:
+            out[self.present(node.field)] = True
+            self.hits(node).scatter(out, False)
+        else:
+            self.hits(node).scatter(out, True)
+        return out
+
+    def _group_mask(self, node: _Group) -> BoolArray:
+        """``$and``/``$or`` over masks, narrowing to the undecided rows once few remain.
+
+        With postings, ``$and`` takes its children most selective first and ``$or`` least selective first,
+        so that the undecided rows shrink as early as possible.
+        """
+        children = list(node.children)
+        if self.indexed:
+            children.sort(key=self.estimate, reverse=not node.conjunction)
+        result = self.mask(children[0])
+        for child in children[1:]:
+            alive = int(np.count_nonzero(result))
+            undecided = alive if node.conjunction else self.n - alive
+            if undecided == 0:
+                break
+            if self.narrow(undecided, child):
+                candidates = np.flatnonzero(result if node.conjunction else ~result).astype(_ROW_DTYPE)
+                result[candidates] = self.columns._subset(child, candidates)
+            elif node.conjunction:
+                result &= self.mask(child)
+            else:
+                result |= self.mask(child)
+        return result
+
+    # ------------------------------------------------------------ row sets
+
+    def rows(self, node: _Plan) -> npt.NDArray[np.int64]:
+        """The matching rows, sorted, as int64."""
+        if not self.small(node):
+            return np.flatnonzero(self.mask(node)).astype(np.int64, copy=False)
+        if isinstance(node, _Group):
+            if not node.conjunction:
+                return sorted_union([self.rows(child) for child in node.children], self.n)
+            children = sorted(node.children, key=self.estimate)
+            found = self.rows(children[0])
+            for child in children[1:]:
+                if found.size == 0:
+                    break
+                if self.narrow(int(found.size), child):
+                    found = found[self.columns._subset(child, found.astype(_ROW_DTYPE))]
+                else:
+                    found = found[self.mask(child)[found]]
+            return found
+        if isinstance(node, Exists):  # small, so present (or the field is absent almost everywhere)
+            if node.present:
+                return self.present(node.field).astype(np.int64)
+            return np.flatnonzero(self.mask(node)).astype(np.int64, copy=False)
+        if isinstance(node, In) and node.negated:
+            present = self.present(node.field)
+            if present.size * ROWS_RATIO > self.n:
+                return np.flatnonzero(self.mask(node)).astype(np.int64, copy=False)
+            hit = self.hits(node).sorted_rows(self.n)
+            return present[~_member_sorted(present, hit)].astype(np.int64)
+        return self.hits(node).sorted_rows(self.n)
+
+
+class MetadataColumns:
+    """The metadata of many records in typed columns, appended to in batches and filtered via postings.
+
+    ``indexed=False`` never builds postings: every evaluation scans the columns, as before postings existed
+    (the benchmark's baseline, and a second opinion in tests); :meth:`matching_rows` and :meth:`estimate`
+    then derive from :meth:`evaluate`, in O(rows).
+
+    Not thread-safe, and it needs no lock of its own: the caller serialises every call on one instance
+    (the engine holds the block's lock around ``extend``/``evaluate``/...). Note that evaluating *writes*
+    too, since postings are brought up to date lazily, so concurrent evaluations are not safe either.
+    """
+
+    def __init__(self, *, indexed: bool = True) -> None:
         self._fields: dict[str, _FieldStore] = {}
         self._len = 0
+        self.indexed = indexed
 
     def __len__(self) -> int:
         return self._len
@@ -381,7 +678,8 @@ class MetadataColumns:
         """Append one row per mapping. All or nothing: a bad value raises ``TypeError`` and adds no row.
 
         Values are assumed validated by the engine (str, number, bool, list of str; ``None`` is absent);
-        anything else is a bug upstream, hence ``TypeError`` rather than a client error.
+        anything else is a bug upstream, hence ``TypeError`` rather than a client error. Postings are not
+        touched here: they catch up with the new rows of a field when a filter next reads that field.
         """
         if self._len + len(metas) > _MAX_ROWS:
             raise OverflowError(f"MetadataColumns holds at most {_MAX_ROWS} rows")
@@ -397,17 +695,66 @@ class MetadataColumns:
             self._fields[name] = store
         self._len += len(metas)
 
+    def build_index(self) -> None:
+        """Bring every field's postings up to date now (e.g. when a segment is built in the background),
+        so that the first filter on it does not pay for building them. Optional: evaluation does it too."""
+        if self.indexed:
+            for store in self._fields.values():
+                self._index(store)
+
     def evaluate(self, f: Filter) -> BoolArray:
         """One bool per row: whether the row matches ``f``."""
         if f.root is None:
             return np.ones(self._len, dtype=np.bool_)
-        return self._full(f.root)
+        return _Planner(self).mask(_normalize(f.root))
+
+    def matching_rows(self, f: Filter) -> npt.NDArray[np.int64]:
+        """The rows that match ``f``, sorted, as int64: ``np.flatnonzero(self.evaluate(f))``, but from the
+        postings where ``f`` is selective (intersecting/uniting postings, or checking the candidates of the
+        most selective ``$and`` child against the rest), so cost follows the matches, not the rows."""
+        if f.root is None:
+            return np.arange(self._len, dtype=np.int64)
+        return _Planner(self).rows(_normalize(f.root))
+
+    def estimate(self, f: Filter) -> int:
+        """How many rows match ``f``, estimated from postings sizes without evaluating any row.
+
+        Exact for one equality / ``$in`` on a field holding no lists, for ranges (one or several ANDed on one
+        field), ``$exists`` and the negations of those; ``$in`` over list elements counts a row once per
+        matching element (an upper bound). ``$and`` is the minimum of its children, ``$or`` their sum capped
+        at ``len(self)``, so for filters without negations the estimate is never below the true count.
+        Negations are the field's present rows minus a lower bound of the positive part's rows.
+
+        Cost: a few binary searches per condition and postings run, O(conditions x log rows), plus bringing
+        the postings of the fields read up to date with rows appended since they were last used.
+        """
+        if f.root is None:
+            return self._len
+        if not self.indexed:
+            return int(np.count_nonzero(self.evaluate(f)))
+        return _Planner(self).estimate(_normalize(f.root))
+
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes allocated by the numpy arrays: ``columns`` (the values) and ``index`` (postings, presence).
+        The per-field string dictionaries (Python dicts, shared by both) are not counted."""
+        columns = index = 0
+        for store in self._fields.values():
+            columns += sum(
+                array.nbytes
+                for array in (
+                    store.num_rows, store.num_vals, store.str_rows, store.str_codes, store.bool_rows,
+                    store.bool_vals, store.list_rows, store.list_ends, store.elem_rows, store.elem_codes,
+                )
+            )  # fmt: skip
+            if store.index is not None:
+                index += store.index.nbytes
+        return {"columns": columns, "index": index}
 
     def evaluate_rows(self, f: Filter, rows: npt.ArrayLike) -> BoolArray:
         """One bool per entry of ``rows`` (row numbers, any order, repeats allowed): whether it matches.
 
         Costs O(len(rows) log len) per condition rather than O(len), for candidate sets much smaller than
-        the whole: e.g. re-checking an ANN result or a small memtable slice.
+        the whole: e.g. re-checking an ANN result or a small memtable slice. Reads the columns only.
         """
         indices = np.asarray(rows).reshape(-1)
         if indices.size == 0:
@@ -420,65 +767,38 @@ class MetadataColumns:
             )
         if f.root is None:
             return np.ones(indices.size, dtype=np.bool_)
-        return self._subset(f.root, indices.astype(_ROW_DTYPE, casting="unsafe"))
+        return self._subset(_normalize(f.root), indices.astype(_ROW_DTYPE, casting="unsafe"))
 
     def _store(self, name: str) -> _FieldStore:
         return self._fields.get(name, _EMPTY_STORE)
 
-    def _full(self, node: Node) -> BoolArray:
-        """Evaluate ``node`` over every row."""
-        if isinstance(node, And):
-            return self._full_and(node.children)
-        if isinstance(node, Or):
-            return self._full_or(node.children)
-        return _eval_leaf(node, _FullView(self._store(node.field), self._len))
+    def _index(self, store: _FieldStore) -> FieldIndex:
+        """The field's postings, created on first use and synced with the rows appended since."""
+        index = store.index
+        if index is None:
+            index = store.index = FieldIndex()
+        index.sync(store)
+        return index
 
-    def _full_and(self, children: Sequence[Node]) -> BoolArray:
-        result = self._full(children[0])
-        for child in children[1:]:
-            alive = int(np.count_nonzero(result))
-            if alive == 0:
-                break
-            if alive * NARROW_RATIO <= self._len:
-                candidates = np.flatnonzero(result).astype(_ROW_DTYPE)
-                result[candidates] = self._subset(child, candidates)
-            else:
-                result &= self._full(child)
-        return result
-
-    def _full_or(self, children: Sequence[Node]) -> BoolArray:
-        result = self._full(children[0])
-        for child in children[1:]:
-            undecided = self._len - int(np.count_nonzero(result))
-            if undecided == 0:
-                break
-            if undecided * NARROW_RATIO <= self._len:
-                candidates = np.flatnonzero(~result).astype(_ROW_DTYPE)
-                result[candidates] = self._subset(child, candidates)
-            else:
-                result |= self._full(child)
-        return result
-
-    def _subset(self, node: Node, rows: IndexArray) -> BoolArray:
-        """Evaluate ``node`` on ``rows`` only; the result is aligned with ``rows``."""
-        if isinstance(node, And | Or):
+    def _subset(self, node: _Plan, rows: IndexArray) -> BoolArray:
+        """Evaluate ``node`` on ``rows`` only, by scanning; the result is aligned with ``rows``."""
+        if isinstance(node, _Group):
             return self._subset_group(node, rows)
         return _eval_leaf(node, _SubsetView(self._store(node.field), rows))
 
-    def _subset_group(self, node: And | Or, rows: IndexArray) -> BoolArray:
+    def _subset_group(self, node: _Group, rows: IndexArray) -> BoolArray:
         """``$and`` keeps only the rows every child passed so far; ``$or`` only the rows none passed."""
         out = np.zeros(rows.size, dtype=np.bool_)
         undecided = np.arange(rows.size)
-        conjunction = isinstance(node, And)
         for child in node.children:
             if undecided.size == 0:
                 break
             passed = self._subset(child, rows[undecided])
-            if conjunction:
+            if node.conjunction:
                 undecided = undecided[passed]
             else:
                 out[undecided[passed]] = True
                 undecided = undecided[~passed]
-        if conjunction:
+        if node.conjunction:
             out[undecided] = True
         return out
