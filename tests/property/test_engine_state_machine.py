@@ -33,7 +33,9 @@ Because the background thread flushes and compacts on its own schedule, a failur
 timing may replay as "flaky"; the sequence hypothesis prints is still the one to look at.
 
 Environment knobs: ``SPRUCE_SM_EXAMPLES`` / ``SPRUCE_SM_STEPS`` (CI defaults below), ``SPRUCE_SM_RANDOM=1``
-for a fresh random run (and the example database) instead of the derandomised one CI uses, and
+for a fresh random run (and the example database) instead of the derandomised one CI uses,
+``SPRUCE_SM_SHRINK=1`` to shrink a failure to a minimal sequence (on by default only in random runs: it can
+take minutes, so CI prints the sequence as found; the derandomised run finds the same one locally), and
 ``SPRUCE_SM_DISABLE=rule,...`` to switch rules (``upsert``, ``update``, ``update_filter``, ``delete``,
 ``delete_filter``, ``delete_prefix``, ``rejected``, ``namespaces``) or maintenance operations (``flush``,
 ``compact``, ``reopen``, ``reopen_unflushed``) off while exploring.
@@ -53,7 +55,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
@@ -64,13 +66,25 @@ from spruce.filter import reference_matches
 EXAMPLES = int(os.environ.get("SPRUCE_SM_EXAMPLES", "100"))
 STEPS = int(os.environ.get("SPRUCE_SM_STEPS", "50"))
 RANDOM_RUN = os.environ.get("SPRUCE_SM_RANDOM", "") not in ("", "0")
+SHRINK = os.environ.get("SPRUCE_SM_SHRINK", "1" if RANDOM_RUN else "") not in ("", "0")
 DISABLED = {name.strip() for name in os.environ.get("SPRUCE_SM_DISABLE", "").split(",") if name.strip()}
 
 INDEX = "machine"
 DEFAULT_ALIAS = "__default__"
 NAMESPACES = ["", "ns1", "ns2"]
 NS_ARGS = ["", DEFAULT_ALIAS, "ns1", "ns2"]  # how callers may name them
-IDS = ["A", "a", "a1", "a2", "ab", "b", "b1", "c"]  # "A" < "a" < "a1" < "a2" < "ab": byte order matters
+IDS = [
+    "A",
+    "a",
+    "a1",
+    "a2",
+    "ab",
+    "b",
+    "b1",
+    "b2",
+    "ba",
+    "c",
+]  # "A" < "a" < "a1" < "a2" < "ab": byte order matters
 UNKNOWN_IDS = ["a3", "zz"]
 PREFIXES = [None, "", "a", "a1", "b", "x"]
 REL_TOL = 1e-4
@@ -291,7 +305,7 @@ class EngineMachine(RuleBasedStateMachine):
     @initialize(
         metric=st.sampled_from(["cosine", "euclidean", "dotproduct"]),
         dim=st.integers(3, 4),
-        flush_rows=st.sampled_from([3, 7, 1000]),
+        flush_rows=st.sampled_from([1, 3, 7, 1000]),
         probe=probes,
     )
     def open_index(self, metric: str, dim: int, flush_rows: int, probe: Probe) -> None:
@@ -756,6 +770,7 @@ TestEngineStateMachine.settings = settings(
     stateful_step_count=STEPS,
     deadline=None,
     derandomize=not RANDOM_RUN,
+    phases=tuple(Phase) if SHRINK else tuple(phase for phase in Phase if phase is not Phase.shrink),
     database=None if not RANDOM_RUN else settings.default.database,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
