@@ -420,7 +420,8 @@ class UpsertResponse(_Result):
 
 @dataclass(slots=True)
 class WriteResponse(_Result):
-    """Result of a delete or namespace operation: the LSN the write was logged at (0 if nothing changed)."""
+    """Result of a delete or namespace operation: the LSN the write was logged at, or the current LSN
+    if it changed nothing (reads issued after it see its effect either way)."""
 
     lsn: int
 

@@ -4,8 +4,10 @@
 - dotproduct: raw inner product, higher is better;
 - euclidean: squared L2 distance, lower is better (computed as |v|^2 - 2 v.q + |q|^2, clipped at 0).
 
-Dot products are computed in float32 (BLAS sgemv) and redone in float64 for the rare block where float32
-overflows (finite values near 3.4e38 are legal), so a score is never NaN or infinite.
+Dot products are computed in float32 (BLAS sgemv) and redone in float64 where float32 cannot represent
+them: a block whose products overflow (finite values near 3.4e38 are legal), and rows (or a query) so
+small that their products underflow to zero. So a score is never NaN or infinite, and a tiny vector
+still has cosine 1 with itself.
 
 Selection keeps every row tied with the k-th best, so that the caller can break ties by id and the result
 is deterministic whatever order rows happen to be stored in.
@@ -21,6 +23,7 @@ __all__ = ["exact_scores", "higher_is_better", "top_candidates"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.floating[Any]]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+_TINY = 1e-20
 
 
 def higher_is_better(metric: str) -> bool:
@@ -36,11 +39,16 @@ def exact_scores(
         sq_norms = sq_norms[rows]
     with np.errstate(over="ignore", invalid="ignore"):
         dots = (vectors @ q).astype(np.float64)
-    if not np.isfinite(dots).all():
-        dots = vectors.astype(np.float64) @ q.astype(np.float64)
+    q64 = q.astype(np.float64)
+    q_sq = float(np.dot(q64, q64))
+    if not np.isfinite(dots).all() or q_sq < _TINY:
+        dots = vectors.astype(np.float64) @ q64
+    else:
+        tiny = np.flatnonzero(sq_norms < _TINY)  # float32 products of tiny components underflow to 0
+        if len(tiny):
+            dots[tiny] = vectors[tiny].astype(np.float64) @ q64
     if metric == "dotproduct":
         return dots
-    q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
     if metric == "cosine":
         denom = np.sqrt(sq_norms * q_sq)
         return dots / np.where(denom > 0, denom, 1.0)

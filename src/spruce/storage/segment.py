@@ -58,10 +58,11 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
     vec = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
     ids_b = orjson.dumps(ids)
     meta_b = orjson.dumps(metadata)
-    # Two passes: the header's length decides where the sections start, and the header names offsets.
+    # The header's length decides where the sections start, and the header names those offsets: repeat
+    # until it stops changing (offsets only grow, so this settles within a few rounds).
     sections: dict[str, list[int]] = {}
     header = b""
-    for _ in range(2):
+    while True:
         pos = _PRE.size + len(header)
         pos += _pad(pos)
         sections = {}
@@ -69,7 +70,10 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
             sections[name] = [pos, len(blob), zlib.crc32(blob)]
             pos += len(blob)
             pos += _pad(pos)
-        header = orjson.dumps({"rows": rows, "dim": dim, "sections": sections})
+        new_header = orjson.dumps({"rows": rows, "dim": dim, "sections": sections})
+        if new_header == header:
+            break
+        header = new_header
     out = bytearray(_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header)
     for blob in (vec, ids_b, meta_b):
         out += b"\x00" * _pad(len(out))

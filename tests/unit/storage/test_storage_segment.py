@@ -43,3 +43,17 @@ def test_deletion_bitmap_roundtrip() -> None:
     np.testing.assert_array_equal(back, deleted)
     with pytest.raises(DataCorruptionError):
         decode_deleted(encode_deleted(deleted), 11, "k")
+
+
+def test_header_offsets_are_right_whatever_the_header_length(tmp_path: Path) -> None:
+    """The header names section offsets that depend on its own length; every length must settle."""
+    store = LocalStore(tmp_path)
+    for n in range(1, 40):
+        ids = ["x" * (n % 7 + 1) + str(i) for i in range(n)]
+        vecs = np.full((n, 4), 25.880701065063477, dtype=np.float32)
+        key = f"seg/{n}.seg"
+        store.put_if_absent(key, encode_segment(ids, vecs, [{"k": "v" * n}] * n))
+        seg = read_segment(store, key)
+        assert seg.ids == ids
+        np.testing.assert_array_equal(seg.vectors, vecs)
+    store.close()
