@@ -11,6 +11,7 @@ from typing import Any
 
 from spruce.engine import Database, IndexEngine
 from spruce.engine.index import DEFAULT_FLUSH_ROWS
+from spruce.engine.state import ANN_MIN_ROWS
 from spruce.types import (
     FetchByMetadataResponse,
     FetchResponse,
@@ -51,8 +52,11 @@ class Index:
         filter: dict[str, Any] | None = None,
         include_values: bool = False,
         include_metadata: bool = False,
+        ef: int | None = None,
     ) -> QueryResponse:
+        """Like the SDK's ``query``; ``ef`` (spruce only) sets the HNSW search breadth, see the engine."""
         return self._engine.query(
+            ef=ef,
             top_k=top_k,
             vector=vector,
             id=id,
@@ -158,9 +162,13 @@ class Client:
     """An embedded spruce database in a local directory (created if missing, locked while open)."""
 
     def __init__(
-        self, path: str | os.PathLike[str] = "./spruce-data", *, flush_rows: int = DEFAULT_FLUSH_ROWS
+        self,
+        path: str | os.PathLike[str] = "./spruce-data",
+        *,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+        ann_min_rows: int = ANN_MIN_ROWS,
     ) -> None:
-        self._db = Database.open(path, flush_rows=flush_rows)
+        self._db = Database.open(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
 
     @property
     def database(self) -> Database:

@@ -17,12 +17,17 @@ import numpy as np
 
 from spruce.filter import Filter, MetadataColumns
 from spruce.index import exact_scores, top_candidates
+from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
 from spruce.types import Metadata, Vector32
 
 __all__ = ["Block"]
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+# Below this many multiply-adds (allowed rows x dimension) an exact scan beats the graph: about 5,000
+# rows at 384 dimensions, which is also where HNSW needs a very large ef to keep recall.
+EXACT_MAX_WORK = 2_000_000
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -38,9 +43,14 @@ class Block:
         metadata: list[Metadata] | None = None,
         segment_key: str | None = None,
         alive: BoolArray | None = None,
+        ann: HnswIndex | None = None,
     ) -> None:
         self.dim = dim
         self.segment_key = segment_key
+        self.ann = ann
+        self.ann_key: str | None = None
+        if ann is not None and (view := ann.vectors()) is not None:
+            vectors = view  # one copy in memory: the graph's storage is the block's vectors
         self.deleted_key: str | None = None
         self.deleted_dirty = False
         self.freeze_lsn = 0
@@ -98,14 +108,28 @@ class Block:
             mask = self._columns.evaluate(flt)
         return self.alive & mask[: self.n]
 
-    def search(self, q: Vector32, k: int, metric: str, flt: Filter | None) -> tuple[IntArray, FloatArray]:
-        """Top-k candidate rows (with ties at the k-th score) among live rows passing ``flt``."""
+    def search(
+        self, q: Vector32, k: int, metric: str, flt: Filter | None, ef: int = DEFAULT_EF
+    ) -> tuple[IntArray, FloatArray]:
+        """Best candidate rows among live rows passing ``flt``, with their exact scores.
+
+        The plan: with no graph, or when few rows are allowed (``EXACT_MAX_WORK`` multiply-adds), an exact
+        scan of exactly the allowed rows, keeping ties at the k-th score; otherwise the HNSW graph with the
+        allowed rows pushed inside its search as a bitmap and ``ef`` raised for selective filters. Never
+        a fixed top-k filtered afterwards, so recall holds at any selectivity.
+        """
         mask = self.matching(flt)
+        allowed = int(np.count_nonzero(mask))
+        if allowed == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
         rows: IntArray | None = None
-        if not mask.all():
+        if self.ann is not None and allowed * self.dim > EXACT_MAX_WORK:
+            allow = None if allowed == self.n else mask
+            rows = self.ann.search(q, k, filtered_ef(ef, allowed / self.n), allow)
+            exact: FloatArray = exact_scores(self.vectors, self.sq_norms, q, metric, rows).astype(np.float64)
+            return rows, exact
+        if allowed < self.n:
             rows = np.flatnonzero(mask).astype(np.int64)
-            if len(rows) == 0:
-                return rows, np.empty(0)
         scores = exact_scores(self.vectors, self.sq_norms, q, metric, rows)
         pos = top_candidates(scores, k, metric)
         best: FloatArray = scores[pos].astype(np.float64)

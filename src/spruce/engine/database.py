@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
+from spruce.engine.state import ANN_MIN_ROWS
 from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
 from spruce.storage.objectstore import LocalStore, ObjectStore
 from spruce.storage.versioned import VersionedDoc
@@ -37,27 +38,43 @@ __all__ = ["Database"]
 
 
 class Database:
-    def __init__(self, store: ObjectStore, *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> None:
+    def __init__(
+        self, store: ObjectStore, *, flush_rows: int = DEFAULT_FLUSH_ROWS, ann_min_rows: int = ANN_MIN_ROWS
+    ) -> None:
         self.store = store
         self.flush_rows = flush_rows
+        self.ann_min_rows = ann_min_rows
         self._mu = threading.RLock()
         self._catalog = VersionedDoc(store, "catalog/", b"SPRC")
         self._indexes: dict[str, IndexEngine] = {}
         doc = self._catalog.load() or {"indexes": []}
         for d in doc["indexes"]:
             cfg = IndexConfig.from_json(d)
-            self._indexes[cfg.name] = IndexEngine(store, cfg, flush_rows=flush_rows)
+            self._indexes[cfg.name] = self._engine(cfg)
         live = {f"indexes/{e.config.uid}/" for e in self._indexes.values()}
         for key in store.list("indexes/"):
             if "/".join(key.split("/")[:2]) + "/" not in live:
                 store.delete(key)
 
+    def _engine(self, config: IndexConfig) -> IndexEngine:
+        return IndexEngine(self.store, config, flush_rows=self.flush_rows, ann_min_rows=self.ann_min_rows)
+
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, flush_rows: int = DEFAULT_FLUSH_ROWS) -> Database:
-        """Open (or create) the store in a local directory, locking it against other processes."""
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+        ann_min_rows: int = ANN_MIN_ROWS,
+    ) -> Database:
+        """Open (or create) the store in a local directory, locking it against other processes.
+
+        ``flush_rows``: memtable rows that trigger a flush to a segment; ``ann_min_rows``: the smallest
+        segment that gets an HNSW graph (smaller ones are searched exactly). Both are tuning knobs.
+        """
         store = LocalStore(path)
         try:
-            return cls(store, flush_rows=flush_rows)
+            return cls(store, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
         except BaseException:
             store.close()
             raise
@@ -108,7 +125,7 @@ class Database:
         with self._mu:
             if cfg_name in self._indexes:
                 raise AlreadyExistsError(f"Resource already exists: index {cfg_name}", field="name")
-            engine = IndexEngine(self.store, config, flush_rows=self.flush_rows)
+            engine = self._engine(config)
             self._indexes[cfg_name] = engine
             try:
                 self._commit_catalog()

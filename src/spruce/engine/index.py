@@ -16,7 +16,7 @@ from spruce import limits
 from spruce.engine.maintenance import Maintainer
 from spruce.engine.namespace import Hit, Namespace
 from spruce.engine.pagination import decode_token, encode_token
-from spruce.engine.state import IndexState
+from spruce.engine.state import ANN_MIN_ROWS, IndexState
 from spruce.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -24,6 +24,7 @@ from spruce.errors import (
     StoreReadOnlyError,
 )
 from spruce.filter import Filter, parse_filter
+from spruce.index.hnsw import DEFAULT_EF, MAX_EF
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
     CreateNamespace,
@@ -84,9 +85,10 @@ class IndexEngine:
         config: IndexConfig,
         *,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
+        ann_min_rows: int = ANN_MIN_ROWS,
         background: bool = True,
     ) -> None:
-        self._st = IndexState(store, config, flush_rows=flush_rows)
+        self._st = IndexState(store, config, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
         self._maint = Maintainer(self._st, background=background)
 
     @property
@@ -130,8 +132,16 @@ class IndexEngine:
         include_values: bool = False,
         include_metadata: bool = False,
         sparse_vector: object = None,
+        ef: object = None,
     ) -> QueryResponse:
+        """Nearest records to ``vector`` (or to the stored record ``id``).
+
+        ``ef`` trades recall for speed on large segments: how many graph candidates HNSW examines (1 to
+        4096; default 48, which gives recall@10 >= 0.95 on real sentence embeddings). Filters raise it
+        automatically in proportion to their selectivity. Small segments are always searched exactly.
+        """
         k = validate_top_k(top_k)
+        ef_value = DEFAULT_EF if ef is None else validate_int(ef, 1, MAX_EF, field="ef")
         ns_name = validate_namespace(namespace)
         if sparse_vector:
             raise InvalidArgumentError(
@@ -154,7 +164,7 @@ class IndexEngine:
                 if rid not in ns.loc:
                     return []
                 qv = np.array(ns.values_of(rid), dtype=np.float32)
-            return ns.search(qv, k, self.config.metric, flt)
+            return ns.search(qv, k, self.config.metric, flt, ef_value)
 
         hits = self._st.read(run)
         matches = [

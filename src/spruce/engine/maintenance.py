@@ -15,7 +15,10 @@ A crash at any point before the manifest commit leaves the previous manifest and
 nothing is lost; objects written for the unfinished step are garbage-collected on the next open.
 
 Compaction policy: a segment whose dead rows exceed ``DEAD_FRACTION`` of it is rewritten (purging them
-physically); when a namespace has more than ``MAX_SEGMENTS`` segments, the smallest are merged.
+physically, and rebuilding its graph); otherwise a namespace's segments are merged into one, so a query
+searches one graph per namespace (plus the exact tail). A merge into a segment that has a graph keeps
+that segment's rows, dead ones included, as the first rows of the new one and inserts only the new rows
+into a copy of its graph: each record is inserted into a graph about once, not once per merge.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
 from spruce.errors import SpruceError
+from spruce.index.hnsw import HnswIndex
 from spruce.storage.segment import encode_segment
 
 __all__ = ["Maintainer"]
@@ -38,7 +42,6 @@ log = logging.getLogger("spruce.engine")
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 DEAD_FRACTION = 0.2
-MAX_SEGMENTS = 4
 REPOINT_STEP = 4096
 
 
@@ -101,20 +104,41 @@ class Maintainer:
 
     # ------------------------------------------------------------ the pattern
 
-    def _build(self, parts: list[tuple[Block, IntArray]]) -> Block:
-        """Copy the given rows into a new block and put it as a segment object (no lock held)."""
+    def _build(self, parts: list[tuple[Block, IntArray]], *, graph: str = "auto") -> Block:
+        """Copy the given rows into a new block, put it as a segment object, and give it what searching
+        needs (no lock held).
+
+        ``graph``: "auto" builds an HNSW graph when the block has at least ``ann_min_rows`` rows; "none"
+        builds none; "extend" copies the graph of ``parts[0]``'s block (all of whose rows must be in
+        ``parts[0]``, in order, so its labels stay row numbers) and inserts the other parts' rows into it,
+        so that merging into a large segment costs only the rows that are new to its graph.
+        """
         st = self.state
         ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
         metas = [b.metadata[r] for b, rows in parts for r in rows.tolist()]
         if ids:
-            vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
+            vecs = np.ascontiguousarray(
+                np.concatenate([b.vectors[rows] for b, rows in parts]), dtype=np.float32
+            )
         else:
             vecs = np.empty((0, st.dim), dtype=np.float32)
+        ann: HnswIndex | None = None
+        if graph == "extend":
+            base, base_rows = parts[0]
+            assert base.ann is not None and len(base_rows) == base.n
+            ann = base.ann.clone(vecs[: base.n], st.config.metric)
+            ann.add(vecs[base.n :])
+        elif graph == "auto" and len(ids) >= st.ann_min_rows:
+            ann = HnswIndex.build(vecs, st.config.metric)
         with st.write_mu:
             key = st.next_segment_key()
+        ann_key = key.removesuffix(".seg") + ".ann"
         if ids:
             st.store.put_if_absent(key, encode_segment(ids, vecs, metas))
-        block = Block(st.dim, ids=ids, vectors=np.ascontiguousarray(vecs), metadata=metas, segment_key=key)
+        if ann is not None:
+            st.store.put_if_absent(ann_key, ann.to_bytes())
+        block = Block(st.dim, ids=ids, vectors=vecs, metadata=metas, segment_key=key, ann=ann)
+        block.ann_key = ann_key if ann is not None else None
         block.build_columns()  # now, not on the first filtered query
         return block
 
@@ -139,7 +163,12 @@ class Maintainer:
         if not work and upto is None:
             return
         lsn = max([f.freeze_lsn for _, f, _ in work] + [upto or 0])
-        built = [(ns, f, rows, self._build([(f, rows)])) for ns, f, rows in work]
+        # A namespace that already has a graph gets the flushed rows merged into it next (compaction), so
+        # building a graph for them now would be work done twice.
+        built = [
+            (ns, f, rows, self._build([(f, rows)], graph="none" if _has_graph(ns) else "auto"))
+            for ns, f, rows in work
+        ]
         touched = []
         with st.write_mu, st.rw.write():
             for ns, f, rows, new in built:
@@ -155,9 +184,12 @@ class Maintainer:
             plan = self._plan()
             if plan is None:
                 return False
-            ns, old = plan
-            parts = [(b, b.live_rows()) for b in old]
-        new = self._build(parts)
+            ns, old, graph = plan
+            parts = [
+                (b, np.arange(b.n, dtype=np.int64) if i == 0 and graph == "extend" else b.live_rows())
+                for i, b in enumerate(old)
+            ]
+        new = self._build(parts, graph=graph)
         with st.write_mu:
             with st.rw.write():
                 if st.namespaces.get(ns.name) is not ns or not all(
@@ -169,12 +201,19 @@ class Maintainer:
         self._finish(lsn, [ns])
         return True
 
-    def _plan(self) -> tuple[Namespace, list[Block]] | None:
+    def _plan(self) -> tuple[Namespace, list[Block], str] | None:
+        """What to compact next: purge a segment heavy with dead rows, else merge a namespace's segments
+        into one (into its graph-carrying largest segment when it has one)."""
         for ns in self.state.namespaces.values():
             for b in ns.segments:
                 if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
-                    return ns, [b]
-            if len(ns.segments) > MAX_SEGMENTS:
-                smallest = sorted(ns.segments, key=lambda b: b.n_alive)
-                return ns, smallest[: len(ns.segments) - MAX_SEGMENTS + 1]
+                    return ns, [b], "auto"
+            if len(ns.segments) > 1:
+                main = max(ns.segments, key=lambda b: b.n)
+                rest = [b for b in ns.segments if b is not main]
+                return ns, [main, *rest], ("extend" if main.ann is not None else "auto")
         return None
+
+
+def _has_graph(ns: Namespace) -> bool:
+    return any(b.ann is not None for b in ns.segments)

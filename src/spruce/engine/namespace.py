@@ -192,13 +192,13 @@ class Namespace:
             return self.count
         return sum(int(block.matching(flt).sum()) for block in self.blocks)
 
-    def search(self, q: Vector32, k: int, metric: str, flt: Filter | None) -> list[Hit]:
+    def search(self, q: Vector32, k: int, metric: str, flt: Filter | None, ef: int) -> list[Hit]:
         """Top-k over every block, best first, ties broken by ascending id."""
         hits: list[Hit] = []
         for block in self.blocks:
             if block.n_alive == 0:
                 continue
-            rows, scores = block.search(q, k, metric, flt)
+            rows, scores = block.search(q, k, metric, flt, ef)
             hits.extend(
                 Hit(s, block.ids[r], block, r) for r, s in zip(rows.tolist(), scores.tolist(), strict=True)
             )

@@ -12,7 +12,9 @@ Manifest document (JSON, see ``storage.versioned``)::
 
     {"lsn": 42, "next_segment": 7,
      "namespaces": {"films": [{"segment": "indexes/<uid>/seg/000000000003.seg", "rows": 1000,
-                               "deleted": "indexes/<uid>/del/000000000003.5" | null}]}}
+                               "deleted": "indexes/<uid>/del/000000000003.5" | null,
+                               "ann": "indexes/<uid>/seg/000000000003.ann",   (only with a graph)
+                               "ann_storage": "segment" | "own"}]}}          (see index.hnsw)
 
 ``lsn`` is the highest LSN whose effects are all in the named segments (and bitmaps). Segments may lack,
 and bitmaps may mark dead, rows that were still live at ``lsn`` but died later (a flush or compaction
@@ -34,6 +36,7 @@ from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
 from spruce.errors import StoreClosedError, StoreReadOnlyError
+from spruce.index.hnsw import HnswIndex
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
@@ -49,7 +52,10 @@ from spruce.storage.segment import decode_deleted, encode_deleted, read_segment
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import IndexConfig
 
-__all__ = ["IndexState"]
+__all__ = ["ANN_MIN_ROWS", "IndexState"]
+
+# Segments of at least this many rows get an HNSW graph; smaller ones are searched exactly (faster there).
+ANN_MIN_ROWS = 10_000
 
 log = logging.getLogger("spruce.engine")
 T = TypeVar("T")
@@ -66,11 +72,14 @@ class _Pending:
 
 
 class IndexState:
-    def __init__(self, store: ObjectStore, config: IndexConfig, *, flush_rows: int) -> None:
+    def __init__(
+        self, store: ObjectStore, config: IndexConfig, *, flush_rows: int, ann_min_rows: int = ANN_MIN_ROWS
+    ) -> None:
         self.config = config
         self.store = store
         self.dim = config.dimension
         self.flush_rows = flush_rows
+        self.ann_min_rows = ann_min_rows
         self.prefix = f"indexes/{config.uid}/"
         self.log = Log(store, self.prefix + "log/")
         self.manifest = VersionedDoc(store, self.prefix + "manifest/", b"SPRM")
@@ -107,6 +116,17 @@ class IndexState:
         alive = None
         if s["deleted"] is not None:
             alive = ~decode_deleted(self.store.get(s["deleted"]), len(contents.ids), s["deleted"])
+        ann = None
+        ann_key = s.get("ann")
+        if ann_key is not None:
+            path = self.store.local_path(ann_key)
+            ann = HnswIndex.load(
+                None if path is not None else self.store.get(ann_key),
+                path,
+                contents.vectors,
+                self.config.metric,
+                own_storage=s.get("ann_storage") == "own",
+            )
         block = Block(
             self.dim,
             ids=contents.ids,
@@ -114,8 +134,10 @@ class IndexState:
             metadata=contents.metadata,
             segment_key=s["segment"],
             alive=alive,
+            ann=ann,
         )
         block.deleted_key = s["deleted"]
+        block.ann_key = ann_key
         return block
 
     # ================================================================ applying operations
@@ -228,7 +250,11 @@ class IndexState:
                     deleted = f"{self.prefix}del/{seg_no}.{version}"
                     self.store.put_if_absent(deleted, encode_deleted(~b.alive))
                     new_del.append((b, deleted))
-                entries.append({"segment": b.segment_key, "rows": b.n, "deleted": deleted})
+                entry: dict[str, Any] = {"segment": b.segment_key, "rows": b.n, "deleted": deleted}
+                if b.ann is not None:
+                    entry["ann"] = b.ann_key
+                    entry["ann_storage"] = "own" if b.ann.own_storage else "segment"
+                entries.append(entry)
             doc["namespaces"][name] = entries
         self.manifest.commit(doc)
         self.manifest_doc = doc
@@ -252,6 +278,8 @@ class IndexState:
                 keep.add(s["segment"])
                 if s["deleted"] is not None:
                     keep.add(s["deleted"])
+                if s.get("ann") is not None:
+                    keep.add(s["ann"])
         for sub in ("seg/", "del/"):
             for key in self.store.list(self.prefix + sub):
                 if key not in keep:

@@ -9,7 +9,6 @@ import numpy as np
 
 import spruce
 from spruce.engine import Database
-from spruce.engine.maintenance import MAX_SEGMENTS
 
 
 def _segments(db: Database, index: str, ns: str) -> int:
@@ -27,7 +26,7 @@ def test_flush_merge_and_purge(tmp_path: Path) -> None:
         idx.flush()
     before = idx.query(vector=[0, 0, 0], top_k=20, include_metadata=True)
     idx.compact()
-    assert _segments(db, "ix", "") <= MAX_SEGMENTS
+    assert _segments(db, "ix", "") == 1
     idx.delete(filter={"i": {"$lt": 60}})
     idx.flush()
     assert idx.describe_index_stats().pending_deletions > 0

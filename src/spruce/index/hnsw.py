@@ -1,0 +1,162 @@
+"""Approximate search for one large segment: a faiss HNSW graph over the segment's own vectors.
+
+Why faiss HNSW (measured in docs/ann-choice.md): the fastest build and search on this class of machine,
+an allow-bitmap checked inside the C++ search (filtered search without a Python callback), a per-call
+``efSearch`` (thread-safe knobs), and graphs that can be memory-mapped.
+
+The graph is stored *without* its vectors (``IO_FLAG_SKIP_STORAGE``, about 0.13x the raw vector bytes):
+the segment object already holds them, so they are attached as the graph's storage on load (one copy in
+memory, which also serves as the block's vectors). Labels are row numbers: rows are added in order.
+
+Metrics: euclidean uses L2 storage (faiss returns squared L2, Pinecone's euclidean score); dotproduct uses
+inner product. Cosine uses inner product over the stored vectors when they are unit length (within
+``UNIT_TOLERANCE``, the usual case for embedding models), so no second copy is needed; otherwise a
+normalised copy is stored inside the graph object ("own storage", 2x disk for that segment). Either way
+the engine recomputes the final scores exactly, so approximation only affects which rows are returned.
+
+Object layout (``indexes/<uid>/seg/<n>.ann``): the bytes of ``faiss.write_index`` of an ``IndexHNSW``,
+with or without storage as above, preceded by nothing; which case applies is recorded in the manifest
+entry (``"ann_storage": "segment" | "own"``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+
+faiss: Any = _faiss  # its SWIG stubs miss most of what is used here; treat the module as untyped
+
+__all__ = ["DEFAULT_EF", "HnswIndex", "filtered_ef"]
+
+M = 24
+EF_CONSTRUCTION = 80
+DEFAULT_EF = 48
+MAX_EF = 4096
+UNIT_TOLERANCE = 1e-3
+BUILD_THREADS = 2
+
+FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+_omp_mu = threading.Lock()
+
+
+def filtered_ef(ef: int, selectivity: float) -> int:
+    """HNSW visits about ``ef`` nodes whatever the filter, so a selective filter needs a larger ``ef``."""
+    if selectivity >= 1.0:
+        return ef
+    return min(MAX_EF, max(ef, math.ceil(0.4 * ef / max(selectivity, 1e-6))))
+
+
+def _flat(dim: int, metric: str) -> Any:
+    return faiss.IndexFlatL2(dim) if metric == "euclidean" else faiss.IndexFlatIP(dim)
+
+
+def _is_unit(vectors: FloatArray) -> bool:
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+    return bool(np.all(np.abs(norms - 1.0) <= UNIT_TOLERANCE))
+
+
+class HnswIndex:
+    """A searchable graph plus the storage it is attached to (kept alive together)."""
+
+    def __init__(self, graph: Any, storage: Any, own_storage: bool) -> None:
+        self._graph = graph
+        self._storage = storage
+        self.own_storage = own_storage
+
+    @property
+    def ntotal(self) -> int:
+        return int(self._graph.ntotal)
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, vectors: FloatArray, metric: str) -> HnswIndex:
+        """Build a graph over ``vectors`` (rows become labels 0..n-1) using every core."""
+        dim = vectors.shape[1]
+        own = metric == "cosine" and not _is_unit(vectors)
+        storage = _flat(dim, metric)
+        graph = faiss.IndexHNSW(storage, M)
+        graph.own_fields = False
+        graph.hnsw.efConstruction = EF_CONSTRUCTION
+        index = cls(graph, storage, own)
+        index.add(vectors)
+        return index
+
+    def add(self, vectors: FloatArray) -> None:
+        """Insert more rows (labels continue from ``ntotal``); used to merge segments into a larger one."""
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.own_storage:
+            data = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-30)
+        with _omp_mu:
+            faiss.omp_set_num_threads(BUILD_THREADS)
+            try:
+                self._graph.add(data)
+            finally:
+                faiss.omp_set_num_threads(1)
+
+    def to_bytes(self) -> bytes:
+        writer = faiss.VectorIOWriter()
+        faiss.write_index(self._graph, writer, 0 if self.own_storage else faiss.IO_FLAG_SKIP_STORAGE)
+        return bytes(faiss.vector_to_array(writer.data).tobytes())
+
+    # ------------------------------------------------------------ loading
+
+    @classmethod
+    def load(
+        cls, data: bytes | None, path: str | None, vectors: FloatArray, metric: str, own_storage: bool
+    ) -> HnswIndex:
+        """Open a graph (memory-mapped from ``path`` where there is one) and attach ``vectors``."""
+        flags = 0 if own_storage else faiss.IO_FLAG_SKIP_STORAGE
+        if path is not None:
+            graph = faiss.read_index(path, flags | faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        else:
+            assert data is not None
+            reader = faiss.VectorIOReader()
+            faiss.copy_array_to_vector(np.frombuffer(data, dtype=np.uint8), reader.data)
+            graph = faiss.read_index(reader, flags)
+        if own_storage:
+            return cls(graph, graph.storage, True)
+        storage = _flat(vectors.shape[1], metric)
+        storage.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        graph.storage = storage
+        graph.own_fields = False
+        return cls(graph, storage, False)
+
+    def clone(self, vectors: FloatArray, metric: str) -> HnswIndex:
+        """A writable copy of the graph attached to a copy of ``vectors`` (the rows it already holds)."""
+        return HnswIndex.load(self.to_bytes(), None, vectors, metric, self.own_storage)
+
+    def vectors(self) -> FloatArray | None:
+        """The attached rows as a read-only numpy view (None when the storage is a normalised copy)."""
+        if self.own_storage:
+            return None
+        n, d = self.ntotal, self._storage.d
+        view: FloatArray = faiss.rev_swig_ptr(self._storage.get_xb(), n * d).reshape(n, d)
+        view.flags.writeable = False
+        return view
+
+    # ------------------------------------------------------------ searching
+
+    def search(
+        self, q: FloatArray, k: int, ef: int, allow: np.ndarray[Any, Any] | None
+    ) -> np.ndarray[Any, Any]:
+        """Row numbers of about the ``k`` nearest rows among ``allow`` (a bool mask, or None for all)."""
+        query = np.ascontiguousarray(q, dtype=np.float32).reshape(1, -1)
+        if self.own_storage:
+            query = query / max(float(np.linalg.norm(query)), 1e-30)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(ef, k)
+        bits = None
+        if allow is not None:
+            bits = np.packbits(allow, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allow), faiss.swig_ptr(bits))
+            params.sel = selector
+        _, labels = self._graph.search(query, k, params=params)
+        del bits  # the selector points into it: it must live until the search returned
+        found = labels[0]
+        out: np.ndarray[Any, Any] = found[found >= 0].astype(np.int64)
+        return out
