@@ -81,10 +81,10 @@ def test_update_by_filter_during_a_flush_survives_crash(
     build = Maintainer._build
     raced: list[int] = []
 
-    def build_with_a_concurrent_write(self: Maintainer, parts: Any) -> Any:
+    def build_with_a_concurrent_write(self: Maintainer, parts: Any, **kwargs: Any) -> Any:
         if not raced:  # runs with no index lock held, exactly where another thread's write can land
             raced.append(idx.update(filter={"g": 1}, set_metadata={"u": 1}).lsn)  # LSN 3
-        return build(self, parts)
+        return build(self, parts, **kwargs)
 
     monkeypatch.setattr(Maintainer, "_build", build_with_a_concurrent_write)
     client.database.index("x").flush()  # frozen at LSN 2: manifest for LSN 2, bitmaps written after LSN 3
@@ -137,14 +137,14 @@ def test_delete_and_upsert_during_a_flush_survive_crash(
     build = Maintainer._build
     raced: list[int] = []
 
-    def build_with_concurrent_writes(self: Maintainer, parts: Any) -> Any:
+    def build_with_concurrent_writes(self: Maintainer, parts: Any, **kwargs: Any) -> Any:
         if not raced:
             raced.append(idx.delete(ids=IDS[:3]).lsn)
             raced.append(
                 idx.upsert([(rid, [2.0, 2.0, 2.0, 2.0], {"new": True}) for rid in [*IDS[3:5], "z"]]).lsn
             )
             raced.append(idx.update(id=IDS[6], values=[3.0, 3.0, 3.0, 3.0]).lsn)
-        return build(self, parts)
+        return build(self, parts, **kwargs)
 
     monkeypatch.setattr(Maintainer, "_build", build_with_concurrent_writes)
     client.database.index("x").flush()
