@@ -326,3 +326,20 @@ def test_schema_create_checks_deployment_types(wire: httpx.Client) -> None:
     assert "deployment_type" in _control_error(r, 400, "INVALID_ARGUMENT")
     r = wire.post("/indexes", headers=NEW_API, json={"schema": {"fields": fields}})
     assert r.status_code == 201 and r.json()["name"].startswith("index-")
+
+
+def test_query_search_breadth_knobs(wire: httpx.Client) -> None:
+    """Pinecone's maxCandidates / scanFactor map onto HNSW's ef; out-of-range values are a named 400."""
+    base = "/index/wire"
+    wire.post(
+        f"{base}/vectors/upsert", json={"vectors": [{"id": "k1", "values": [1, 0, 0]}], "namespace": "knobs"}
+    )
+    for extra in ({"maxCandidates": 200}, {"scanFactor": 2}, {}):
+        r = wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "namespace": "knobs", **extra})
+        assert r.status_code == 200 and r.json()["matches"][0]["id"] == "k1"
+    assert "ef" in _data_error(
+        wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "maxCandidates": 0}), 400, 3
+    )
+    assert "scanFactor" in _data_error(
+        wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "scanFactor": 9}), 400, 3
+    )

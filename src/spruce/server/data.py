@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from spruce.errors import InvalidArgumentError
+from spruce.index.hnsw import DEFAULT_EF
 from spruce.server import encode
 from spruce.server.config import Context
 from spruce.server.engine_api import IndexLike
@@ -70,8 +71,24 @@ def query(ctx: Context, req: Request) -> Response:
         include_values=opt_bool(body, "includeValues"),
         include_metadata=opt_bool(body, "includeMetadata"),
         sparse_vector=body.get("sparseVector"),
+        ef=_search_breadth(body),
     )
     return json_response(encode.query_body(result))
+
+
+def _search_breadth(body: dict[str, object]) -> object:
+    """Pinecone's query knobs, mapped onto HNSW's ``ef``: ``maxCandidates`` is ef itself, and
+    ``scanFactor`` (0.5 to 4) scales the default. The engine validates the resulting range."""
+    if body.get("maxCandidates") is not None:
+        return body["maxCandidates"]
+    factor = body.get("scanFactor")
+    if factor is None:
+        return None
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.5 <= factor <= 4:
+        raise InvalidArgumentError(
+            f"scanFactor must be a number from 0.5 to 4, got {factor!r}", field="scanFactor"
+        )
+    return max(1, round(DEFAULT_EF * factor))
 
 
 def fetch(ctx: Context, req: Request) -> Response:

@@ -43,6 +43,7 @@ class IndexLike(Protocol):
         include_values: bool = False,
         include_metadata: bool = False,
         sparse_vector: Any = None,
+        ef: Any = None,
     ) -> QueryResponse: ...
 
     def fetch(self, ids: Sequence[Any], namespace: str = "") -> FetchResponse: ...

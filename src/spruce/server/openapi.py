@@ -129,6 +129,8 @@ SCHEMAS: J = {
             "filter": _ANY_OBJ,
             "includeValues": _BOOL,
             "includeMetadata": _BOOL,
+            "maxCandidates": _INT,
+            "scanFactor": _NUM,
         },
         ("topK",),
     ),
