@@ -299,6 +299,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.metric = "cosine"
         self.dim = 4
         self.flush_rows = 7
+        self.ann_min_rows = 10_000
 
     # ------------------------------------------------------------ lifecycle
 
@@ -306,11 +307,16 @@ class EngineMachine(RuleBasedStateMachine):
         metric=st.sampled_from(["cosine", "euclidean", "dotproduct"]),
         dim=st.integers(3, 4),
         flush_rows=st.sampled_from([1, 3, 7, 1000]),
+        ann_min_rows=st.sampled_from([2, 5, 10_000]),
         probe=probes,
     )
-    def open_index(self, metric: str, dim: int, flush_rows: int, probe: Probe) -> None:
-        self.metric, self.dim, self.flush_rows = metric, dim, flush_rows
-        self.db = spruce.Client(path=self.dir, flush_rows=flush_rows)
+    def open_index(
+        self, metric: str, dim: int, flush_rows: int, probe: Probe, ann_min_rows: int = 10_000
+    ) -> None:
+        # Small ann_min_rows: segments get HNSW graphs (built, extended by merges, saved, memory-mapped
+        # on reopen, their storage serving fetches), while queries of this size still plan exact scans.
+        self.metric, self.dim, self.flush_rows, self.ann_min_rows = metric, dim, flush_rows, ann_min_rows
+        self.db = spruce.Client(path=self.dir, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
         self.db.create_index(INDEX, dimension=dim, metric=metric)
         self.idx = self.db.Index(INDEX)
         self.check(probe)
@@ -331,7 +337,7 @@ class EngineMachine(RuleBasedStateMachine):
             self.db.database.index(INDEX).close(flush=False)
         self.db.close()
         self.db = None
-        self.db = spruce.Client(path=self.dir, flush_rows=self.flush_rows)
+        self.db = spruce.Client(path=self.dir, flush_rows=self.flush_rows, ann_min_rows=self.ann_min_rows)
         self.idx = self.db.Index(INDEX)
         assert (self.idx.config.dimension, self.idx.config.metric) == (self.dim, self.metric)
         assert self.idx._engine.lsn >= self.last_lsn, "the LSN went back over a reopen"
