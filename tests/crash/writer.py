@@ -176,7 +176,9 @@ def emit(event: dict[str, Any]) -> None:
 def _open(path: str, flush_rows: int, dim: int) -> tuple[Any, Any]:
     import spruce
 
-    db = spruce.Client(path=path, flush_rows=flush_rows)
+    # ann_min_rows well below flush_rows: flushes and merges also build, extend and save HNSW graphs, so
+    # kills land in the middle of those too.
+    db = spruce.Client(path=path, flush_rows=flush_rows, ann_min_rows=max(2, flush_rows // 8))
     if not db.has_index(INDEX):
         db.create_index(INDEX, dimension=dim, metric=METRIC)
     return db, db.Index(INDEX)
