@@ -2,8 +2,11 @@
 
 Fair settings (LanceDB's docs recommend an IVF_PQ index for tables of this size and a refine step for
 high recall): after ingest, ``optimize()`` (merges the per-batch fragments), then a vector index
-IVF_PQ with num_partitions = sqrt(n), num_sub_vectors = dim / 8, 8 bits; queries use nprobes=NPROBES and
-refine_factor=REFINE (re-ranks NPROBES' candidates on the full vectors); filtered queries
+IVF_PQ with LanceDB's default partitioning and sub-vectors (8 bits; the built parameters are read back
+into the results); queries use nprobes=NPROBES and refine_factor=REFINE (re-ranks REFINE x k PQ
+candidates on the full vectors). Measured on the full real set (150k x 384, 100 queries):
+nprobes 20 / refine 10 (LanceDB's defaults) gives recall 0.947 unfiltered, 0.955 at 10 %, 0.963 at 1 %;
+nprobes 48 / refine 20 gives 0.981 / 0.981 / 0.991 at 7-11 ms, so the latter. Filtered queries
 pre-filter (``prefilter=True``) with a BITMAP scalar index on ``category`` and a BTREE on ``id``.
 Data appended after the index is built is searched by a flat scan until the next optimize.
 Durability: each ``add`` commits a new table version (files written, not claimed as fsync'd).
@@ -11,19 +14,21 @@ Durability: each ``add`` commits a new table version (files written, not claimed
 
 from __future__ import annotations
 
-import math
+import math  # noqa: F401
+import os
 
 import numpy as np
 
 from peers import Adapter, eq_filter
 
 NPROBES, REFINE = 48, 20
+os.environ.setdefault("LANCE_LOG", "error")  # one deprecation warning per query otherwise
 
 
 class LanceDB(Adapter):
     name = "lancedb"
     durable = "new version per add, not verified fsync'd"
-    settings = {"index": "IVF_PQ", "num_partitions": "sqrt(n)", "num_sub_vectors": "dim/8",
+    settings = {"index": "IVF_PQ", "num_partitions": "default", "num_sub_vectors": "default",
                 "nprobes": NPROBES, "refine_factor": REFINE, "scalar_index": {"category": "BITMAP",
                                                                                 "id": "BTREE"}}
 
@@ -70,12 +75,17 @@ class LanceDB(Adapter):
 
         self.tbl.optimize()
         n = self.tbl.count_rows()
-        self.tbl.create_index(metric=self.metric, vector_column_name="vector", index_type="IVF_PQ",
-                              num_partitions=max(1, int(math.sqrt(n))), num_sub_vectors=self.dim // 8)
+        self.tbl.create_index(metric=self.metric, vector_column_name="vector", index_type="IVF_PQ")
         self.tbl.create_scalar_index("category", index_type="BITMAP")
         self.tbl.create_scalar_index("id", index_type="BTREE")
         names = [i.name for i in self.tbl.list_indices()]
         self.tbl.wait_for_index(names, timeout=timedelta(hours=1))
+        try:
+            vi = [i for i in self.tbl.list_indices() if "vector" in i.columns][0]
+            self.settings = dict(self.settings, built=str(getattr(vi, "index_details", vi)),
+                                 rows=n)
+        except Exception as exc:  # noqa: BLE001
+            self.settings = dict(self.settings, built=f"list_indices failed: {exc}")
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:
         q = self.tbl.search(vec).distance_type(self.metric).nprobes(NPROBES).refine_factor(REFINE).limit(k)
