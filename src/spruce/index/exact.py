@@ -1,10 +1,12 @@
-"""Exact scoring with BLAS, as Pinecone defines scores per metric (reference section 7.3).
+"""Exact scoring, as Pinecone defines scores per metric (reference section 7.3).
 
 - cosine: cosine similarity, higher is better;
 - dotproduct: raw inner product, higher is better;
 - euclidean: squared L2 distance, lower is better (computed as |v|^2 - 2 v.q + |q|^2, clipped at 0).
 
-Dot products are computed in float32 (BLAS sgemv) and redone in float64 where float32 cannot represent
+Dot products are computed in float32 with ``einsum``, not BLAS: a matrix-vector product is memory-bound,
+so one thread is as fast, and multi-threaded BLAS on a busy 2-core machine (or beside faiss's OpenMP
+threads) was measured 5-20x slower per query. They are redone in float64 where float32 cannot represent
 them: a block whose products overflow (finite values near 3.4e38 are legal), and rows (or a query) so
 small that their products underflow to zero. So a score is never NaN or infinite, and a tiny vector
 still has cosine 1 with itself.
@@ -38,7 +40,7 @@ def exact_scores(
         vectors = vectors[rows]
         sq_norms = sq_norms[rows]
     with np.errstate(over="ignore", invalid="ignore"):
-        dots = (vectors @ q).astype(np.float64)
+        dots = np.einsum("ij,j->i", vectors, q).astype(np.float64)
     q64 = q.astype(np.float64)
     q_sq = float(np.dot(q64, q64))
     if not np.isfinite(dots).all() or q_sq < _TINY:
