@@ -85,9 +85,11 @@ class Block:
         return self._alive[: self.n]
 
     def build_columns(self) -> None:
-        """Bring the metadata columns up to date with the rows (before a block is first searched)."""
+        """Build the metadata columns and their inverted index now (for a segment, which never grows),
+        so that the first filtered query or delete does not pay for it."""
         with self._columns_mu:
             self._sync_columns()
+            self._columns.build_index()
 
     def _sync_columns(self) -> None:
         if self._columns_rows < self.n:

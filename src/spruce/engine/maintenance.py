@@ -61,7 +61,20 @@ class Maintainer:
 
     # ------------------------------------------------------------ control
 
+    def _warm(self) -> None:
+        """Build the metadata columns of the segments loaded at open, in the background."""
+        with self.state.rw.read():
+            blocks = [b for ns in self.state.namespaces.values() for b in ns.segments]
+        for block in blocks:
+            if self._stop:
+                return
+            block.build_columns()
+
     def _loop(self) -> None:
+        try:
+            self._warm()
+        except Exception:
+            log.exception("index %s: warming metadata columns failed", self.state.config.name)
         while not self._stop:
             self._wake.wait(timeout=5.0)
             self._wake.clear()
