@@ -40,7 +40,7 @@ def exact_scores(
         vectors = vectors[rows]
         sq_norms = sq_norms[rows]
     with np.errstate(over="ignore", invalid="ignore"):
-        dots = np.einsum("ij,j->i", vectors, q).astype(np.float64)
+        dots: FloatArray = np.einsum("ij,j->i", vectors, q).astype(np.float64)
     q64 = q.astype(np.float64)
     q_sq = float(np.dot(q64, q64))
     if not np.isfinite(dots).all() or q_sq < _TINY:
