@@ -164,6 +164,20 @@ def validate_values(value: object, dimension: int, metric: str, *, field: str = 
     return out
 
 
+def _size_bound(meta: Metadata) -> int:
+    """An upper bound of the JSON size of validated metadata (a character escapes to at most 6 bytes)."""
+    total = 2
+    for key, v in meta.items():
+        total += 6 * len(key) + 4
+        if isinstance(v, str):
+            total += 6 * len(v) + 2
+        elif isinstance(v, list):
+            total += 2 + sum(6 * len(e) + 3 for e in v)
+        else:
+            total += 32  # a float64 or a bool
+    return total
+
+
 def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
     """Pinecone's metadata rules: flat object of string, number, bool, or list of strings; nulls dropped."""
     if value is None:
@@ -198,6 +212,8 @@ def validate_metadata(value: object, *, field: str = "metadata") -> Metadata:
                 "or list of strings",
                 field=sub,
             )
+    if _size_bound(out) <= limits.METADATA_MAX_BYTES:
+        return out  # cheap bound first: most metadata is far below the limit
     size = len(orjson.dumps(out))
     if size > limits.METADATA_MAX_BYTES:
         raise InvalidArgumentError(
@@ -252,29 +268,32 @@ def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
     mat = np.empty((n, dimension), dtype=np.float32)
     seen: dict[str, int] = {}
     fields: list[str] = []
-    for i, item in enumerate(vectors):
-        rid, values, meta, sparse = _record_parts(item, i)
-        rid = validate_id(rid, field=f"vectors[{i}].id")
-        if not _sparse_is_empty(sparse):
-            raise InvalidArgumentError(
-                f"vectors[{i}].sparse_values: sparse values are not supported on a dense index",
-                field=f"vectors[{i}].sparse_values",
-            )
-        if values is None:
-            raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
-        row = _as_row(values, dimension, f"vectors[{i}].values")
-        meta = validate_metadata(meta, field=f"vectors[{i}].metadata")
-        slot = seen.get(rid)
-        if slot is None:  # same id twice in one batch: the later record wins, as if upserted in turn
-            slot = seen[rid] = len(ids)
-            ids.append(rid)
-            metas.append(meta)
-            fields.append(f"vectors[{i}].values")
-        else:
-            _check_rows(mat[slot : slot + 1], metric, [fields[slot]])  # the overwritten one must be valid too
-            metas[slot] = meta
-            fields[slot] = f"vectors[{i}].values"
-        with np.errstate(over="ignore", invalid="ignore"):
+    # Values beyond float32 become inf on assignment and are rejected by _check_rows below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, item in enumerate(vectors):
+            rid, values, meta, sparse = _record_parts(item, i)
+            rid = validate_id(rid, field=f"vectors[{i}].id")
+            if not _sparse_is_empty(sparse):
+                raise InvalidArgumentError(
+                    f"vectors[{i}].sparse_values: sparse values are not supported on a dense index",
+                    field=f"vectors[{i}].sparse_values",
+                )
+            if values is None:
+                raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
+            row = _as_row(values, dimension, f"vectors[{i}].values")
+            meta = validate_metadata(meta, field=f"vectors[{i}].metadata")
+            slot = seen.get(rid)
+            if slot is None:  # same id twice in one batch: the later record wins, as if upserted in turn
+                slot = seen[rid] = len(ids)
+                ids.append(rid)
+                metas.append(meta)
+                fields.append(f"vectors[{i}].values")
+            else:
+                _check_rows(
+                    mat[slot : slot + 1], metric, [fields[slot]]
+                )  # the overwritten one must be valid too
+                metas[slot] = meta
+                fields[slot] = f"vectors[{i}].values"
             mat[slot] = row
     if len(ids) < n:
         mat = np.ascontiguousarray(mat[: len(ids)])
