@@ -52,14 +52,17 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 def _load_local(name: str, file: str):  # type: ignore[no-untyped-def]
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, HERE / file,
-                                                  submodule_search_locations=[str(HERE / "peers")]
-                                                  if file.endswith("__init__.py") else None)
+    spec = importlib.util.spec_from_file_location(
+        name,
+        HERE / file,
+        submodule_search_locations=[str(HERE / "peers")] if file.endswith("__init__.py") else None,
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
 
 ALL_SYSTEMS = ["spruce", "spruce-server", "chroma", "qdrant", "milvus", "lancedb"]
 FILTER_NAMES = ["none", "cat10", "cat1"]
@@ -107,16 +110,15 @@ def du(path: str) -> int:
     return total
 
 
-def exact_gt(base: np.ndarray, queries: np.ndarray, metric: str, mask: np.ndarray | None, k: int) -> np.ndarray:
+def exact_gt(
+    base: np.ndarray, queries: np.ndarray, metric: str, mask: np.ndarray | None, k: int
+) -> np.ndarray:
     rows = np.arange(len(base)) if mask is None else np.flatnonzero(mask)
     out = np.empty((len(queries), k), dtype=np.int64)
     sub = base[rows]
     for s in range(0, len(queries), 100):
         q = queries[s : s + 100]
-        if metric == "ip":
-            score = -(q @ sub.T)
-        else:
-            score = (sub * sub).sum(1)[None, :] - 2 * (q @ sub.T)
+        score = -(q @ sub.T) if metric == "ip" else (sub * sub).sum(1)[None, :] - 2 * (q @ sub.T)
         part = np.argpartition(score, k, axis=1)[:, :k]
         order = np.take_along_axis(score, part, 1).argsort(1)
         out[s : s + 100] = rows[np.take_along_axis(part, order, 1)]
@@ -352,7 +354,7 @@ def table(results: dict[str, dict]) -> str:
             for p in peers:
                 b = get(results[p], key)
                 ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
-                row.append(f"{a / b:.2f}" if ok and b else "-")
+                row.append(f"{a / b:.3g}" if ok and b else "-")
         rows.append(row)
     lines = ["| " + " | ".join(r) + " |" for r in rows]
     notes = []
@@ -367,7 +369,9 @@ def table(results: dict[str, dict]) -> str:
             if q and q["n"] < r.get("queries", 0):
                 notes.append(f"  - {s} {f}: only {q['n']} of {r['queries']} queries within the phase budget")
         if r.get("count_ok") is False:
-            notes.append(f"  - {s}: count after deletes {r.get('count_got')} != expected {r.get('count_expected')}")
+            notes.append(
+                f"  - {s}: count after deletes {r.get('count_got')} != expected {r.get('count_expected')}"
+            )
     legend = "(↑ higher is better, ↓ lower is better; spruce/peer = spruce's figure divided by the peer's)"
     return "\n".join(lines) + "\n" + legend + "\n\n" + "\n".join(notes)
 
@@ -383,7 +387,9 @@ def run_one(system: str, args: argparse.Namespace, out_dir: Path) -> dict:
     if args.workdir:
         cmd += ["--workdir", args.workdir]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         log_text, _ = proc.communicate(timeout=args.timeout)
         status = None
@@ -412,11 +418,29 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per system")
     ap.add_argument("--phase-budget", type=float, default=30, help="seconds per query phase")
     ap.add_argument("--workdir", default=None, help="where the stores are created (default: $TMPDIR)")
+    ap.add_argument(
+        "--report",
+        nargs="+",
+        metavar="JSON",
+        help="print one table from earlier results files (later files win per system)",
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.report:
+        merged: dict[str, dict] = {}
+        for f in args.report:
+            doc = json.loads(Path(f).read_text())
+            print(f"from {f}: {doc['command']}")
+            for name, r in doc["results"].items():
+                merged.pop(name, None)
+                merged[name] = r
+        order = [s for s in ALL_SYSTEMS if s in merged]
+        print()
+        print(table({s: merged[s] for s in order}))
         return
 
     command = shlex.join([os.path.relpath(sys.executable), os.path.relpath(__file__), *sys.argv[1:]])
@@ -424,8 +448,18 @@ def main() -> None:
     for s in systems:
         if s not in ALL_SYSTEMS:
             ap.error(f"unknown system {s}; choose from {','.join(ALL_SYSTEMS)}")
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = "?"
     header = (
         f"command: {command}\n"
+        f"spruce source: {rev}\n"
         f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
         f"load average at start {os.getloadavg()[0]:.1f}\n"
         f"started: {time.strftime('%Y-%m-%d %H:%M:%S')}"
@@ -438,8 +472,11 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {s} ...", flush=True)
         results[s] = run_one(s, args, out_dir)
         r = results[s]
-        print(f"[{time.strftime('%H:%M:%S')}] {s}: {r['status']} in {r['wall_s']} s "
-              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {s}: {r['status']} in {r['wall_s']} s "
+            f"(load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
         if r["status"] != "ok":
             print("  " + (r.get("traceback") or r.get("log_tail") or "")[-1500:].replace("\n", "\n  "))
     n = next((r["n"] for r in results.values() if "n" in r), "?")
@@ -448,8 +485,13 @@ def main() -> None:
     print(table(results))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = out_dir / f"suite_{args.dataset}_{stamp}.json"
-    path.write_text(json.dumps({"command": command, "header": header, "args": vars(args),
-                                "results": results}, indent=1, default=str))
+    path.write_text(
+        json.dumps(
+            {"command": command, "header": header, "args": vars(args), "results": results},
+            indent=1,
+            default=str,
+        )
+    )
     print(f"\nresults: {os.path.relpath(path)}")
 
 

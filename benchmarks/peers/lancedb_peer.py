@@ -14,7 +14,6 @@ Durability: each ``add`` commits a new table version (files written, not claimed
 
 from __future__ import annotations
 
-import math  # noqa: F401
 import os
 
 import numpy as np
@@ -28,9 +27,14 @@ os.environ.setdefault("LANCE_LOG", "error")  # one deprecation warning per query
 class LanceDB(Adapter):
     name = "lancedb"
     durable = "new version per add, not verified fsync'd"
-    settings = {"index": "IVF_PQ", "num_partitions": "default", "num_sub_vectors": "default",
-                "nprobes": NPROBES, "refine_factor": REFINE, "scalar_index": {"category": "BITMAP",
-                                                                                "id": "BTREE"}}
+    settings = {
+        "index": "IVF_PQ",
+        "num_partitions": "default",
+        "num_sub_vectors": "default",
+        "nprobes": NPROBES,
+        "refine_factor": REFINE,
+        "scalar_index": {"category": "BITMAP", "id": "BTREE"},
+    }
 
     def open(self, path: str) -> None:
         import lancedb
@@ -81,10 +85,9 @@ class LanceDB(Adapter):
         names = [i.name for i in self.tbl.list_indices()]
         self.tbl.wait_for_index(names, timeout=timedelta(hours=1))
         try:
-            vi = [i for i in self.tbl.list_indices() if "vector" in i.columns][0]
-            self.settings = dict(self.settings, built=str(getattr(vi, "index_details", vi)),
-                                 rows=n)
-        except Exception as exc:  # noqa: BLE001
+            vi = next(i for i in self.tbl.list_indices() if "vector" in i.columns)
+            self.settings = dict(self.settings, built=str(getattr(vi, "index_details", vi)), rows=n)
+        except Exception as exc:
             self.settings = dict(self.settings, built=f"list_indices failed: {exc}")
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:

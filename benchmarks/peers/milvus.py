@@ -29,8 +29,11 @@ M, EF_C, EF_S = 32, 200, 512
 class Milvus(Adapter):
     name = "milvus"
     durable = "on flush/close only, not fsync'd per insert"
-    settings = {"index": {"index_type": "HNSW", "M": M, "efConstruction": EF_C}, "search_ef": EF_S,
-                "scalar_index": {"category": "INVERTED"}}
+    settings = {
+        "index": {"index_type": "HNSW", "M": M, "efConstruction": EF_C},
+        "search_ef": EF_S,
+        "scalar_index": {"category": "INVERTED"},
+    }
 
     def open(self, path: str) -> None:
         from pymilvus import MilvusClient
@@ -51,8 +54,9 @@ class Milvus(Adapter):
         schema.add_field("year", DataType.INT64)
         schema.add_field("tags", DataType.VARCHAR, max_length=256)
         ip = self.client.prepare_index_params()
-        ip.add_index("vector", index_type="HNSW", metric_type=self.metric,
-                     params={"M": M, "efConstruction": EF_C})
+        ip.add_index(
+            "vector", index_type="HNSW", metric_type=self.metric, params={"M": M, "efConstruction": EF_C}
+        )
         ip.add_index("category", index_type="INVERTED")
         self.client.create_collection("bench", schema=schema, index_params=ip)
         self.client.load_collection("bench")
@@ -62,8 +66,13 @@ class Milvus(Adapter):
             e = min(s + batch, len(ids))
             rows = vectors[s:e]
             data = [
-                {"id": int(ids[j]), "vector": rows[j - s], "category": metadata[j]["category"],
-                 "year": metadata[j]["year"], "tags": ",".join(metadata[j]["tags"])}
+                {
+                    "id": int(ids[j]),
+                    "vector": rows[j - s],
+                    "category": metadata[j]["category"],
+                    "year": metadata[j]["year"],
+                    "tags": ",".join(metadata[j]["tags"]),
+                }
                 for j in range(s, e)
             ]
             self.client.insert("bench", data)
@@ -81,7 +90,7 @@ class Milvus(Adapter):
         self.client.load_collection("bench")
         try:
             self.settings = dict(self.settings, built=str(self.client.describe_index("bench", "vector")))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.settings = dict(self.settings, built=f"describe_index failed: {exc}")
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:
@@ -89,8 +98,14 @@ class Milvus(Adapter):
         if filter:
             f, v = eq_filter(filter)
             expr = f'{f} == "{v}"'
-        r = self.client.search("bench", data=[vec], filter=expr, limit=k, output_fields=[],
-                               search_params={"params": {"ef": max(EF_S, k)}})
+        r = self.client.search(
+            "bench",
+            data=[vec],
+            filter=expr,
+            limit=k,
+            output_fields=[],
+            search_params={"params": {"ef": max(EF_S, k)}},
+        )
         return [int(h["id"]) for h in r[0]]
 
     def fetch(self, ids: list[int]) -> int:

@@ -10,6 +10,8 @@ upsert (SQLite default sync) — not claimed as fsync'd. Ids are ints (Qdrant ac
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from peers import Adapter, eq_filter
@@ -34,10 +36,8 @@ class Qdrant(Adapter):
             vectors_config=models.VectorParams(size=dim, distance=dist),
             hnsw_config=models.HnswConfigDiff(m=32, ef_construct=200),
         )
-        try:
+        with contextlib.suppress(Exception):
             self.client.create_payload_index("bench", "category", models.PayloadSchemaType.KEYWORD)
-        except Exception:
-            pass
 
     def ingest(self, ids, vectors, metadata, batch):  # type: ignore[no-untyped-def]
         from qdrant_client import models
@@ -46,8 +46,9 @@ class Qdrant(Adapter):
             e = min(s + batch, len(ids))
             self.client.upsert(
                 "bench",
-                points=models.Batch(ids=[int(i) for i in ids[s:e]], vectors=vectors[s:e].tolist(),
-                                    payloads=metadata[s:e]),
+                points=models.Batch(
+                    ids=[int(i) for i in ids[s:e]], vectors=vectors[s:e].tolist(), payloads=metadata[s:e]
+                ),
                 wait=True,
             )
 
@@ -77,8 +78,9 @@ class Qdrant(Adapter):
     def delete_filter(self, filter: dict) -> None:
         from qdrant_client import models
 
-        self.client.delete("bench", points_selector=models.FilterSelector(filter=self._filter(filter)),
-                           wait=True)
+        self.client.delete(
+            "bench", points_selector=models.FilterSelector(filter=self._filter(filter)), wait=True
+        )
 
     def count(self) -> int:
         return int(self.client.count("bench", exact=True).count)

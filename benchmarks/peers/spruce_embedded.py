@@ -35,9 +35,7 @@ class SpruceEmbedded(Adapter):
 
     def ingest(self, ids, vectors, metadata, batch):  # type: ignore[no-untyped-def]
         for s in range(0, len(ids), batch):
-            recs = [
-                (str(ids[j]), vectors[j], metadata[j]) for j in range(s, min(s + batch, len(ids)))
-            ]
+            recs = [(str(ids[j]), vectors[j], metadata[j]) for j in range(s, min(s + batch, len(ids)))]
             self.idx.upsert(recs)
 
     def wait_indexed(self) -> None:
