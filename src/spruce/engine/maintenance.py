@@ -143,6 +143,8 @@ class Maintainer:
             ann.add(vecs[base.n :])
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
             ann = HnswIndex.build(vecs, st.config.metric)
+        if ann is not None and (view := ann.vectors()) is not None:
+            vecs = view  # the graph's storage holds the rows now: drop the concatenated copy (peak RSS)
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"

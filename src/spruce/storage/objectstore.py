@@ -33,7 +33,7 @@ __all__ = ["LocalStore", "ObjectStore"]
 class ObjectStore(Protocol):
     """What the storage layer needs from a backend (local directory today, S3-compatible later)."""
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes | bytearray) -> bool:
         """Store ``data`` under ``key`` durably; False (and nothing written) if ``key`` exists."""
         ...
 
@@ -121,7 +121,7 @@ class LocalStore:
 
     # ------------------------------------------------------------ interface
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes | bytearray) -> bool:
         self._check_writable()
         final = self._path(key)
         if final.exists():

@@ -53,11 +53,14 @@ def _pad(n: int) -> int:
     return (-n) % _ALIGN
 
 
-def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> bytes:
+def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> bytearray:
+    """The segment object's bytes, built in one buffer (no second copy: segments can be large)."""
     rows, dim = vectors.shape
-    vec = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+    vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
     ids_b = orjson.dumps(ids)
     meta_b = orjson.dumps(metadata)
+    blobs = (("vectors", vec), ("ids", ids_b), ("metadata", meta_b))
+    crcs = {name: zlib.crc32(blob) for name, blob in blobs}
     # The header's length decides where the sections start, and the header names those offsets: repeat
     # until it stops changing (offsets only grow, so this settles within a few rounds).
     sections: dict[str, list[int]] = {}
@@ -66,8 +69,8 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
         pos = _PRE.size + len(header)
         pos += _pad(pos)
         sections = {}
-        for name, blob in (("vectors", vec), ("ids", ids_b), ("metadata", meta_b)):
-            sections[name] = [pos, len(blob), zlib.crc32(blob)]
+        for name, blob in blobs:
+            sections[name] = [pos, len(blob), crcs[name]]
             pos += len(blob)
             pos += _pad(pos)
         new_header = orjson.dumps({"rows": rows, "dim": dim, "sections": sections})
@@ -78,7 +81,7 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
     for blob in (vec, ids_b, meta_b):
         out += b"\x00" * _pad(len(out))
         out += blob
-    return bytes(out)
+    return out
 
 
 def _section(buf: Any, sec: list[int], name: str, key: str) -> memoryview:
