@@ -151,6 +151,7 @@ def worker(args: argparse.Namespace) -> None:
     def save() -> None:
         out.write_text(json.dumps(res, indent=1, default=str))
 
+    save()
     ds = load(args.dataset)
     n_full = len(ds.base)
     n = min(args.subset or n_full, n_full)
@@ -184,7 +185,7 @@ def worker(args: argparse.Namespace) -> None:
         ad.open(path)
         ad.create(dim, metric)
         ids = list(range(n))
-        chunk = 20 * args.batch
+        chunk = 5 * args.batch
         t_ingest = 0.0
         for s in range(0, n, chunk):
             e = min(s + chunk, n)
@@ -192,6 +193,8 @@ def worker(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             ad.ingest(ids[s:e], base[s:e], meta, args.batch)
             t_ingest += time.perf_counter() - t0
+            res["ingested_rows"], res["ingest_s_so_far"] = e, round(t_ingest, 2)
+            save()
         res["ingest_s"] = round(t_ingest, 2)
         res["ingest_rps_queryable"] = round(n / t_ingest, 1)
         res["rss_ingest_mb"] = rss_mb()
@@ -368,6 +371,12 @@ def table(results: dict[str, dict]) -> str:
             q = r.get(f"q_{f}")
             if q and q["n"] < r.get("queries", 0):
                 notes.append(f"  - {s} {f}: only {q['n']} of {r['queries']} queries within the phase budget")
+        if r.get("status") == "timeout" and "ingest_s" not in r and r.get("ingested_rows"):
+            rate = r["ingested_rows"] / max(r["ingest_s_so_far"], 1e-9)
+            notes.append(
+                f"  - {s}: timed out while ingesting: {r['ingested_rows']:,} rows in "
+                f"{r['ingest_s_so_far']} s ({rate:,.0f} rec/s)"
+            )
         if r.get("count_ok") is False:
             notes.append(
                 f"  - {s}: count after deletes {r.get('count_got')} != expected {r.get('count_expected')}"
