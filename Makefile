@@ -13,7 +13,7 @@ DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: run demo test lint typecheck install clean bench-server
+.PHONY: run demo test lint typecheck install clean bench-server bench-smoke bench-real bench-clustered
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,24 @@ test: lint typecheck $(SDK7)
 
 bench-server: $(STAMP)
 	$(BIN)/python benchmarks/bench_server.py
+
+# The issue-4 suite (spruce vs Chroma, Qdrant local, Milvus Lite, LanceDB) in its own venv; see
+# benchmarks/README.md. The first run builds and caches the data sets under benchmarks/.cache/.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet 'torch==2.13.0'
+	$(BENCH)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench-smoke: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset real --subset 20000 --queries 200
+
+bench-real: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset real
+
+bench-clustered: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset clustered --timeout 3600
 
 clean:
 	rm -rf $(VENV) .venv-sdk7 .mypy_cache .ruff_cache .pytest_cache .hypothesis
