@@ -33,7 +33,9 @@ faiss: Any = _faiss  # its SWIG stubs miss most of what is used here; treat the 
 __all__ = ["DEFAULT_EF", "HnswIndex", "filtered_ef"]
 
 M = 24
-EF_CONSTRUCTION = 80
+EF_CONSTRUCTION = 80  # for 256+ dimensions: meets 5,000 records/s to fully indexed on real 384-d embeddings
+EF_CONSTRUCTION_LOW_DIM = 200  # below 256 dimensions distances are cheap, and 80 left a 1M x 128
+# clustered set at recall 0.93 with ef 48 (0.965 only at ef 256)
 DEFAULT_EF = 48
 MAX_EF = 4096
 UNIT_TOLERANCE = 1e-3
@@ -81,7 +83,7 @@ class HnswIndex:
         storage = _flat(dim, metric)
         graph = faiss.IndexHNSW(storage, M)
         graph.own_fields = False
-        graph.hnsw.efConstruction = EF_CONSTRUCTION
+        graph.hnsw.efConstruction = EF_CONSTRUCTION if dim >= 256 else EF_CONSTRUCTION_LOW_DIM
         index = cls(graph, storage, own)
         index.add(vectors)
         return index
