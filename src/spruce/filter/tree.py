@@ -44,11 +44,6 @@ class In:
     bools: tuple[bool, ...] = ()
     negated: bool = False
 
-    @property
-    def operand_count(self) -> int:
-        """How many distinct operand values there are (0 for ``$in: []``)."""
-        return len(self.strings) + len(self.numbers) + len(self.bools)
-
 
 @dataclass(frozen=True, slots=True)
 class Range:
