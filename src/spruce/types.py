@@ -509,6 +509,10 @@ class IndexStats(_Result):
     vector_type: str = "dense"
     pending_deletions: int = 0
     """Deleted or overwritten records still stored in segments, until compaction purges them."""
+    unindexed_records: int = 0
+    """Live records that background flush and compaction have still to move: in a memtable (only in the
+    log on disk), or in a segment the compaction policy will merge or rewrite next. Queries see them at
+    once (by exact scan); 0 means the index is fully indexed and background work is idle."""
 
 
 @dataclass(slots=True)

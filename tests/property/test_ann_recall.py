@@ -56,7 +56,10 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     idx._engine.flush()
     idx._engine.compact()
     segments = idx._engine._st.namespaces[""].segments
-    assert len(segments) == 1 and segments[0].ann is not None, "the data must end up in one graph segment"
+    # Compaction may leave a small exact tail beside the graph (maintenance: "tail"); most rows must be in
+    # the graph, or this would not test it.
+    in_graph = sum(b.n_alive for b in segments if b.ann is not None)
+    assert in_graph >= 0.85 * N, f"only {in_graph} of {N} rows ended up in a graph segment"
     yield metric, base, queries, u, idx
     client.close()
 

@@ -356,15 +356,16 @@ class IndexEngine:
     def describe_index_stats(self, filter: object = None) -> IndexStats:
         flt = self._parse_filter(filter)
 
-        def run() -> tuple[dict[str, NamespaceSummary], int, int]:
+        def run() -> tuple[dict[str, NamespaceSummary], int, int, int]:
             spaces = {
                 name: NamespaceSummary(vector_count=ns.count_matching(flt))
                 for name, ns in sorted(self._st.namespaces.items())
             }
             nss = self._st.namespaces.values()
-            return spaces, sum(ns.count for ns in nss), sum(ns.pending_deletions for ns in nss)
+            unindexed = self._maint.pending_rows()
+            return spaces, sum(ns.count for ns in nss), sum(ns.pending_deletions for ns in nss), unindexed
 
-        spaces, total, pending = self._st.read(run)
+        spaces, total, pending, unindexed = self._st.read(run)
         return IndexStats(
             namespaces=spaces,
             dimension=self.config.dimension,
@@ -372,6 +373,7 @@ class IndexEngine:
             total_vector_count=total,
             metric=self.config.metric,
             pending_deletions=pending,
+            unindexed_records=unindexed,
         )
 
     # ================================================================ namespaces

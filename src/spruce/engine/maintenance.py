@@ -16,20 +16,30 @@ nothing is lost; objects written for the unfinished step are garbage-collected o
 
 Compaction policy: a segment whose dead rows exceed ``DEAD_FRACTION`` of it is rewritten (purging them
 physically, and rebuilding its graph); otherwise a namespace's segments are merged into one, so a query
-searches one graph per namespace (plus the exact tail). A merge into a segment that has a graph keeps
-that segment's rows, dead ones included, as the first rows of the new one and inserts only the new rows
-into a copy of its graph: each record is inserted into a graph about once, not once per merge.
+searches one graph per namespace (plus the exact tail). The exception is a small *tail*: segments next to
+a graph-carrying main segment whose rows, all together, cost no more to scan exactly than the planner's
+own exact threshold (``EXACT_MAX_WORK``, at most ``MAX_TAIL`` segments) stay as they are (merged among
+themselves), so a trickle of small flushes does not rewrite a large main segment each time.
+
+A merge into a segment that has a graph keeps that segment's rows, dead ones included, as the first rows
+of the new one and inserts only the new rows into a copy of its graph: each record is inserted into a
+graph about once, not once per merge.
+
+Idle flush: when an index has taken no write for ``IDLE_FLUSH_S`` seconds, its memtables are flushed even
+though they are below ``flush_rows``, so a quiet index ends up with nothing to replay on open and nothing
+unindexed (``describe_index_stats().unindexed_records`` reaches 0).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
 
-from spruce.engine.block import Block
+from spruce.engine.block import EXACT_MAX_WORK, Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
 from spruce.errors import SpruceError
@@ -43,6 +53,8 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 DEAD_FRACTION = 0.2
 REPOINT_STEP = 4096
+IDLE_FLUSH_S = 2.0
+MAX_TAIL = 4
 
 
 class Maintainer:
@@ -76,11 +88,13 @@ class Maintainer:
         except Exception:
             log.exception("index %s: warming metadata columns failed", self.state.config.name)
         while not self._stop:
-            self._wake.wait(timeout=5.0)
+            self._wake.wait(timeout=IDLE_FLUSH_S)
             self._wake.clear()
             if self._stop:
                 return
             try:
+                if self._idle_with_memtables():
+                    self.flush_now()
                 self.run_once()
             except SpruceError:
                 log.exception("index %s: background maintenance failed", self.state.config.name)
@@ -100,6 +114,24 @@ class Maintainer:
             self._flush_frozen()
             while self._compact_step():
                 pass
+
+    def _idle_with_memtables(self) -> bool:
+        st = self.state
+        if time.monotonic() - st.last_write < IDLE_FLUSH_S:
+            return False
+        with st.rw.read():
+            return any(ns.memtable.n for ns in st.namespaces.values())
+
+    def pending_rows(self) -> int:
+        """Live rows that background work has still to move (caller holds ``rw``): rows in memtables and
+        frozen blocks, and rows of the segments the compaction policy would rewrite next."""
+        waiting = 0
+        for ns in self.state.namespaces.values():
+            waiting += ns.memtable.n_alive + sum(b.n_alive for b in ns.frozen)
+            plan = self._plan_namespace(ns)
+            if plan is not None:
+                waiting += sum(b.n_alive for b in plan[0])
+        return waiting
 
     def flush_now(self) -> None:
         """Freeze every memtable and flush it, synchronously (explicit flush, close)."""
@@ -217,17 +249,28 @@ class Maintainer:
         return True
 
     def _plan(self) -> tuple[Namespace, list[Block], str] | None:
-        """What to compact next: purge a segment heavy with dead rows, else merge a namespace's segments
-        into one (into its graph-carrying largest segment when it has one)."""
+        """What to compact next, in the first namespace that has something due."""
         for ns in self.state.namespaces.values():
-            for b in ns.segments:
-                if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
-                    return ns, [b], "auto"
-            if len(ns.segments) > 1:
-                main = max(ns.segments, key=lambda b: b.n)
-                rest = [b for b in ns.segments if b is not main]
-                return ns, [main, *rest], ("extend" if main.ann is not None else "auto")
+            plan = self._plan_namespace(ns)
+            if plan is not None:
+                return ns, *plan
         return None
+
+    def _plan_namespace(self, ns: Namespace) -> tuple[list[Block], str] | None:
+        """Purge a segment heavy with dead rows; else merge the segments into one (into the graph-carrying
+        largest segment when there is one), except a small tail next to a graph (module docstring)."""
+        for b in ns.segments:
+            if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
+                return [b], "auto"
+        if len(ns.segments) <= 1:
+            return None
+        main = max(ns.segments, key=lambda b: b.n)
+        rest = [b for b in ns.segments if b is not main]
+        if main.ann is None:
+            return [main, *rest], "auto"
+        if len(rest) <= MAX_TAIL and sum(b.n_alive for b in rest) * self.state.dim <= EXACT_MAX_WORK:
+            return (rest, "none") if len(rest) > 1 else None
+        return [main, *rest], "extend"
 
 
 def _has_graph(ns: Namespace) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -91,6 +92,7 @@ class IndexState:
         self.closed = False
         self.failed: str | None = None
         self.on_freeze: Callable[[], None] = lambda: None
+        self.last_write = time.monotonic()  # of the last logged write (idle flush, see maintenance)
         self._queue: list[_Pending] = []
         self._queue_mu = threading.Lock()
         self._recover()
@@ -166,6 +168,7 @@ class IndexState:
     def _log_and_apply(self, ops: list[Op]) -> int:
         """Caller holds ``write_mu``. Durable first, then visible."""
         lsn = self.log.append(encode_ops(ops))
+        self.last_write = time.monotonic()
         try:
             with self.rw.write():
                 self.apply(ops)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import spruce
-from spruce.engine import Database
+from spruce.engine import Database, maintenance
 
 
 def _segments(db: Database, index: str, ns: str) -> int:
@@ -122,3 +124,61 @@ def test_concurrent_writers_readers_and_background_flushes(tmp_path: Path) -> No
     reopened = spruce.Client(path=tmp_path)
     check(reopened.Index("ix"))
     reopened.close()
+
+
+def _wait_for(cond, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_idle_flush_brings_unindexed_to_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(maintenance, "IDLE_FLUSH_S", 0.3)
+    db = Database.open(tmp_path, flush_rows=1000)
+    db.create_index("ix", dimension=3, metric="euclidean")
+    idx = db.index("ix")
+    idx.upsert([(f"r{i}", [float(i), 0.0, 1.0], {"i": i}) for i in range(50)])
+    assert idx.describe_index_stats().unindexed_records == 50  # far below flush_rows: in the memtable
+    assert _wait_for(lambda: idx.describe_index_stats().unindexed_records == 0)
+    ns = idx._st.namespaces[""]
+    assert ns.memtable.n == 0 and _segments(db, "ix", "") == 1
+    # the manifest that names the new segment is committed just after: then nothing is left to replay
+    assert _wait_for(lambda: idx._st.manifest_doc["lsn"] == idx._st.lsn)
+    db.close()
+    db2 = Database.open(tmp_path)
+    assert db2.index("ix").describe_index_stats().total_vector_count == 50
+    db2.close()
+
+
+def test_small_tail_keeps_the_main_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maintenance, "EXACT_MAX_WORK", 4 * 20)  # a tail of up to 20 rows at 4 dimensions
+    db = Database.open(tmp_path, flush_rows=10_000, ann_min_rows=100)
+    db.create_index("ix", dimension=4, metric="euclidean")
+    idx = db.index("ix")
+    vecs = np.random.default_rng(3).normal(size=(330, 4)).astype(np.float32)
+
+    def add(lo: int, hi: int) -> None:
+        idx.upsert([(f"r{i}", vecs[i], {"i": i}) for i in range(lo, hi)])
+        idx.flush()
+        idx.compact()
+
+    add(0, 300)
+    ns = idx._st.namespaces[""]
+    (main,) = ns.segments
+    assert main.ann is not None
+    add(300, 305)
+    add(305, 312)
+    assert main in ns.segments and len(ns.segments) == 2  # the two small flushes merged into one tail
+    assert idx.describe_index_stats().unindexed_records == 0
+    q = vecs[301]
+    expected = sorted(range(312), key=lambda i: float(((vecs[i] - q) ** 2).sum()))[:5]
+    assert [m.id for m in idx.query(vector=q, top_k=5).matches] == [f"r{i}" for i in expected]
+    add(312, 330)  # the tail outgrows 20 rows: merged into the main segment's graph
+    assert len(ns.segments) == 1 and ns.segments[0] is not main and ns.segments[0].ann is not None
+    assert ns.segments[0].n_alive == 330
+    db.close()
