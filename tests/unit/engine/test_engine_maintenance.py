@@ -153,9 +153,7 @@ def test_idle_flush_brings_unindexed_to_zero(tmp_path: Path, monkeypatch: pytest
     db2.close()
 
 
-def test_small_tail_keeps_the_main_segment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_small_tail_keeps_the_main_segment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(maintenance, "EXACT_MAX_WORK", 4 * 20)  # a tail of up to 20 rows at 4 dimensions
     db = Database.open(tmp_path, flush_rows=10_000, ann_min_rows=100)
     db.create_index("ix", dimension=4, metric="euclidean")
