@@ -12,8 +12,9 @@ workload, per system, on a fresh directory:
 
 1. create, ingest the base vectors with metadata in batches of ``--batch`` (timed: to queryable);
    then ``wait_indexed()`` (timed: to fully indexed = ingest + wait);
-2. peak RSS (VmHWM of the worker minus its RSS before the system was imported, plus the VmHWM of any
-   child process the system started: Milvus Lite's engine, spruce's server), disk bytes / vector;
+2. peak RSS (VmHWM of the worker minus its RSS before the system was imported, with the data set already
+   loaded into anonymous memory, plus the VmHWM of any child process the system started: Milvus Lite's
+   engine, spruce's server), disk bytes / vector;
 3. queries one at a time (single client, top-10), unfiltered, ``category == docs`` (10 %) and
    ``category == legal`` (1 %): p50 / p99 latency, QPS = queries / wall time, recall@10 against the
    exact ground truth (recomputed exactly on the subset when ``--subset`` is given). Each phase stops
@@ -155,8 +156,10 @@ def worker(args: argparse.Namespace) -> None:
     ds = load(args.dataset)
     n_full = len(ds.base)
     n = min(args.subset or n_full, n_full)
-    base = np.ascontiguousarray(ds.base[:n], dtype=np.float32)
-    queries = np.ascontiguousarray(ds.queries[: args.queries], dtype=np.float32)
+    # Copies, not views of the cached .npy files: a memory-mapped data set would be paged in during ingest
+    # and counted as the system's own RSS (about raw-vector-bytes more, for every system alike).
+    base = np.array(ds.base[:n], dtype=np.float32, order="C")
+    queries = np.array(ds.queries[: args.queries], dtype=np.float32, order="C")
     dim = base.shape[1]
     metric = "cosine" if ds.metric == "ip" else "euclidean"
     masks = {f: (None if f == "none" else ds.mask(f)[:n]) for f in FILTER_NAMES}
