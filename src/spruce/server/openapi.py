@@ -205,8 +205,20 @@ SCHEMAS: J = {
             "totalVectorCount": _INT,
             "metric": _STR,
             "vectorType": _STR,
+            # spruce extensions (not in Pinecone's API); the SDKs ignore them
+            "unindexedRecordCount": {**_INT, "minimum": 0},
+            "pendingDeletionCount": {**_INT, "minimum": 0},
         },
-        ("namespaces", "dimension", "indexFullness", "totalVectorCount", "metric", "vectorType"),
+        (
+            "namespaces",
+            "dimension",
+            "indexFullness",
+            "totalVectorCount",
+            "metric",
+            "vectorType",
+            "unindexedRecordCount",
+            "pendingDeletionCount",
+        ),
     ),
     "NamespaceDescription": _obj({"name": _STR, "record_count": _INT}, ("name", "record_count")),
     "ListNamespacesResponse": _obj(
