@@ -3,16 +3,20 @@
 Settings: engine defaults as for embedded; the server is started with ``--max-body-bytes 64 MiB`` so
 batches of 1,000 x 384 floats fit (Pinecone's own 2 MB request cap would reject them). One client,
 sequential calls; the SDK's request building and JSON decoding is part of what is measured, as a user
-sees it. ``wait_indexed`` cannot force a flush over the Pinecone API, so it polls
-``describe_index_stats`` until the server reports nothing pending (when it can say so) — until then
-"fully indexed" through the server equals "queryable". RSS is the server process's high-water mark.
+sees it. ``wait_indexed`` cannot force a flush over the Pinecone API (the server flushes an index after
+2 s without writes), so it polls ``describe_index_stats`` until spruce's ``unindexedRecordCount``
+extension is 0 (nothing left for background flush/compaction to move). SDK 10.2.0 drops unknown response
+fields, so the count is read with a raw GET of the same endpoint when the SDK object does not carry it
+(7.x keeps it). RSS is the server process's high-water mark.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 import warnings
 
 import numpy as np
@@ -20,11 +24,14 @@ import numpy as np
 from peers import Adapter
 
 READY = "spruce listening on "
+API_KEY = "bench"
+INDEX_WAIT_S = 3600.0
 
 
 class SpruceServer(Adapter):
     name = "spruce-server"
     durable = "fsync per upsert (group commit)"
+    stats_url = ""
     settings = {"sdk": "pinecone 10.2.0", "max_body_bytes": 64 << 20, "batch": "upsert <= 1000 records"}
 
     def open(self, path: str) -> None:
@@ -39,7 +46,7 @@ class SpruceServer(Adapter):
         self.url = line[len(READY) :].strip()
         from pinecone import Pinecone
 
-        self.pc = Pinecone(api_key="bench", host=self.url)
+        self.pc = Pinecone(api_key=API_KEY, host=self.url)
         if self.pc.has_index("bench"):
             self.idx = self.pc.Index(name="bench")
 
@@ -59,12 +66,24 @@ class SpruceServer(Adapter):
                 show_progress=False,
             )
 
+    def unindexed(self) -> int:
+        """spruce's ``unindexedRecordCount``: from the SDK's object if it keeps unknown keys, else raw."""
+        stats = self.idx.describe_index_stats()
+        to_dict = getattr(stats, "to_dict", None)
+        value = to_dict().get("unindexedRecordCount") if to_dict else None
+        if value is None:
+            if not self.stats_url:
+                self.stats_url = f"{self.pc.describe_index('bench').host}/describe_index_stats"
+            req = urllib.request.Request(self.stats_url, headers={"Api-Key": API_KEY})
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                value = json.loads(resp.read())["unindexedRecordCount"]
+        return int(value)
+
     def wait_indexed(self) -> None:
-        for _ in range(36000):
-            stats = self.idx.describe_index_stats()
-            pending = getattr(stats, "pending_index_records", None) or getattr(stats, "unindexed", None)
-            if not pending:
-                return
+        deadline = time.monotonic() + INDEX_WAIT_S
+        while (left := self.unindexed()) > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{left} records still unindexed after {INDEX_WAIT_S:.0f} s")
             time.sleep(0.05)
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:
