@@ -7,12 +7,16 @@ data set (a Gaussian mixture of 64 centres, unit-normalised, with metadata), and
   the SDK's own request building is part of what is measured, as a user would see it);
 * query latency p50/p99 for top_k 10 without and with a metadata filter (~10 % selective);
 * an empty-namespace query p50: the per-request overhead of HTTP + decoding + encoding, through the SDK
-  and through a bare keep-alive HTTP client.
+  and through a bare keep-alive HTTP client;
+* the same SDK query against a do-nothing server (``--null-server``: uvicorn + httptools, the stack spruce
+  serves on, answering every request at once with a fixed top-10 query response): the floor that the
+  HTTP/JSON round trip alone sets. ``bench_suite.py`` runs it too, next to ``spruce-server``.
 
 Upserts of 1000 x 1536 floats are far above Pinecone's 2 MB request cap, so the server under test is
 started with ``--max-body-bytes 64 MiB``. Usage::
 
     .venv/bin/python benchmarks/bench_server.py [--records N] [--queries N]
+    .venv/bin/python benchmarks/bench_server.py --null-server    # only the do-nothing server, until killed
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import numpy as np
@@ -39,6 +44,7 @@ from pinecone import Pinecone, ServerlessSpec  # noqa: E402
 
 GENRES = ["drama", "comedy", "documentary", "thriller", "animation"]
 READY = "spruce listening on "
+NULL_READY = "null server listening on "
 JSON_HEADERS = {"Content-Type": "application/json", "Api-Key": "bench"}
 
 
@@ -53,6 +59,66 @@ def spruce_server(data_dir: str) -> Iterator[str]:
         if not line.startswith(READY):
             raise RuntimeError(f"server did not start: {line}{proc.stderr.read()}")
         yield line[len(READY) :].strip()
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+# A valid top-10 answer (ids and scores only, as a query without includeValues/includeMetadata returns):
+# the SDK decodes as much as from a real answer, so the baseline is the whole HTTP/JSON round trip.
+NULL_QUERY_BODY = orjson.dumps(
+    {
+        "matches": [{"id": str(i), "score": 1.0 - i / 64} for i in range(10)],
+        "namespace": "",
+        "usage": {"readUnits": 1},
+    }
+)
+_NULL_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(NULL_QUERY_BODY)).encode()),
+]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def null_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Read the request body (as any server must), then answer the fixed query response at once."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = bool((await receive()).get("more_body", False))
+    await send({"type": "http.response.start", "status": 200, "headers": _NULL_HEADERS})
+    await send({"type": "http.response.body", "body": NULL_QUERY_BODY})
+
+
+def run_null_server() -> None:
+    """Serve :func:`null_app` the way ``spruce serve`` serves (same socket options, uvicorn settings)."""
+    import uvicorn
+
+    from spruce.server.run import bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    print(f"{NULL_READY}http://127.0.0.1:{sock.getsockname()[1]}", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        null_app, loop="auto", http="httptools", lifespan="off", access_log=False, log_level="warning"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@contextmanager
+def null_server() -> Iterator[str]:
+    """The do-nothing server in its own process (like spruce's), yielding its URL."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--null-server"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        if not line.startswith(NULL_READY):
+            raise RuntimeError(f"null server did not start: {line}{proc.stderr.read()}")
+        yield line[len(NULL_READY) :].strip()
     finally:
         proc.terminate()
         proc.wait(60)
@@ -117,7 +183,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=20_000, help="records per upsert run and query index")
     parser.add_argument("--queries", type=int, default=1_000, help="queries per latency figure")
+    parser.add_argument("--null-server", action="store_true", help="only run the do-nothing server")
     args = parser.parse_args()
+    if args.null_server:
+        run_null_server()
+        return
     print("command:", shlex.join([os.path.relpath(sys.executable), *sys.argv]))
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
@@ -167,6 +237,10 @@ def main() -> None:
             print(
                 f"  {'empty namespace':16s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   (bare httpx keep-alive)"
             )
+    with null_server() as null_url:
+        null_idx = Pinecone(api_key="bench", host=null_url).Index(host=null_url)
+        p50, p99 = latencies(lambda: null_idx.query(vector=qs[0], top_k=10), args.queries)
+        print(f"  {'do-nothing srv':16s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   (pinecone SDK 10.2.0)")
 
 
 if __name__ == "__main__":

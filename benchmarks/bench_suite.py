@@ -25,6 +25,12 @@ workload, per system, on a fresh directory:
 
 Results: a table per data set (raw figures, then spruce/peer per figure) and JSON in
 ``benchmarks/results/`` (git-ignored).
+
+With ``spruce-server`` among the systems, the same run also times the same SDK ``query`` call (same query
+vectors and filters, top-10) against a do-nothing server (``bench_server.py --null-server``: uvicorn +
+httptools answering a fixed top-10 response at once) and prints a second table for the server target:
+every figure within 2x of embedded spruce, except query latency, which may instead be within 1 ms of that
+bare HTTP round trip (the part of a server query that no engine work can remove).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +73,9 @@ def _load_local(name: str, file: str):  # type: ignore[no-untyped-def]
 
 
 ALL_SYSTEMS = ["spruce", "spruce-server", "chroma", "qdrant", "milvus", "lancedb"]
+BASELINE = "http-baseline"  # worker name of the do-nothing-server round trip, not a system
+SERVER_SLOWDOWN_MAX = 2.0  # target: spruce-server within 2x of embedded spruce on every figure ...
+HTTP_OVERHEAD_MAX_MS = 1.0  # ... or, for query p50, within 1 ms of the bare HTTP round trip
 FILTER_NAMES = ["none", "cat10", "cat1"]
 VERSIONS = {
     "spruce": ["spruce", "faiss-cpu"],
@@ -154,6 +164,13 @@ def worker(args: argparse.Namespace) -> None:
 
     save()
     ds = load(args.dataset)
+    if args.worker == BASELINE:
+        try:
+            queries = np.array(ds.queries[: args.queries], dtype=np.float32, order="C")
+            http_baseline(args, queries, {f: FILTERS[f][1] for f in FILTER_NAMES}, res, save)
+        finally:
+            save()
+        return
     n_full = len(ds.base)
     n = min(args.subset or n_full, n_full)
     # Copies, not views of the cached .npy files: a memory-mapped data set would be paged in during ingest
@@ -294,6 +311,45 @@ def worker(args: argparse.Namespace) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def http_baseline(
+    args: argparse.Namespace,
+    queries: np.ndarray,
+    filters: dict[str, dict | None],
+    res: dict,
+    save: Callable[[], None],
+) -> None:
+    """p50/p99 of the SDK's ``query`` against the do-nothing server: the HTTP/JSON round trip alone.
+
+    Same client (pinecone 10.2.0, one connection, sequential), query vectors, filters, top-10, warm-up
+    and phase budget as the systems' query phases, so the difference to spruce-server is engine work
+    plus the server's own request handling.
+    """
+    bench_server = _load_local("bench_server", "bench_server.py")
+    from pinecone import Pinecone
+
+    res.update(queries=len(queries), dim=queries.shape[1])
+    with bench_server.null_server() as url:
+        idx = Pinecone(api_key="bench", host=url).Index(host=url)
+        for f in FILTER_NAMES:
+            for q in queries[:10]:
+                idx.query(vector=q.tolist(), top_k=10, filter=filters[f])
+            lat: list[float] = []
+            t_start = time.perf_counter()
+            for q in queries:
+                t0 = time.perf_counter()
+                idx.query(vector=q.tolist(), top_k=10, filter=filters[f])
+                lat.append(time.perf_counter() - t0)
+                if time.perf_counter() - t_start > args.phase_budget:
+                    break
+            res[f"q_{f}"] = {
+                "p50_ms": round(float(np.percentile(lat, 50)) * 1e3, 3),
+                "p99_ms": round(float(np.percentile(lat, 99)) * 1e3, 3),
+                "n": len(lat),
+            }
+            save()
+    res["status"] = "ok"
+
+
 # ------------------------------------------------------------------------------------------ parent
 
 # (key, label, higher is better)
@@ -388,6 +444,49 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n" + legend + "\n\n" + "\n".join(notes)
 
 
+FILTER_LABELS = {"none": "unfiltered", "cat10": "10% filter", "cat1": "1% filter"}
+
+
+def server_table(results: dict[str, dict], baseline: dict) -> str:
+    """The server target: query p50 vs the bare HTTP round trip, then spruce-server vs embedded per figure.
+
+    The slowdown is oriented so that 1.0 = as good as embedded and the target is <= 2 for every figure
+    (server/embedded for lower-is-better figures, embedded/server for higher-is-better ones).
+    """
+    srv, emb = results.get("spruce-server", {}), results.get("spruce", {})
+    lines = [
+        "| query (SDK, top-10) | spruce-server p50 | bare HTTP p50 | difference ms (target <= 1) "
+        "| spruce-server p99 | bare HTTP p99 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    near_bare: dict[str, bool] = {}
+    for f in FILTER_NAMES:
+        a, b = get(srv, f"q_{f}.p50_ms"), get(baseline, f"q_{f}.p50_ms")
+        diff = a - b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+        near_bare[f] = diff is not None and diff <= HTTP_OVERHEAD_MAX_MS
+        shown = "-" if diff is None else f"{diff:+.2f} {'ok' if near_bare[f] else 'OVER'}"
+        p99s = (fmt(get(srv, f"q_{f}.p99_ms")), fmt(get(baseline, f"q_{f}.p99_ms")))
+        lines.append(f"| {FILTER_LABELS[f]} | {fmt(a)} | {fmt(b)} | {shown} | {p99s[0]} | {p99s[1]} |")
+    if not emb:
+        return "\n".join(lines)
+    lines += [
+        "",
+        "| figure | spruce | spruce-server | server slowdown (target <= 2) | verdict |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, label, higher in FIGURES:
+        e, v = get(emb, key), get(srv, key)
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not isinstance(v, (int, float)):
+            continue
+        slow = (e / v if higher else v / e) if (v if higher else e) else float("inf")
+        verdict = "ok" if slow <= SERVER_SLOWDOWN_MAX else "OVER"
+        f = key[2:].split(".")[0] if key.startswith("q_") else ""
+        if verdict == "OVER" and key.endswith("p50_ms") and near_bare.get(f):
+            verdict = f"HTTP-bound (within {HTTP_OVERHEAD_MAX_MS:g} ms of bare)"
+        lines.append(f"| {label} {'↑' if higher else '↓'} | {fmt(e)} | {fmt(v)} | {slow:.2f} | {verdict} |")
+    return "\n".join(lines)
+
+
 def run_one(system: str, args: argparse.Namespace, out_dir: Path) -> dict:
     out = out_dir / f".{system}.part.json"
     out.unlink(missing_ok=True)
@@ -444,15 +543,20 @@ def main() -> None:
         return
     if args.report:
         merged: dict[str, dict] = {}
+        baseline: dict = {}
         for f in args.report:
             doc = json.loads(Path(f).read_text())
             print(f"from {f}: {doc['command']}")
             for name, r in doc["results"].items():
                 merged.pop(name, None)
                 merged[name] = r
+            if "http_baseline" in doc:
+                baseline = doc["http_baseline"]
         order = [s for s in ALL_SYSTEMS if s in merged]
         print()
         print(table({s: merged[s] for s in order}))
+        if "spruce-server" in merged and baseline:
+            print("\n" + server_table(merged, baseline))
         return
 
     command = shlex.join([os.path.relpath(sys.executable), os.path.relpath(__file__), *sys.argv[1:]])
@@ -491,15 +595,33 @@ def main() -> None:
         )
         if r["status"] != "ok":
             print("  " + (r.get("traceback") or r.get("log_tail") or "")[-1500:].replace("\n", "\n  "))
+    baseline: dict = {}
+    if "spruce-server" in results:
+        print(f"[{time.strftime('%H:%M:%S')}] {BASELINE} (do-nothing server, same SDK query) ...", flush=True)
+        baseline = run_one(BASELINE, args, out_dir)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {BASELINE}: {baseline['status']} (load {os.getloadavg()[0]:.1f})"
+        )
+        if baseline["status"] != "ok":
+            print("  " + (baseline.get("traceback") or baseline.get("log_tail") or "")[-1500:])
     n = next((r["n"] for r in results.values() if "n" in r), "?")
     q = next((r["queries"] for r in results.values() if "queries" in r), "?")
     print(f"\n## {args.dataset}: {n} vectors, {q} queries, top-10, single client\n")
     print(table(results))
+    if baseline:
+        print(f"\n### spruce-server vs embedded and vs a bare HTTP server ({BASELINE}), same run\n")
+        print(server_table(results, baseline))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = out_dir / f"suite_{args.dataset}_{stamp}.json"
     path.write_text(
         json.dumps(
-            {"command": command, "header": header, "args": vars(args), "results": results},
+            {
+                "command": command,
+                "header": header,
+                "args": vars(args),
+                "results": results,
+                **({"http_baseline": baseline} if baseline else {}),
+            },
             indent=1,
             default=str,
         )
