@@ -32,9 +32,13 @@ unindexed (``describe_index_stats().unindexed_records`` reaches 0).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -50,11 +54,33 @@ __all__ = ["Maintainer"]
 
 log = logging.getLogger("spruce.engine")
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
 DEAD_FRACTION = 0.2
 REPOINT_STEP = 4096
+CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
 MAX_TAIL = 4
+
+
+def _load_malloc_trim() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that a flush or merge freed back to the OS. glibc keeps freed memory in its arenas for
+    reuse, and a merge frees hundreds of MB in pieces (row copies, graph bytes, Python lists), so without
+    this the process's RSS stays at its peak although the memory is free."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 class Maintainer:
@@ -112,8 +138,9 @@ class Maintainer:
             if self.state.closed or self.state.failed:
                 return
             self._flush_frozen()
+            release_freed_memory()
             while self._compact_step():
-                pass
+                release_freed_memory()
 
     def _idle_with_memtables(self) -> bool:
         st = self.state
@@ -161,22 +188,28 @@ class Maintainer:
         st = self.state
         ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
         metas = [b.metadata[r] for b, rows in parts for r in rows.tolist()]
-        if ids:
-            vecs = np.ascontiguousarray(
-                np.concatenate([b.vectors[rows] for b, rows in parts]), dtype=np.float32
-            )
-        else:
-            vecs = np.empty((0, st.dim), dtype=np.float32)
+        # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
+        # the new block's vectors and is what the segment is written from. Concatenating them first would
+        # hold a second copy of every row (the peak RSS of a merge).
         ann: HnswIndex | None = None
         if graph == "extend":
             base, base_rows = parts[0]
             assert base.ann is not None and len(base_rows) == base.n
-            ann = base.ann.clone(vecs[: base.n], st.config.metric)
-            ann.add(vecs[base.n :])
+            ann = base.ann.clone(base.vectors, st.config.metric, reserve_rows=len(ids))
+            for chunk in _chunks(parts[1:]):
+                ann.add(chunk)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
-            ann = HnswIndex.build(vecs, st.config.metric)
-        if ann is not None and (view := ann.vectors()) is not None:
-            vecs = view  # the graph's storage holds the rows now: drop the concatenated copy (peak RSS)
+            own = any(HnswIndex.needs_own_storage(c, st.config.metric) for c in _chunks(parts))
+            ann = HnswIndex.empty(st.dim, st.config.metric, own_storage=own)
+            ann.reserve(len(ids))
+            for chunk in _chunks(parts):
+                ann.add(chunk)
+        vecs = ann.vectors() if ann is not None else None
+        if vecs is None:  # no graph, or one holding a normalised copy: the block needs its own rows
+            if ids:
+                vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
+            else:
+                vecs = np.empty((0, st.dim), dtype=np.float32)
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"
@@ -271,6 +304,20 @@ class Maintainer:
         if len(rest) <= MAX_TAIL and sum(b.n_alive for b in rest) * self.state.dim <= EXACT_MAX_WORK:
             return (rest, "none") if len(rest) > 1 else None
         return [main, *rest], "extend"
+
+
+def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iterator[FloatArray]:
+    """The given rows of the given blocks, in order: a view of each contiguous run of rows (no copy), else
+    copies of ``size`` rows at a time."""
+    for block, rows in parts:
+        if not len(rows):
+            continue
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        if hi - lo == len(rows):  # rows are sorted and distinct, so this means every row in lo..hi
+            yield block.vectors[lo:hi]
+            continue
+        for start in range(0, len(rows), size):
+            yield block.vectors[rows[start : start + size]]
 
 
 def _has_graph(ns: Namespace) -> bool:

@@ -78,15 +78,23 @@ class HnswIndex:
     @classmethod
     def build(cls, vectors: FloatArray, metric: str) -> HnswIndex:
         """Build a graph over ``vectors`` (rows become labels 0..n-1) using every core."""
-        dim = vectors.shape[1]
-        own = metric == "cosine" and not _is_unit(vectors)
+        index = cls.empty(vectors.shape[1], metric, own_storage=cls.needs_own_storage(vectors, metric))
+        index.add(vectors)
+        return index
+
+    @staticmethod
+    def needs_own_storage(vectors: FloatArray, metric: str) -> bool:
+        """Whether a graph over these rows must store a normalised copy (cosine over non-unit rows)."""
+        return metric == "cosine" and not _is_unit(vectors)
+
+    @classmethod
+    def empty(cls, dim: int, metric: str, *, own_storage: bool) -> HnswIndex:
+        """A graph with no rows yet: ``add`` them, in as many calls as suits the caller's memory."""
         storage = _flat(dim, metric)
         graph = faiss.IndexHNSW(storage, M)
         graph.own_fields = False
         graph.hnsw.efConstruction = EF_CONSTRUCTION if dim >= 256 else EF_CONSTRUCTION_LOW_DIM
-        index = cls(graph, storage, own)
-        index.add(vectors)
-        return index
+        return cls(graph, storage, own_storage)
 
     def add(self, vectors: FloatArray) -> None:
         """Insert more rows (labels continue from ``ntotal``); used to merge segments into a larger one."""
@@ -109,9 +117,17 @@ class HnswIndex:
 
     @classmethod
     def load(
-        cls, data: bytes | None, path: str | None, vectors: FloatArray, metric: str, own_storage: bool
+        cls,
+        data: bytes | None,
+        path: str | None,
+        vectors: FloatArray,
+        metric: str,
+        own_storage: bool,
+        *,
+        reserve_rows: int = 0,
     ) -> HnswIndex:
-        """Open a graph (memory-mapped from ``path`` where there is one) and attach ``vectors``."""
+        """Open a graph (memory-mapped from ``path`` where there is one) and attach ``vectors``, with room
+        for ``reserve_rows`` rows in all (see ``reserve``)."""
         flags = 0 if own_storage else faiss.IO_FLAG_SKIP_STORAGE
         if path is not None:
             graph = faiss.read_index(path, flags | faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
@@ -121,16 +137,34 @@ class HnswIndex:
             faiss.copy_array_to_vector(np.frombuffer(data, dtype=np.uint8), reader.data)
             graph = faiss.read_index(reader, flags)
         if own_storage:
-            return cls(graph, graph.storage, True)
+            index = cls(graph, faiss.downcast_index(graph.storage), True)
+            index.reserve(reserve_rows)
+            return index
         storage = _flat(vectors.shape[1], metric)
+        index = cls(graph, storage, False)
+        index.reserve(reserve_rows)
         storage.add(np.ascontiguousarray(vectors, dtype=np.float32))
         graph.storage = storage
         graph.own_fields = False
-        return cls(graph, storage, False)
+        return index
 
-    def clone(self, vectors: FloatArray, metric: str) -> HnswIndex:
+    def clone(self, vectors: FloatArray, metric: str, *, reserve_rows: int = 0) -> HnswIndex:
         """A writable copy of the graph attached to a copy of ``vectors`` (the rows it already holds)."""
-        return HnswIndex.load(self.to_bytes(), None, vectors, metric, self.own_storage)
+        return HnswIndex.load(
+            self.to_bytes(), None, vectors, metric, self.own_storage, reserve_rows=reserve_rows
+        )
+
+    def reserve(self, rows: int) -> None:
+        """Allocate the storage for ``rows`` rows in all now, so that adding rows in several calls never
+        reallocates it: a reallocation holds the old and the new buffer at once, and the storage is the
+        largest thing in memory. (faiss exposes no ``reserve``; growing the vector and shrinking it back
+        keeps its capacity.)"""
+        codes = self._storage.codes
+        size = int(codes.size())
+        need = rows * int(self._storage.code_size)
+        if need > size:
+            codes.resize(need)
+            codes.resize(size)
 
     def vectors(self) -> FloatArray | None:
         """The attached rows as a read-only numpy view (None when the storage is a normalised copy)."""

@@ -22,19 +22,26 @@ import fcntl
 import itertools
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from spruce.errors import NotFoundError, StoreClosedError, StoreLockedError, StoreReadOnlyError
 
-__all__ = ["LocalStore", "ObjectStore"]
+__all__ = ["LocalStore", "ObjectStore", "Payload"]
+
+Buffer: TypeAlias = bytes | bytearray | memoryview
+Payload: TypeAlias = Buffer | Sequence[Buffer]
+"""An object's bytes, whole or as parts written in order (large objects, such as segments, are handed
+over as views of their arrays so that they are never assembled in memory)."""
 
 
 class ObjectStore(Protocol):
     """What the storage layer needs from a backend (local directory today, S3-compatible later)."""
 
-    def put_if_absent(self, key: str, data: bytes | bytearray) -> bool:
-        """Store ``data`` under ``key`` durably; False (and nothing written) if ``key`` exists."""
+    def put_if_absent(self, key: str, data: Payload) -> bool:
+        """Store ``data`` (its parts concatenated) under ``key`` durably; False (and nothing written) if
+        ``key`` exists."""
         ...
 
     def get(self, key: str) -> bytes:
@@ -121,7 +128,7 @@ class LocalStore:
 
     # ------------------------------------------------------------ interface
 
-    def put_if_absent(self, key: str, data: bytes | bytearray) -> bool:
+    def put_if_absent(self, key: str, data: Payload) -> bool:
         self._check_writable()
         final = self._path(key)
         if final.exists():
@@ -130,9 +137,10 @@ class LocalStore:
         tmp = self._tmp / f"{os.getpid()}.{next(self._counter)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for part in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
+                view = memoryview(part).cast("B")
+                while view:
+                    view = view[os.write(fd, view) :]
             self._fsync(fd)
         finally:
             os.close(fd)

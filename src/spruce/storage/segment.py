@@ -53,8 +53,9 @@ def _pad(n: int) -> int:
     return (-n) % _ALIGN
 
 
-def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> bytearray:
-    """The segment object's bytes, built in one buffer (no second copy: segments can be large)."""
+def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> list[bytes | memoryview]:
+    """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
+    the vectors are a view of ``vectors``, so a large segment is never assembled in memory."""
     rows, dim = vectors.shape
     vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
     ids_b = orjson.dumps(ids)
@@ -77,11 +78,12 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
         if new_header == header:
             break
         header = new_header
-    out = bytearray(_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header)
+    parts: list[bytes | memoryview] = [_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header]
+    size = len(parts[0])
     for blob in (vec, ids_b, meta_b):
-        out += b"\x00" * _pad(len(out))
-        out += blob
-    return out
+        parts += [b"\x00" * _pad(size), blob]
+        size += _pad(size) + len(blob)
+    return parts
 
 
 def _section(buf: Any, sec: list[int], name: str, key: str) -> memoryview:

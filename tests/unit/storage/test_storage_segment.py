@@ -29,7 +29,7 @@ def test_segment_roundtrip_memory_mapped(tmp_path: Path) -> None:
 def test_segment_corruption_is_detected(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     vecs = np.ones((4, 3), dtype=np.float32)
-    data = bytearray(encode_segment(["a", "b", "c", "d"], vecs, [{}, {}, {}, {}]))
+    data = bytearray(b"".join(encode_segment(["a", "b", "c", "d"], vecs, [{}, {}, {}, {}])))
     data[-3] ^= 0x10  # inside the metadata section
     store.put_if_absent("seg/1.seg", bytes(data))
     with pytest.raises(DataCorruptionError, match="metadata"):
