@@ -225,3 +225,40 @@ def check_one(built: MetadataColumns, raw: dict[str, Any], flt: Filter, seen: li
         assert estimate >= len(expected), (raw, estimate, len(expected))
     if exact_estimate_expected(flt.root, seen):
         assert estimate == len(expected), (raw, estimate, len(expected))
+
+
+def test_persisted_columns_answer_like_the_built_ones() -> None:
+    """``to_parts``/``from_buffer`` (the segment's ``columns`` section): loaded columns, read-only views of
+    the bytes, answer every filter as the reference does, and keep doing so after more rows are appended."""
+    checked = 0
+
+    @settings(
+        max_examples=EXAMPLES // 2,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        metas=records,
+        cut=st.integers(0, 60),
+        batch=st.lists(filters, min_size=FILTERS_PER_STEP, max_size=FILTERS_PER_STEP),
+    )
+    def check(metas: list[dict[str, Any]], cut: int, batch: list[dict[str, Any]]) -> None:
+        nonlocal checked
+        cut %= len(metas) + 1
+        built = MetadataColumns()
+        built.extend(metas[:cut])
+        blob = b"".join(bytes(part) for part in built.to_parts())
+        loaded = MetadataColumns.from_buffer(memoryview(blob))
+        assert len(loaded) == cut
+        for raw in batch:
+            check_one(loaded, raw, parse_filter(raw), metas[:cut])
+            checked += 1
+        loaded.extend(metas[cut:])  # appending copies the views first
+        for raw in batch:
+            check_one(loaded, raw, parse_filter(raw), metas)
+        check_postings_well_formed(loaded)
+
+    check()
+    assert checked >= (EXAMPLES // 2) * FILTERS_PER_STEP, checked

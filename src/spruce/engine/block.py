@@ -44,6 +44,7 @@ class Block:
         segment_key: str | None = None,
         alive: BoolArray | None = None,
         ann: HnswIndex | None = None,
+        columns: MetadataColumns | None = None,
     ) -> None:
         self.dim = dim
         self.segment_key = segment_key
@@ -65,8 +66,8 @@ class Block:
         self._sq.resize(max(self.n, 16), refcheck=False)
         self._alive = np.ones(max(self.n, 16), dtype=bool) if alive is None else alive.copy()
         self.n_alive = int(self._alive[: self.n].sum())
-        self._columns = MetadataColumns()
-        self._columns_rows = 0
+        self._columns = MetadataColumns() if columns is None else columns
+        self._columns_rows = len(self._columns)  # rows of ``metadata`` already in the columns
         self._columns_mu = threading.Lock()
 
     # ------------------------------------------------------------ views
@@ -90,6 +91,12 @@ class Block:
         with self._columns_mu:
             self._sync_columns()
             self._columns.build_index()
+
+    def columns_parts(self) -> list[bytes | memoryview]:
+        """The persisted form of this block's metadata columns (written into its segment)."""
+        with self._columns_mu:
+            self._sync_columns()
+            return self._columns.to_parts()
 
     def _sync_columns(self) -> None:
         if self._columns_rows < self.n:

@@ -213,13 +213,13 @@ class Maintainer:
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"
-        if ids:
-            st.store.put_if_absent(key, encode_segment(ids, vecs, metas))
-        if ann is not None:
-            st.store.put_if_absent(ann_key, ann.to_bytes())
         block = Block(st.dim, ids=ids, vectors=vecs, metadata=metas, segment_key=key, ann=ann)
         block.ann_key = ann_key if ann is not None else None
-        block.build_columns()  # now, not on the first filtered query
+        block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
+        if ids:
+            st.store.put_if_absent(key, encode_segment(ids, vecs, metas, block.columns_parts()))
+        if ann is not None:
+            st.store.put_if_absent(ann_key, ann.to_bytes())
         return block
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:

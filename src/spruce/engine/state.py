@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
-from spruce.errors import StoreClosedError, StoreReadOnlyError
+from spruce.errors import DataCorruptionError, StoreClosedError, StoreReadOnlyError
+from spruce.filter import MetadataColumns
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
@@ -129,6 +130,11 @@ class IndexState:
                 self.config.metric,
                 own_storage=s.get("ann_storage") == "own",
             )
+        columns = None
+        if contents.columns is not None:
+            columns = MetadataColumns.from_buffer(contents.columns)
+            if len(columns) != len(contents.ids):
+                raise DataCorruptionError(f"segment {s['segment']}: its columns disagree on the row count")
         block = Block(
             self.dim,
             ids=contents.ids,
@@ -137,6 +143,7 @@ class IndexState:
             segment_key=s["segment"],
             alive=alive,
             ann=ann,
+            columns=columns,
         )
         block.deleted_key = s["deleted"]
         block.ann_key = ann_key

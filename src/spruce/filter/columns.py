@@ -70,6 +70,21 @@ alone (it never builds postings).
 
 Every path gives the same answer; the property tests force each choice both ways.
 
+Persisted form
+--------------
+:meth:`MetadataColumns.to_parts` / :meth:`MetadataColumns.from_buffer` (the ``columns`` section of a
+segment, so that opening a store does not rebuild them from the metadata JSON), little-endian::
+
+    offset  size  field
+    0       4     H = header length
+    4       H     header JSON: {"rows": n, "fields": [[name, [vocab strings in code order],
+                                                       [[array name, offset, count], ...]], ...]}
+    D             the arrays, each at its offset from D = 4 + H rounded up to a multiple of 8, each
+                  padded to 8 bytes; dtypes as in the layout table (row numbers and codes int32,
+                  numbers float64, bools 1 byte, ``list_ends`` int64)
+
+Loaded columns are views of the buffer (no copy); postings are rebuilt from them (cheap, vectorised).
+
 Concurrency: none inside. The caller serialises every call on one instance (the engine holds a per-block
 lock around ``extend`` and every evaluation), so there is no internal locking; note that evaluating also
 writes (postings catch up lazily), so even two concurrent evaluations would be unsafe. Rows are never
@@ -86,6 +101,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from spruce.filter.postings import FieldIndex, Growable, Hits, dedupe_sorted, sorted_union
 from spruce.filter.tree import Exists, Filter, In, Node, Or, Range
@@ -206,6 +222,13 @@ class _FieldStore:
 
 
 _EMPTY_STORE = _FieldStore()  # stands in for a field no row has; never written to
+
+# The arrays of a _FieldStore as persisted, with their on-disk dtypes (see "Persisted form").
+_PERSISTED: tuple[tuple[str, str], ...] = (
+    ("num_rows", "<i4"), ("num_vals", "<f8"), ("str_rows", "<i4"), ("str_codes", "<i4"),
+    ("bool_rows", "<i4"), ("bool_vals", "|b1"), ("list_rows", "<i4"), ("list_ends", "<i8"),
+    ("elem_rows", "<i4"), ("elem_codes", "<i4"),
+)  # fmt: skip
 
 
 class _View(Protocol):
@@ -749,6 +772,44 @@ class MetadataColumns:
             if store.index is not None:
                 index += store.index.nbytes
         return {"columns": columns, "index": index}
+
+    def to_parts(self) -> list[bytes | memoryview]:
+        """The persisted form (module docstring), as parts to write in order; the arrays are views."""
+        fields: list[list[Any]] = []
+        arrays: list[npt.NDArray[Any]] = []
+        pos = 0
+        for name, store in self._fields.items():
+            entries: list[list[Any]] = []
+            for attr, dtype in _PERSISTED:
+                data = np.ascontiguousarray(getattr(store, attr).view(), dtype=dtype)
+                entries.append([attr, pos, int(data.size)])
+                arrays.append(data)
+                pos += data.nbytes + (-data.nbytes) % 8
+            fields.append([name, sorted(store.vocab, key=store.vocab.__getitem__), entries])
+        header = orjson.dumps({"rows": self._len, "fields": fields})
+        lead = len(header).to_bytes(4, "little") + header
+        parts: list[bytes | memoryview] = [lead + bytes((-len(lead)) % 8)]
+        for data in arrays:
+            parts += [data.data.cast("B"), bytes((-data.nbytes) % 8)]
+        return parts
+
+    @classmethod
+    def from_buffer(cls, buf: memoryview) -> MetadataColumns:
+        """Columns over ``buf`` (the persisted form), without copying the arrays."""
+        hlen = int.from_bytes(buf[:4], "little")
+        header = orjson.loads(buf[4 : 4 + hlen])
+        base = 4 + hlen + (-(4 + hlen)) % 8
+        dtypes = dict(_PERSISTED)
+        out = cls()
+        for name, vocab, entries in header["fields"]:
+            store = _FieldStore()
+            store.vocab = {text: code for code, text in enumerate(vocab)}
+            for attr, offset, count in entries:
+                data = np.frombuffer(buf, dtype=dtypes[attr], count=count, offset=base + offset)
+                setattr(store, attr, _Growable.wrap(data))
+            out._fields[name] = store
+        out._len = int(header["rows"])
+        return out
 
     def evaluate_rows(self, f: Filter, rows: npt.ArrayLike) -> BoolArray:
         """One bool per entry of ``rows`` (row numbers, any order, repeats allowed): whether it matches.

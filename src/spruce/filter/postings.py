@@ -86,12 +86,21 @@ class Growable(Generic[_S]):
         self._buf: npt.NDArray[_S] = np.empty(0, dtype=dtype)
         self._len = 0
 
+    @classmethod
+    def wrap(cls, array: npt.NDArray[_S]) -> Growable[_S]:
+        """A full array over existing memory (e.g. a memory-mapped segment); appending copies it first."""
+        out = cls.__new__(cls)
+        out._buf, out._len = array, len(array)
+        return out
+
     def __len__(self) -> int:
         return self._len
 
     def append(self, values: npt.ArrayLike) -> None:
         """Append ``values``; reallocate (to at least twice the capacity) only when full."""
         chunk = np.asarray(values, dtype=self._buf.dtype)
+        if chunk.size == 0:
+            return  # (a wrapped buffer may be read-only: never write into it, even nothing)
         need = self._len + chunk.size
         if need > self._buf.size:
             grown = np.empty(max(need, 2 * self._buf.size), dtype=self._buf.dtype)

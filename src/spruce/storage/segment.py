@@ -7,10 +7,14 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
     8       4     H = header length
     12      4     CRC-32 of the header
     16      H     header JSON: {"rows": n, "dim": d,
-                                "sections": {"vectors": [off, len, crc], "ids": [...], "metadata": [...]}}
-    ...           sections at their absolute offsets; ``vectors`` starts 64-byte aligned so it can be
-                  memory-mapped: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``:
+                                "sections": {"vectors": [off, len, crc], "ids": [...], "metadata": [...],
+                                             "columns": [...]}}
+    ...           sections at their absolute offsets, each 64-byte aligned (so they can be memory-mapped):
+                  ``vectors``: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``:
                   JSON array of the n metadata objects (numbers already float64, nulls dropped).
+                  ``columns`` (optional; absent in segments written before it existed, which then build
+                  their columns from ``metadata`` on open): the metadata columns and their values in the
+                  persisted form of ``spruce.filter.columns``.
 
 Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
 later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
@@ -47,21 +51,38 @@ class SegmentContents:
     ids: list[str]
     vectors: Vector32
     metadata: list[Metadata]
+    columns: memoryview | None = None  # the persisted metadata columns, when the segment has them
 
 
 def _pad(n: int) -> int:
     return (-n) % _ALIGN
 
 
-def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> list[bytes | memoryview]:
+def encode_segment(
+    ids: list[str],
+    vectors: Vector32,
+    metadata: list[Metadata],
+    columns: list[bytes | memoryview] | None = None,
+) -> list[bytes | memoryview]:
     """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
-    the vectors are a view of ``vectors``, so a large segment is never assembled in memory."""
+    the vectors and columns are views of their arrays, so a large segment is never assembled in memory.
+    ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any."""
     rows, dim = vectors.shape
     vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
-    ids_b = orjson.dumps(ids)
-    meta_b = orjson.dumps(metadata)
-    blobs = (("vectors", vec), ("ids", ids_b), ("metadata", meta_b))
-    crcs = {name: zlib.crc32(blob) for name, blob in blobs}
+    blobs: list[tuple[str, list[bytes | memoryview]]] = [
+        ("vectors", [vec]),
+        ("ids", [orjson.dumps(ids)]),
+        ("metadata", [orjson.dumps(metadata)]),
+    ]
+    if columns is not None:
+        blobs.append(("columns", columns))
+    sizes = {name: sum(len(p) for p in parts) for name, parts in blobs}
+    crcs = {}
+    for name, parts in blobs:
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        crcs[name] = crc
     # The header's length decides where the sections start, and the header names those offsets: repeat
     # until it stops changing (offsets only grow, so this settles within a few rounds).
     sections: dict[str, list[int]] = {}
@@ -70,20 +91,21 @@ def encode_segment(ids: list[str], vectors: Vector32, metadata: list[Metadata]) 
         pos = _PRE.size + len(header)
         pos += _pad(pos)
         sections = {}
-        for name, blob in blobs:
-            sections[name] = [pos, len(blob), crcs[name]]
-            pos += len(blob)
+        for name, _ in blobs:
+            sections[name] = [pos, sizes[name], crcs[name]]
+            pos += sizes[name]
             pos += _pad(pos)
         new_header = orjson.dumps({"rows": rows, "dim": dim, "sections": sections})
         if new_header == header:
             break
         header = new_header
-    parts: list[bytes | memoryview] = [_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header]
-    size = len(parts[0])
-    for blob in (vec, ids_b, meta_b):
-        parts += [b"\x00" * _pad(size), blob]
-        size += _pad(size) + len(blob)
-    return parts
+    out: list[bytes | memoryview] = [_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header]
+    size = len(out[0])
+    for name, parts in blobs:
+        out.append(b"\x00" * _pad(size))
+        size += _pad(size) + sizes[name]
+        out += parts
+    return out
 
 
 def _section(buf: Any, sec: list[int], name: str, key: str) -> memoryview:
@@ -117,7 +139,8 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     metadata = orjson.loads(_section(buf, secs["metadata"], "metadata", key))
     if len(ids) != rows or len(metadata) != rows:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
-    return SegmentContents(ids=ids, vectors=vectors, metadata=metadata)
+    columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None
+    return SegmentContents(ids=ids, vectors=vectors, metadata=metadata, columns=columns)
 
 
 def encode_deleted(deleted: np.ndarray[Any, np.dtype[np.bool_]]) -> bytes:

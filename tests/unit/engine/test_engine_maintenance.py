@@ -11,6 +11,8 @@ import pytest
 
 import spruce
 from spruce.engine import Database, maintenance
+from spruce.storage.objectstore import LocalStore
+from spruce.storage.segment import SegmentContents, encode_segment, read_segment
 
 
 def _segments(db: Database, index: str, ns: str) -> int:
@@ -180,3 +182,42 @@ def test_small_tail_keeps_the_main_segment(tmp_path: Path, monkeypatch: pytest.M
     assert len(ns.segments) == 1 and ns.segments[0] is not main and ns.segments[0].ann is not None
     assert ns.segments[0].n_alive == 330
     db.close()
+
+
+def test_segments_carry_their_columns_and_old_segments_without_them_still_open(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, flush_rows=1000)
+    db.create_index("ix", dimension=2, metric="euclidean")
+    idx = db.index("ix")
+    idx.upsert(
+        [(f"r{i}", [float(i), 1.0], {"g": "ab"[i % 2], "n": i, "t": ["x"] * (i % 3)}) for i in range(40)]
+    )
+    idx.flush()
+    (seg,) = idx._st.namespaces[""].segments
+    assert seg.segment_key is not None
+    key = seg.segment_key
+    db.close()
+    path = next(tmp_path.rglob(key.rsplit("/", 1)[1]))
+    flt = {"$and": [{"g": "a"}, {"n": {"$gte": 10}}, {"t": {"$in": ["x"]}}]}
+    expected = sorted(f"r{i}" for i in range(40) if i % 2 == 0 and i >= 10 and i % 3)
+
+    def segment_copy() -> SegmentContents:
+        store = LocalStore(tmp_path / "copy")
+        store.delete("s")
+        store.put_if_absent("s", path.read_bytes())
+        contents = read_segment(store, "s")
+        store.close()
+        return contents
+
+    def answer() -> list[str]:
+        db2 = Database.open(tmp_path)
+        got = sorted(v.id for v in db2.index("ix").fetch_by_metadata(filter=flt, limit=100).vectors.values())
+        db2.close()
+        return got
+
+    old = segment_copy()
+    assert old.columns is not None  # the flush wrote the columns into the segment
+    assert answer() == expected
+    # Rewrite the segment as older versions did (no ``columns`` section): it must open and filter alike.
+    path.write_bytes(b"".join(bytes(p) for p in encode_segment(old.ids, np.array(old.vectors), old.metadata)))
+    assert segment_copy().columns is None
+    assert answer() == expected
