@@ -18,6 +18,7 @@ import numpy as np
 from spruce.filter import Filter, MetadataColumns
 from spruce.index import exact_scores, top_candidates
 from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
+from spruce.storage.packedmeta import PackedMetadata
 from spruce.types import Metadata, Vector32
 
 __all__ = ["Block"]
@@ -40,7 +41,7 @@ class Block:
         *,
         ids: list[str] | None = None,
         vectors: Vector32 | None = None,
-        metadata: list[Metadata] | None = None,
+        metadata: list[Metadata] | PackedMetadata | None = None,
         segment_key: str | None = None,
         alive: BoolArray | None = None,
         ann: HnswIndex | None = None,
@@ -57,7 +58,8 @@ class Block:
         self.freeze_lsn = 0
         self.forward: tuple[Block, np.ndarray[Any, np.dtype[np.int64]]] | None = None
         self.ids: list[str] = ids if ids is not None else []
-        self.metadata: list[Metadata] = metadata if metadata is not None else []
+        # a memtable's dicts, or a segment's packed rows (decoded one at a time, when asked for)
+        self.metadata: list[Metadata] | PackedMetadata = metadata if metadata is not None else []
         self.n = len(self.ids)
         if vectors is None:
             vectors = np.empty((16, dim), dtype=np.float32)
@@ -175,6 +177,7 @@ class Block:
         v64 = vectors.astype(np.float64)
         self._sq[start : start + m] = np.einsum("ij,ij->i", v64, v64)
         self._alive[start : start + m] = True
+        assert isinstance(self.metadata, list), "only a memtable grows"
         self.ids.extend(ids)
         self.metadata.extend(metadata)
         self.n += m

@@ -50,6 +50,7 @@ from spruce.storage.ops import (
     decode_ops,
     encode_ops,
 )
+from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import decode_deleted, encode_deleted, read_segment
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import IndexConfig
@@ -135,11 +136,12 @@ class IndexState:
             columns = MetadataColumns.from_buffer(contents.columns)
             if len(columns) != len(contents.ids):
                 raise DataCorruptionError(f"segment {s['segment']}: its columns disagree on the row count")
+        metadata = contents.metadata
         block = Block(
             self.dim,
             ids=contents.ids,
             vectors=contents.vectors,
-            metadata=contents.metadata,
+            metadata=metadata if isinstance(metadata, PackedMetadata) else list(metadata),
             segment_key=s["segment"],
             alive=alive,
             ann=ann,

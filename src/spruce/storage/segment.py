@@ -8,10 +8,12 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
     12      4     CRC-32 of the header
     16      H     header JSON: {"rows": n, "dim": d,
                                 "sections": {"vectors": [off, len, crc], "ids": [...], "metadata": [...],
-                                             "columns": [...]}}
+                                             "metadata_offsets": [...], "columns": [...]}}
     ...           sections at their absolute offsets, each 64-byte aligned (so they can be memory-mapped):
-                  ``vectors``: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``:
-                  JSON array of the n metadata objects (numbers already float64, nulls dropped).
+                  ``vectors``: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``
+                  and ``metadata_offsets``: the n metadata objects (numbers already float64, nulls
+                  dropped) packed one per row as described in ``storage.packedmeta``; segments written
+                  before that have no ``metadata_offsets`` and a JSON array of the n objects instead.
                   ``columns`` (optional; absent in segments written before it existed, which then build
                   their columns from ``metadata`` on open): the metadata columns and their values in the
                   persisted form of ``spruce.filter.columns``.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import mmap
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +39,7 @@ import orjson
 from spruce.errors import DataCorruptionError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
+from spruce.storage.packedmeta import PackedMetadata
 from spruce.types import Metadata, Vector32
 
 __all__ = ["SegmentContents", "decode_deleted", "encode_deleted", "encode_segment", "read_segment"]
@@ -50,7 +54,7 @@ DEL_MAGIC = b"SPRD"
 class SegmentContents:
     ids: list[str]
     vectors: Vector32
-    metadata: list[Metadata]
+    metadata: Sequence[Metadata]  # a PackedMetadata, or a list for segments written before it
     columns: memoryview | None = None  # the persisted metadata columns, when the segment has them
 
 
@@ -61,7 +65,7 @@ def _pad(n: int) -> int:
 def encode_segment(
     ids: list[str],
     vectors: Vector32,
-    metadata: list[Metadata],
+    metadata: Sequence[Metadata],
     columns: list[bytes | memoryview] | None = None,
 ) -> list[bytes | memoryview]:
     """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
@@ -69,10 +73,17 @@ def encode_segment(
     ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any."""
     rows, dim = vectors.shape
     vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
+    packed = (
+        metadata
+        if isinstance(metadata, PackedMetadata)
+        else PackedMetadata.gather([(metadata, range(len(metadata)))])
+    )
+    offsets_b, metadata_b = packed.parts()
     blobs: list[tuple[str, list[bytes | memoryview]]] = [
         ("vectors", [vec]),
         ("ids", [orjson.dumps(ids)]),
-        ("metadata", [orjson.dumps(metadata)]),
+        ("metadata", [metadata_b]),
+        ("metadata_offsets", [offsets_b]),
     ]
     if columns is not None:
         blobs.append(("columns", columns))
@@ -136,7 +147,15 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     vec_view = _section(buf, secs["vectors"], "vectors", key)
     vectors = np.frombuffer(vec_view, dtype="<f4").reshape(rows, dim)
     ids = orjson.loads(_section(buf, secs["ids"], "ids", key))
-    metadata = orjson.loads(_section(buf, secs["metadata"], "metadata", key))
+    meta_view = _section(buf, secs["metadata"], "metadata", key)
+    metadata: Sequence[Metadata]
+    if "metadata_offsets" in secs:
+        offsets = np.frombuffer(_section(buf, secs["metadata_offsets"], "metadata_offsets", key), dtype="<i8")
+        if len(offsets) != rows + 1 or offsets[0] != 0 or offsets[-1] != len(meta_view):
+            raise DataCorruptionError(f"segment {key}: metadata offsets do not fit the metadata")
+        metadata = PackedMetadata(offsets.astype(np.int64, copy=False), meta_view)
+    else:
+        metadata = orjson.loads(meta_view)
     if len(ids) != rows or len(metadata) != rows:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
     columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None

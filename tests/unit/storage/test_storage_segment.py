@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from spruce.errors import DataCorruptionError
@@ -20,7 +23,8 @@ def test_segment_roundtrip_memory_mapped(tmp_path: Path) -> None:
     assert store.put_if_absent("seg/1.seg", data)
     seg = read_segment(store, "seg/1.seg")
     assert seg.ids == ids
-    assert seg.metadata == metas
+    assert list(seg.metadata) == metas
+    assert seg.metadata[3:11] == metas[3:11] and seg.metadata[-1] == metas[-1] and seg.metadata[5:5] == []
     np.testing.assert_array_equal(seg.vectors, vecs)
     assert not seg.vectors.flags.writeable  # memory-mapped, read-only
     store.close()
@@ -56,4 +60,26 @@ def test_header_offsets_are_right_whatever_the_header_length(tmp_path: Path) -> 
         seg = read_segment(store, key)
         assert seg.ids == ids
         np.testing.assert_array_equal(seg.vectors, vecs)
+    store.close()
+
+
+def test_segments_written_before_packed_metadata_still_read(tmp_path: Path) -> None:
+    """The first segment format: ``metadata`` a JSON array, no ``metadata_offsets``, no ``columns``."""
+    vecs = np.arange(6, dtype=np.float32).reshape(2, 3)
+    metas = [{"g": "a", "n": 1.0}, {}]
+    blobs = [vecs.tobytes(), orjson.dumps(["a", "b"]), orjson.dumps(metas)]
+    start = 4096  # sections at fixed 64-byte aligned offsets, after a header that fits before them
+    sections, pos = {}, start
+    for name, blob in zip(("vectors", "ids", "metadata"), blobs, strict=True):
+        sections[name] = [pos, len(blob), zlib.crc32(blob)]
+        pos += len(blob) + (-len(blob)) % 64
+    header = orjson.dumps({"rows": 2, "dim": 3, "sections": sections})
+    out = bytearray(struct.pack("<8sII", b"SPRSEG\x00\x01", len(header), zlib.crc32(header)) + header)
+    for (off, _, _), blob in zip(sections.values(), blobs, strict=True):
+        out += bytes(off - len(out)) + blob
+    store = LocalStore(tmp_path)
+    store.put_if_absent("seg/old.seg", bytes(out))
+    seg = read_segment(store, "seg/old.seg")
+    assert seg.ids == ["a", "b"] and list(seg.metadata) == metas and seg.columns is None
+    np.testing.assert_array_equal(seg.vectors, vecs)
     store.close()
