@@ -91,6 +91,7 @@ class Maintainer:
         self._wake = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._finishing = 0  # rows of a step installed in memory whose commit and clean-up still run
         state.on_freeze = self._wake.set
         if background:
             self._thread = threading.Thread(
@@ -159,7 +160,8 @@ class Maintainer:
             plan = self._plan_namespace(ns)
             if plan is not None:
                 waiting += sum(b.n_alive for b in plan[0])
-        return waiting
+        # 0 must mean idle: not while the last step commits its manifest and deletes what it replaced
+        return waiting or self._finishing
 
     def flush_now(self) -> None:
         """Freeze every memtable and flush it, synchronously (explicit flush, close)."""
@@ -235,6 +237,7 @@ class Maintainer:
                     break
         st.log.truncate_upto(lsn)
         st.collect_garbage()
+        self._finishing = 0
 
     def _flush_frozen(self, *, upto: int | None = None) -> None:
         """Flush every frozen block; commit a manifest at the newest freeze LSN (at least ``upto``)."""
@@ -256,6 +259,7 @@ class Maintainer:
                 if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
                     ns.install([f], [rows], new)
                     touched.append(ns)
+                    self._finishing += new.n_alive
         self._finish(lsn, touched)
 
     def _compact_step(self) -> bool:
@@ -278,6 +282,7 @@ class Maintainer:
                 ):
                     return True  # the namespace changed under us; the next round re-plans
                 ns.install(old, [rows for _, rows in parts], new)
+                self._finishing = new.n_alive
             lsn = int(st.manifest_doc["lsn"])
         self._finish(lsn, [ns])
         return True
