@@ -94,6 +94,12 @@ class Block:
             self._sync_columns()
             self._columns.build_index()
 
+    def fork_columns(self) -> MetadataColumns:
+        """This block's columns, complete, as a copy to extend (see ``MetadataColumns.fork``)."""
+        with self._columns_mu:
+            self._sync_columns()
+            return self._columns.fork()
+
     def columns_parts(self) -> list[bytes | memoryview]:
         """The persisted form of this block's metadata columns (written into its segment)."""
         with self._columns_mu:

@@ -216,7 +216,11 @@ class Maintainer:
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"
-        block = Block(st.dim, ids=ids, vectors=vecs, metadata=metas, segment_key=key, ann=ann)
+        # An extended segment keeps its rows first: its columns carry over, only the new rows are added.
+        columns = parts[0][0].fork_columns() if graph == "extend" else None
+        block = Block(
+            st.dim, ids=ids, vectors=vecs, metadata=metas, segment_key=key, ann=ann, columns=columns
+        )
         block.ann_key = ann_key if ann is not None else None
         block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
         if ids:

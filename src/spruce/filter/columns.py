@@ -793,6 +793,20 @@ class MetadataColumns:
             parts += [data.data.cast("B"), bytes((-data.nbytes) % 8)]
         return parts
 
+    def fork(self) -> MetadataColumns:
+        """A copy that shares the arrays (copied only when the copy is appended to, never written in
+        place) and has its own postings: what a merge starts from, so that a large segment's columns are
+        not rebuilt from its metadata each time rows are merged into it."""
+        out = MetadataColumns(indexed=self.indexed)
+        for name, store in self._fields.items():
+            twin = _FieldStore()
+            twin.vocab = dict(store.vocab)
+            for attr, _ in _PERSISTED:
+                setattr(twin, attr, _Growable.wrap(getattr(store, attr).view()))
+            out._fields[name] = twin
+        out._len = self._len
+        return out
+
     @classmethod
     def from_buffer(cls, buf: memoryview) -> MetadataColumns:
         """Columns over ``buf`` (the persisted form), without copying the arrays."""
