@@ -171,16 +171,21 @@ def check_postings_well_formed(built: MetadataColumns) -> None:
                 assert np.isin(rows, present).all()
 
 
-def test_index_driven_results_match_scan_and_reference() -> None:
-    checked = 0
-
-    @settings(
-        max_examples=EXAMPLES,
+def _settings(examples: int) -> Any:
+    """Deterministic runs (the same examples in CI as here), no example database, no deadline."""
+    return settings(
+        max_examples=examples,
         derandomize=True,
         database=None,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+
+def test_index_driven_results_match_scan_and_reference() -> None:
+    checked = 0
+
+    @_settings(EXAMPLES)
     @given(
         metas=records,
         cuts=st.lists(st.integers(0, 60), min_size=1, max_size=4),
@@ -233,13 +238,7 @@ def test_persisted_columns_answer_like_the_built_ones() -> None:
     so does a ``fork`` (what a merge starts from), without changing the columns it was forked from."""
     checked = 0
 
-    @settings(
-        max_examples=EXAMPLES // 2,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @_settings(EXAMPLES // 2)
     @given(
         metas=records,
         cut=st.integers(0, 60),
