@@ -131,6 +131,8 @@ class IndexState:
                 self.config.metric,
                 own_storage=s.get("ann_storage") == "own",
             )
+            if not ann.own_storage:
+                contents.drop_vector_pages()  # the graph's storage holds the rows now (and serves reads)
         columns = None
         if contents.columns is not None:
             columns = MetadataColumns.from_buffer(contents.columns)

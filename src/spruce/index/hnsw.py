@@ -56,6 +56,15 @@ def _flat(dim: int, metric: str) -> Any:
     return faiss.IndexFlatL2(dim) if metric == "euclidean" else faiss.IndexFlatIP(dim)
 
 
+def _give_storage(graph: Any, storage: Any) -> None:
+    """Make the graph the one owner of its storage, which it frees with itself. (Assigning
+    ``graph.storage`` makes the Python proxy give up ownership, so leaving ``own_fields`` off leaked the
+    whole storage, about the raw vector bytes, on every close and merge.) The ``HnswIndex`` keeps the
+    storage's proxy only beside the graph, so it never outlives it."""
+    storage.thisown = False
+    graph.own_fields = True
+
+
 def _is_unit(vectors: FloatArray) -> bool:
     norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
     return bool(np.all(np.abs(norms - 1.0) <= UNIT_TOLERANCE))
@@ -92,7 +101,7 @@ class HnswIndex:
         """A graph with no rows yet: ``add`` them, in as many calls as suits the caller's memory."""
         storage = _flat(dim, metric)
         graph = faiss.IndexHNSW(storage, M)
-        graph.own_fields = False
+        _give_storage(graph, storage)
         graph.hnsw.efConstruction = EF_CONSTRUCTION if dim >= 256 else EF_CONSTRUCTION_LOW_DIM
         return cls(graph, storage, own_storage)
 
@@ -145,7 +154,7 @@ class HnswIndex:
         index.reserve(reserve_rows)
         storage.add(np.ascontiguousarray(vectors, dtype=np.float32))
         graph.storage = storage
-        graph.own_fields = False
+        _give_storage(graph, storage)
         return index
 
     def clone(self, vectors: FloatArray, metric: str, *, reserve_rows: int = 0) -> HnswIndex:

@@ -56,6 +56,19 @@ class SegmentContents:
     vectors: Vector32
     metadata: Sequence[Metadata]  # a PackedMetadata, or a list for segments written before it
     columns: memoryview | None = None  # the persisted metadata columns, when the segment has them
+    mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
+    vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
+
+    def drop_vector_pages(self) -> None:
+        """Unmap the vectors' pages from this process once they have been copied elsewhere (into a
+        graph's storage). The map stays valid, since metadata and columns are read through it, but the
+        vector pages, touched by the copy, would otherwise count in the RSS as long as the segment is
+        open. They are read back from the page cache if ever touched again."""
+        if self.mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        off, length = self.vectors_at
+        start = off - off % mmap.PAGESIZE
+        self.mapping.madvise(mmap.MADV_DONTNEED, start, off + length - start)
 
 
 def _pad(n: int) -> int:
@@ -159,7 +172,14 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     if len(ids) != rows or len(metadata) != rows:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
     columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None
-    return SegmentContents(ids=ids, vectors=vectors, metadata=metadata, columns=columns)
+    return SegmentContents(
+        ids=ids,
+        vectors=vectors,
+        metadata=metadata,
+        columns=columns,
+        mapping=buf if isinstance(buf, mmap.mmap) else None,
+        vectors_at=(secs["vectors"][0], secs["vectors"][1]),
+    )
 
 
 def encode_deleted(deleted: np.ndarray[Any, np.dtype[np.bool_]]) -> bytes:

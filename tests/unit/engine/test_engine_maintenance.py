@@ -221,3 +221,37 @@ def test_segments_carry_their_columns_and_old_segments_without_them_still_open(t
     path.write_bytes(b"".join(bytes(p) for p in encode_segment(old.ids, np.array(old.vectors), old.metadata)))
     assert segment_copy().columns is None
     assert answer() == expected
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the RSS from /proc")
+def test_closing_a_store_gives_its_memory_back(tmp_path: Path) -> None:
+    rows, dim = 40_000, 128  # 20 MB of vectors in a graph segment
+    db = Database.open(tmp_path, ann_min_rows=1_000)
+    db.create_index("ix", dimension=dim, metric="euclidean")
+    idx = db.index("ix")
+    vecs = np.random.default_rng(5).normal(size=(rows, dim)).astype(np.float32)
+    for start in range(0, rows, 1_000):
+        idx.upsert([(str(i), vecs[i]) for i in range(start, start + 1_000)])
+    idx.flush()
+    idx.compact()
+    assert idx._st.namespaces[""].segments[0].ann is not None
+    db.close()
+    del db, idx
+    growth = []
+    for _ in range(5):
+        before = _rss_kb()
+        again = Database.open(tmp_path)
+        again.index("ix").query(vector=vecs[0], top_k=3)
+        again.close()
+        del again
+        maintenance.release_freed_memory()
+        growth.append(_rss_kb() - before)
+    # a leaked graph storage would add about 20,000 kB per cycle
+    assert sum(growth[1:]) < 20_000, growth

@@ -60,3 +60,17 @@ def test_non_unit_cosine_gets_a_normalised_copy() -> None:
     assert 1000 in idx.search(x[1000] * 7.0, 3, 64, None).tolist()
     loaded = HnswIndex.load(idx.to_bytes(), None, x, "cosine", True, reserve_rows=1600)
     assert 42 in loaded.search(x[42], 3, 64, None).tolist()
+
+
+def test_every_graph_owns_its_storage() -> None:
+    """A graph must free its storage with itself: a storage nobody owned leaked about the raw vector
+    bytes on every close and every merge."""
+    x = _data(1200, 8, 4, unit=False)
+    built = HnswIndex.build(x, "euclidean")
+    view = built.vectors()
+    assert view is not None
+    loaded = HnswIndex.load(built.to_bytes(), None, x, "euclidean", False)
+    cloned = built.clone(view, "euclidean", reserve_rows=1500)
+    own = HnswIndex.load(HnswIndex.build(x, "cosine").to_bytes(), None, x, "cosine", True)
+    for idx in (built, loaded, cloned, own):
+        assert idx._graph.own_fields and not idx._storage.thisown
