@@ -1,8 +1,8 @@
 """The request and response values that flow between the ASGI app and the handlers.
 
-Handlers are plain synchronous functions of a :class:`Request` returning a :class:`Response`; they run in a
-worker thread next to the engine call they make, so decoding, the engine and encoding share one hop off the
-event loop and none of them can stall other connections.
+Handlers are plain synchronous functions of a :class:`Request` returning a :class:`Response`. Writes and
+anything that can take long run in a worker thread, decoding, engine call and encoding in one hop off the
+event loop; short reads run on the loop itself (see :mod:`spruce.server.app` for why and which).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from spruce.server.wire import json_object
 
 __all__ = ["JSON", "TEXT", "Request", "Response", "json_response"]
 
@@ -30,6 +32,14 @@ class Request:
     body: bytes
     api_version: str
     host_header: str = ""
+    decoded: dict[str, Any] | None = None
+
+    def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
+        """The body as a JSON object (see :func:`spruce.server.wire.json_object`), decoded once: the
+        dispatcher may already have looked into it to decide where the handler runs."""
+        if self.decoded is None:
+            self.decoded = json_object(self.body, empty_ok=empty_ok)
+        return self.decoded
 
 
 @dataclass(slots=True)

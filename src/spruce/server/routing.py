@@ -16,19 +16,29 @@ from spruce.server import control, data, namespaces
 from spruce.server.config import Context
 from spruce.server.http import Request, Response
 
-__all__ = ["ROUTES", "Handler", "NoRoute", "Route", "match", "split_path"]
+__all__ = ["ROUTES", "Handler", "NoRoute", "Route", "ShortWhen", "always", "match", "split_path"]
 
 Handler = Callable[[Context, Request], Response]
+ShortWhen = Callable[[Request], bool]
+
+
+def always(req: Request) -> bool:
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One operation: ``{name}`` segments of ``pattern`` become path parameters."""
+    """One operation: ``{name}`` segments of ``pattern`` become path parameters.
+
+    ``short``: for reads only, tells from the request whether it is short enough to run on the event loop
+    (see :mod:`spruce.server.app`); ``None`` (writes, control plane) always runs in the worker pool.
+    """
 
     method: str
     pattern: tuple[str, ...]
     handler: Handler
     operation_id: str
+    short: ShortWhen | None = None
 
     @property
     def data_plane(self) -> bool:
@@ -39,8 +49,8 @@ class Route:
         return "/" + "/".join(self.pattern)
 
 
-def _r(method: str, path: str, handler: Handler) -> Route:
-    return Route(method, tuple(path.strip("/").split("/")), handler, handler.__name__)
+def _r(method: str, path: str, handler: Handler, short: ShortWhen | None = None) -> Route:
+    return Route(method, tuple(path.strip("/").split("/")), handler, handler.__name__, short)
 
 
 _DP = "/index/{index}"
@@ -52,18 +62,19 @@ ROUTES: tuple[Route, ...] = (
     _r("PATCH", "/indexes/{name}", control.configure_index),
     _r("DELETE", "/indexes/{name}", control.delete_index),
     _r("POST", f"{_DP}/vectors/upsert", data.upsert),
-    _r("POST", f"{_DP}/query", data.query),
-    _r("GET", f"{_DP}/vectors/fetch", data.fetch),
+    _r("POST", f"{_DP}/query", data.query, data.short_query),
+    _r("GET", f"{_DP}/vectors/fetch", data.fetch, data.short_fetch),
     _r("POST", f"{_DP}/vectors/fetch_by_metadata", data.fetch_by_metadata),
     _r("POST", f"{_DP}/vectors/update", data.update),
     _r("POST", f"{_DP}/vectors/delete", data.delete),
-    _r("GET", f"{_DP}/vectors/list", data.list_vectors),
-    _r("POST", f"{_DP}/describe_index_stats", data.describe_index_stats),
+    _r("GET", f"{_DP}/vectors/list", data.list_vectors, always),
+    _r("POST", f"{_DP}/describe_index_stats", data.describe_index_stats, data.short_stats),
     Route(
         "GET",
         ("index", "{index}", "describe_index_stats"),
         data.describe_index_stats,
         "describe_index_stats_get",
+        data.short_stats,
     ),
     _r("GET", f"{_DP}/namespaces", namespaces.list_namespaces),
     _r("POST", f"{_DP}/namespaces", namespaces.create_namespace),
