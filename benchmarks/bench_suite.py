@@ -26,11 +26,13 @@ workload, per system, on a fresh directory:
 Results: a table per data set (raw figures, then spruce/peer per figure) and JSON in
 ``benchmarks/results/`` (git-ignored).
 
-With ``spruce-server`` among the systems, the same run also times the same SDK ``query`` call (same query
-vectors and filters, top-10) against a do-nothing server (``bench_server.py --null-server``: uvicorn +
-httptools answering a fixed top-10 response at once) and prints a second table for the server target:
-every figure within 2x of embedded spruce, except query latency, which may instead be within 1 ms of that
-bare HTTP round trip (the part of a server query that no engine work can remove).
+With ``spruce-server`` among the systems, the same run also makes the same SDK calls (the spruce-server
+adapter's own ``ingest`` of every batch, the same queries and filters at top-10, fetch of 100 ids) against a
+do-nothing server (``bench_server.py --null-server``: uvicorn + httptools, reading each body and answering
+at once: an upsert count, a canned fetch answer of the data set's dimension, a fixed top-10) and prints a
+second table for the server target: every figure within 2x of embedded spruce, except query latency, which
+may instead be within 1 ms of that bare HTTP round trip (the part of a server query that no engine work can
+remove). "server - bare" per call shows how much of each gap is the SDK/HTTP/JSON round trip itself.
 """
 
 from __future__ import annotations
@@ -167,7 +169,7 @@ def worker(args: argparse.Namespace) -> None:
     if args.worker == BASELINE:
         try:
             queries = np.array(ds.queries[: args.queries], dtype=np.float32, order="C")
-            http_baseline(args, queries, {f: FILTERS[f][1] for f in FILTER_NAMES}, res, save)
+            http_baseline(args, ds, queries, {f: FILTERS[f][1] for f in FILTER_NAMES}, res, save)
         finally:
             save()
         return
@@ -313,31 +315,58 @@ def worker(args: argparse.Namespace) -> None:
 
 def http_baseline(
     args: argparse.Namespace,
+    ds,  # type: ignore[no-untyped-def]
     queries: np.ndarray,
     filters: dict[str, dict | None],
     res: dict,
     save: Callable[[], None],
 ) -> None:
-    """p50/p99 of the SDK's ``query`` against the do-nothing server: the HTTP/JSON round trip alone.
+    """The same SDK calls as spruce-server's, against the do-nothing server: the HTTP/JSON round trip alone.
 
-    Same client (pinecone 10.2.0, one connection, sequential), query vectors, filters, top-10, warm-up
-    and phase budget as the systems' query phases, so the difference to spruce-server is engine work
-    plus the server's own request handling.
+    Same client (pinecone 10.2.0, one connection, sequential) and the very code of the spruce-server
+    adapter (``ingest``, ``fetch``), so the difference to spruce-server is engine work plus the server's own
+    request handling:
+
+    * ingest: every batch of ``--batch`` records with metadata, as the adapter sends them (``tolist`` and
+      the SDK's request building included, as in spruce-server's ingest time), checking that the server's
+      count came back right;
+    * queries: same query vectors, filters, top-10, warm-up and phase budget as the systems' query phases;
+    * fetch of 100 random ids, median of 20; the server answers with vectors of the data set's dimension
+      and metadata shaped like the data set's, so the SDK decodes a payload the size of spruce's.
     """
     bench_server = _load_local("bench_server", "bench_server.py")
+    peers = _load_local("peers", "peers/__init__.py")
     from pinecone import Pinecone
 
-    res.update(queries=len(queries), dim=queries.shape[1])
-    with bench_server.null_server() as url:
-        idx = Pinecone(api_key="bench", host=url).Index(host=url)
+    n_full = len(ds.base)
+    n = min(args.subset or n_full, n_full)
+    base = np.array(ds.base[:n], dtype=np.float32, order="C")
+    res.update(n=n, queries=len(queries), dim=queries.shape[1], batch=args.batch)
+    with bench_server.null_server(dim=base.shape[1], metadata=ds.metadata(0)) as url:
+        ad = peers.get("spruce-server")  # not opened: only its SDK calls are used, on the null server
+        ad.idx = Pinecone(api_key="bench", host=url).Index(host=url)
+        ids = list(range(n))
+        upserted = 0
+        t_ingest = 0.0
+        for s in range(0, n, args.batch):
+            e = min(s + args.batch, n)
+            meta = [ds.metadata(i) for i in range(s, e)]
+            t0 = time.perf_counter()
+            upserted += ad.ingest(ids[s:e], base[s:e], meta, args.batch)
+            t_ingest += time.perf_counter() - t0
+        if upserted != n:
+            raise AssertionError(f"the null server counted {upserted} upserted records, not {n}")
+        res["ingest_s"] = round(t_ingest, 2)
+        res["ingest_rps_queryable"] = round(n / t_ingest, 1)
+        save()
         for f in FILTER_NAMES:
             for q in queries[:10]:
-                idx.query(vector=q.tolist(), top_k=10, filter=filters[f])
+                ad.query(q, 10, filters[f])
             lat: list[float] = []
             t_start = time.perf_counter()
             for q in queries:
                 t0 = time.perf_counter()
-                idx.query(vector=q.tolist(), top_k=10, filter=filters[f])
+                ad.query(q, 10, filters[f])
                 lat.append(time.perf_counter() - t0)
                 if time.perf_counter() - t_start > args.phase_budget:
                     break
@@ -347,6 +376,16 @@ def http_baseline(
                 "n": len(lat),
             }
             save()
+        rng = np.random.default_rng(7)
+        fetch_t = []
+        for _ in range(20):
+            pick = rng.choice(n, 100, replace=False).tolist()
+            t0 = time.perf_counter()
+            found = ad.fetch(pick)
+            fetch_t.append(time.perf_counter() - t0)
+            if found != 100:
+                raise AssertionError(f"the null server's fetch answer decoded to {found} records, not 100")
+        res["fetch100_ms"] = round(float(np.median(fetch_t)) * 1e3, 3)
     res["status"] = "ok"
 
 
@@ -447,47 +486,118 @@ def table(results: dict[str, dict]) -> str:
 FILTER_LABELS = {"none": "unfiltered", "cat10": "10% filter", "cat1": "1% filter"}
 
 
-def server_table(results: dict[str, dict], baseline: dict) -> str:
-    """The server target: query p50 vs the bare HTTP round trip, then spruce-server vs embedded per figure.
+def _per_batch_ms(res: dict) -> float | None:
+    """Mean ingest time per upsert batch (to queryable), in ms."""
+    n, batch, secs = res.get("n"), res.get("batch"), res.get("ingest_s")
+    if not (isinstance(n, int) and isinstance(batch, int) and isinstance(secs, (int, float)) and batch):
+        return None
+    return secs * 1e3 / -(-n // batch)
 
-    The slowdown is oriented so that 1.0 = as good as embedded and the target is <= 2 for every figure
-    (server/embedded for lower-is-better figures, embedded/server for higher-is-better ones).
+
+def _signed(v: float) -> str:
+    """A difference in ms: 3 decimals where sub-ms matters (queries), fewer for tens of ms."""
+    return f"{v:+.3f}" if abs(v) < 10 else f"{v:+.1f}" if abs(v) < 100 else f"{v:+.0f}"
+
+
+def _ms(v: object) -> str:
+    """A time in ms for the server table: sub-ms differences matter there, so 3 decimals below 10."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return "-"
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def _num(v: object) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def server_table(results: dict[str, dict], baseline: dict) -> str:
+    """The server target: each SDK call vs the same call on the do-nothing server, then spruce-server vs
+    embedded per figure.
+
+    First table: query p50s (target: within 1 ms of bare), ingest time per batch and fetch-100 median,
+    each with "server - bare" (what is not the SDK/HTTP/JSON round trip) and "server - embedded - bare"
+    (what neither the engine nor the round trip accounts for: the server's own work).
+
+    Second table: the slowdown is oriented so that 1.0 = as good as embedded and the target is <= 2 for
+    every figure (server/embedded for lower-is-better figures, embedded/server for higher-is-better ones).
+    "bare alone" is the same ratio for the do-nothing server: above 2, the round trip by itself misses the
+    target, whatever the server does.
     """
     srv, emb = results.get("spruce-server", {}), results.get("spruce", {})
+    batch = srv.get("batch", "?")
     lines = [
-        "| query (SDK, top-10) | spruce-server p50 | bare HTTP p50 | difference ms (target <= 1) "
-        "| server - embedded - bare p50 ms | spruce-server p99 | bare HTTP p99 |",
+        "| SDK call (one client) | spruce-server | bare HTTP | server - bare ms (query target <= 1) "
+        "| server - embedded - bare ms | spruce-server p99 | bare HTTP p99 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     near_bare: dict[str, bool] = {}
-    for f in FILTER_NAMES:
-        a, b, e = (get(r, f"q_{f}.p50_ms") for r in (srv, baseline, emb))
-        diff = a - b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
-        near_bare[f] = diff is not None and diff <= HTTP_OVERHEAD_MAX_MS
-        shown = "-" if diff is None else f"{diff:+.3f} {'ok' if near_bare[f] else 'OVER'}"
-        # what neither the engine (embedded) nor the bare round trip accounts for: the server's own work
-        rest = "-" if diff is None or not isinstance(e, (int, float)) else f"{diff - e:+.3f}"
-        p99s = (fmt(get(srv, f"q_{f}.p99_ms")), fmt(get(baseline, f"q_{f}.p99_ms")))
-        lines.append(
-            f"| {FILTER_LABELS[f]} | {fmt(a)} | {fmt(b)} | {shown} | {rest} | {p99s[0]} | {p99s[1]} |"
+    rows: list[tuple[str, str, float | None, float | None, float | None, object, object]] = [
+        (
+            f"query {FILTER_LABELS[f]}, p50 ms",
+            f,
+            *(_num(get(r, f"q_{f}.p50_ms")) for r in (srv, baseline, emb)),
+            get(srv, f"q_{f}.p99_ms"),
+            get(baseline, f"q_{f}.p99_ms"),
         )
+        for f in FILTER_NAMES
+    ]
+    rows.append(
+        (
+            f"ingest, ms per batch of {batch}",
+            "",
+            *(_per_batch_ms(r) for r in (srv, baseline, emb)),
+            None,
+            None,
+        )
+    )
+    rows.append(
+        (
+            "fetch 100 ids, median ms",
+            "",
+            *(_num(get(r, "fetch100_ms")) for r in (srv, baseline, emb)),
+            None,
+            None,
+        )
+    )
+    for label, f, a, b, e, p99a, p99b in rows:
+        diff = a - b if a is not None and b is not None else None
+        if diff is None:
+            shown = "-"
+        elif f:
+            near_bare[f] = diff <= HTTP_OVERHEAD_MAX_MS
+            shown = f"{_signed(diff)} {'ok' if near_bare[f] else 'OVER'}"
+        else:
+            shown = _signed(diff)
+        rest = "-" if diff is None or e is None else _signed(diff - e)
+        lines.append(f"| {label} | {_ms(a)} | {_ms(b)} | {shown} | {rest} | {_ms(p99a)} | {_ms(p99b)} |")
     if not emb:
         return "\n".join(lines)
     lines += [
         "",
-        "| figure | spruce | spruce-server | server slowdown (target <= 2) | verdict |",
-        "| --- | --- | --- | --- | --- |",
+        "| figure | spruce | spruce-server | bare HTTP | server slowdown (target <= 2) | bare alone "
+        "| verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+
+    def slowdown(e: float, v: float, higher: bool) -> float:
+        return (e / v if higher else v / e) if (v if higher else e) else float("inf")
+
     for key, label, higher in FIGURES:
-        e, v = get(emb, key), get(srv, key)
-        if isinstance(e, bool) or not isinstance(e, (int, float)) or not isinstance(v, (int, float)):
+        e, v, b = _num(get(emb, key)), _num(get(srv, key)), _num(get(baseline, key))
+        if e is None or v is None:
             continue
-        slow = (e / v if higher else v / e) if (v if higher else e) else float("inf")
+        slow = slowdown(e, v, higher)
+        bare = slowdown(e, b, higher) if b is not None else None
         verdict = "ok" if slow <= SERVER_SLOWDOWN_MAX else "OVER"
         f = key[2:].split(".")[0] if key.startswith("q_") else ""
         if verdict == "OVER" and key.endswith("p50_ms") and near_bare.get(f):
             verdict = f"HTTP-bound (within {HTTP_OVERHEAD_MAX_MS:g} ms of bare)"
-        lines.append(f"| {label} {'↑' if higher else '↓'} | {fmt(e)} | {fmt(v)} | {slow:.2f} | {verdict} |")
+        elif verdict == "OVER" and bare is not None and bare > SERVER_SLOWDOWN_MAX:
+            verdict = "OVER; round-trip-bound (bare alone > 2)"
+        lines.append(
+            f"| {label} {'↑' if higher else '↓'} | {fmt(e)} | {fmt(v)} | {fmt(b)} | {slow:.2f} "
+            f"| {'-' if bare is None else f'{bare:.2f}'} | {verdict} |"
+        )
     return "\n".join(lines)
 
 
@@ -601,7 +711,7 @@ def main() -> None:
             print("  " + (r.get("traceback") or r.get("log_tail") or "")[-1500:].replace("\n", "\n  "))
     baseline: dict = {}
     if "spruce-server" in results:
-        print(f"[{time.strftime('%H:%M:%S')}] {BASELINE} (do-nothing server, same SDK query) ...", flush=True)
+        print(f"[{time.strftime('%H:%M:%S')}] {BASELINE} (do-nothing server, same SDK calls) ...", flush=True)
         baseline = run_one(BASELINE, args, out_dir)
         print(
             f"[{time.strftime('%H:%M:%S')}] {BASELINE}: {baseline['status']} (load {os.getloadavg()[0]:.1f})"
