@@ -57,6 +57,7 @@ class Block:
         self.deleted_dirty = False
         self.freeze_lsn = 0
         self.forward: tuple[Block, np.ndarray[Any, np.dtype[np.int64]]] | None = None
+        self.slot = -1  # the namespace's name for this block in its id map (see ``Namespace``)
         self.ids: list[str] = ids if ids is not None else []
         # a memtable's dicts, or a segment's packed rows (decoded one at a time, when asked for)
         self.metadata: list[Metadata] | PackedMetadata = metadata if metadata is not None else []

@@ -181,7 +181,7 @@ class IndexEngine:
         )
 
     def _vector(self, ns: Namespace, rid: str) -> Vector:
-        block, row = ns.loc[rid]
+        block, row = ns.locate(rid)
         return Vector(id=rid, values=block.vectors[row].tolist(), metadata=_copy_meta(block.metadata[row]))
 
     def fetch(self, ids: object, namespace: object = "") -> FetchResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -255,3 +256,20 @@ def test_closing_a_store_gives_its_memory_back(tmp_path: Path) -> None:
         growth.append(_rss_kb() - before)
     # a leaked graph storage would add about 20,000 kB per cycle
     assert sum(growth[1:]) < 20_000, growth
+
+
+def test_id_map_is_invisible_to_the_collector_and_drops_retired_blocks(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, flush_rows=50)
+    db.create_index("ix", dimension=2, metric="euclidean")
+    idx = db.index("ix")
+    for start in range(0, 300, 30):
+        idx.upsert([(f"r{i}", [float(i), 0.0]) for i in range(start, start + 30)])
+        idx.delete(ids=[f"r{start}"])
+    idx.flush()
+    idx.compact()
+    ns = idx._st.namespaces[""]
+    # only live blocks keep a slot: retired ones are gone once their entries were re-pointed
+    assert sorted(b.slot for b in ns._blocks.values()) == sorted(b.slot for b in ns.blocks)
+    assert not gc.is_tracked(ns.loc)  # str -> int: nothing for a full collection to walk
+    assert ns.count == 290 and [m.id for m in idx.query(vector=[31.0, 0.0], top_k=1).matches] == ["r31"]
+    db.close()
