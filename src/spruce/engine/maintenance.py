@@ -139,8 +139,8 @@ class Maintainer:
         with self.mu:
             if self.state.closed or self.state.failed:
                 return
-            self._flush_frozen()
-            release_freed_memory()
+            if self._flush_frozen():
+                release_freed_memory()
             while self._compact_step():
                 release_freed_memory()
 
@@ -243,13 +243,14 @@ class Maintainer:
         st.collect_garbage()
         self._finishing = 0
 
-    def _flush_frozen(self, *, upto: int | None = None) -> None:
-        """Flush every frozen block; commit a manifest at the newest freeze LSN (at least ``upto``)."""
+    def _flush_frozen(self, *, upto: int | None = None) -> bool:
+        """Flush every frozen block; commit a manifest at the newest freeze LSN (at least ``upto``).
+        True if there was anything to do."""
         st = self.state
         with st.rw.read():
             work = [(ns, f, f.live_rows()) for ns in st.namespaces.values() for f in ns.frozen]
         if not work and upto is None:
-            return
+            return False
         lsn = max([f.freeze_lsn for _, f, _ in work] + [upto or 0])
         # A namespace that already has a graph gets the flushed rows merged into it next (compaction), so
         # building a graph for them now would be work done twice.
@@ -265,6 +266,7 @@ class Maintainer:
                     touched.append(ns)
                     self._finishing += new.n_alive
         self._finish(lsn, touched)
+        return True
 
     def _compact_step(self) -> bool:
         """One compaction, if any is due; True if it did one."""
