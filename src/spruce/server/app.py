@@ -125,9 +125,11 @@ class SpruceApp:
         ======================  ============================  ===================================
 
         Throughput varied ±30 % round to round with the machine's other load, but no median lost, so the
-        loop wins single-client without costing concurrency (the engine holds the GIL for most of a read
-        anyway, so the pool overlapped little). A dedicated single worker thread (same handoff, no pool
-        queue contention) was worse than the pool in a first run (query 1.32 ms, 883 req/s) and was dropped.
+        loop wins single-client without costing concurrency: whatever overlap of engine work the pool
+        allowed did not pay for its handoffs on 2 cores shared with the clients. A dedicated single worker
+        thread (same handoff, no pool queue) was worse than the pool in a first run (query 1.32 ms, 883
+        req/s) and was dropped. The win is small: the hop is not most of a server query's own ~0.45 ms
+        (see benchmarks/README.md, "Server vs embedded", for where that goes).
 
         What counts as short is each route's ``short`` predicate (``spruce.server.data``): a query with
         ``topK`` <= 100, a fetch of <= 100 ids, a list page (<= 100 ids), stats without a ``filter`` (which
