@@ -14,7 +14,8 @@ workload, per system, on a fresh directory:
    then ``wait_indexed()`` (timed: to fully indexed = ingest + wait);
 2. peak RSS (VmHWM of the worker minus its RSS before the system was imported, with the data set already
    loaded into anonymous memory, plus the VmHWM of any child process the system started: Milvus Lite's
-   engine, spruce's server), disk bytes / vector;
+   engine, spruce's server), read once fully indexed (the peak "during ingest") and again at the end
+   (the whole run, including close, reopen and deletes); disk bytes / vector;
 3. queries one at a time (single client, top-10), unfiltered, ``category == docs`` (10 %) and
    ``category == legal`` (1 %): p50 / p99 latency, QPS = queries / wall time, recall@10 against the
    exact ground truth (recomputed exactly on the subset when ``--subset`` is given). Each phase stops
@@ -395,7 +396,8 @@ def http_baseline(
 FIGURES: list[tuple[str, str, bool]] = [
     ("ingest_rps_queryable", "ingest rec/s to queryable", True),
     ("ingest_rps_indexed", "ingest rec/s to fully indexed", True),
-    ("rss_peak_mb", "peak RSS MB (system's own)", False),
+    ("rss_indexed_mb", "peak RSS MB, ingest to fully indexed", False),
+    ("rss_peak_mb", "peak RSS MB, whole run (incl. reopen)", False),
     ("disk_bytes_per_vector", "disk bytes/vector", False),
 ]
 for _f, _lab in [("none", "unfiltered"), ("cat10", "10% filter"), ("cat1", "1% filter")]:
