@@ -235,10 +235,12 @@ class Maintainer:
             st.commit_manifest(lsn)
         for ns in touched:
             while True:
-                with st.write_mu, st.rw.write():
+                with st.rw.write():  # not write_mu: writes go on between steps (Namespace.repoint)
                     more = ns.repoint(REPOINT_STEP)
                 if not more:
                     break
+            with st.write_mu, st.rw.write():
+                ns.drop_retired()
         st.log.truncate_upto(lsn)
         st.collect_garbage()
         self._finishing = 0

@@ -52,6 +52,7 @@ class Namespace:
         self.loc: dict[str, int] = {}  # id -> slot << 32 | row (see the module docstring)
         self.sorted_ids: SortedList = SortedList()
         self._repoint: list[tuple[Block, IntArray]] = []
+        self._repointed: list[Block] = []  # retired blocks all re-pointed, awaiting ``drop_retired``
 
     @property
     def blocks(self) -> list[Block]:
@@ -117,9 +118,12 @@ class Namespace:
             self.segments.append(new)
 
     def repoint(self, budget: int) -> bool:
-        """Re-point up to ``budget`` loc entries away from retired blocks; True while work remains. A
-        retired block's slot is dropped once all of its entries are re-pointed (none can name it then:
-        its rows that were not carried over were dead, and dead rows have no entry)."""
+        """Re-point up to ``budget`` loc entries away from retired blocks; True while work remains.
+
+        Needs ``rw`` exclusively, not ``write_mu``: writers only read ``loc`` before taking ``rw``, and an
+        entry is valid before and after it is re-pointed. A retired block whose entries are all re-pointed
+        keeps its slot until ``drop_retired`` (under ``write_mu``), since a writer may still hold a code
+        naming it."""
         while self._repoint and budget > 0:
             block, rows = self._repoint[-1]
             take, rest = rows[:budget], rows[budget:]
@@ -135,8 +139,15 @@ class Namespace:
                 self._repoint[-1] = (block, rest)
             else:
                 self._repoint.pop()
-                self._blocks.pop(block.slot, None)
+                self._repointed.append(block)
         return bool(self._repoint)
+
+    def drop_retired(self) -> None:
+        """Free the slots of retired blocks that no entry names any more (none can: rows that were not
+        carried over were dead, and dead rows have no entry). Caller holds ``write_mu`` and ``rw``."""
+        for block in self._repointed:
+            self._blocks.pop(block.slot, None)
+        self._repointed.clear()
 
     @staticmethod
     def _follow(block: Block, row: int) -> tuple[Block, int]:
