@@ -19,6 +19,7 @@ from spruce.filter import Filter, MetadataColumns
 from spruce.index import exact_scores, top_candidates
 from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
 from spruce.storage.packedmeta import PackedMetadata
+from spruce.storage.segment import SegmentContents
 from spruce.types import Metadata, Vector32
 
 __all__ = ["Block"]
@@ -65,6 +66,7 @@ class Block:
         if vectors is None:
             vectors = np.empty((16, dim), dtype=np.float32)
         self._vectors = vectors
+        self._mapped: SegmentContents | None = None  # set by ``map_vectors``
         self._sq = np.einsum("ij,ij->i", vectors[: self.n], vectors[: self.n], dtype=np.float64)
         self._sq.resize(max(self.n, 16), refcheck=False)
         self._alive = np.ones(max(self.n, 16), dtype=bool) if alive is None else alive.copy()
@@ -87,6 +89,21 @@ class Block:
     @property
     def alive(self) -> BoolArray:
         return self._alive[: self.n]
+
+    def map_vectors(self, contents: SegmentContents) -> None:
+        """Read this segment's rows from its memory-mapped object from now on (the same values) instead
+        of the in-memory copy: file pages can be dropped from the process (``release_vector_pages``) and
+        come back from the page cache when touched."""
+        assert contents.vectors.shape == (self.n, self.dim)
+        self._vectors = contents.vectors
+        self._mapped = contents
+        contents.drop_vector_pages()  # reading the object (its checksum) touched every page
+
+    def release_vector_pages(self, first_row: int = 0, rows: int | None = None) -> None:
+        """Unmap the pages of these rows (default: all) if they are memory-mapped (after a merge copied
+        them elsewhere)."""
+        if self._mapped is not None:
+            self._mapped.drop_vector_pages(first_row, rows)
 
     def build_columns(self) -> None:
         """Build the metadata columns and their inverted index now (for a segment, which never grows),

@@ -49,7 +49,7 @@ from spruce.engine.state import IndexState
 from spruce.errors import SpruceError
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.packedmeta import PackedMetadata
-from spruce.storage.segment import encode_segment
+from spruce.storage.segment import encode_segment, read_segment
 
 __all__ = ["Maintainer"]
 
@@ -199,8 +199,12 @@ class Maintainer:
             base, base_rows = parts[0]
             assert base.ann is not None and len(base_rows) == base.n
             ann = base.ann.clone(base.vectors, st.config.metric, reserve_rows=len(ids))
-            for chunk in _chunks(parts[1:]):
-                ann.add(chunk)
+            for block, rows in parts[1:]:
+                for start in range(0, len(rows), CHUNK_ROWS):
+                    take = rows[start : start + CHUNK_ROWS]
+                    ann.add(next(_chunks([(block, take)], size=len(take))))
+                    # copied into the graph's storage: a mapped segment need not keep these pages
+                    block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
             own = any(HnswIndex.needs_own_storage(c, st.config.metric) for c in _chunks(parts))
             ann = HnswIndex.empty(st.dim, st.config.metric, own_storage=own)
@@ -209,7 +213,10 @@ class Maintainer:
                 ann.add(chunk)
         vecs = ann.vectors() if ann is not None else None
         if vecs is None:  # no graph, or one holding a normalised copy: the block needs its own rows
-            if ids:
+            if len(parts) == 1 and ids:
+                # one source (a flush): its rows as they lie, a view when contiguous (no second copy)
+                vecs = next(_chunks(parts, size=len(ids)))
+            elif ids:
                 vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
             else:
                 vecs = np.empty((0, st.dim), dtype=np.float32)
@@ -225,8 +232,13 @@ class Maintainer:
         block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
         if ids:
             st.store.put_if_absent(key, encode_segment(ids, vecs, metas, block.columns_parts()))
+            if ann is None and st.store.local_path(key) is not None:
+                # Rows without a graph are read from the segment's map from now on, not from the copy in
+                # memory (the memtable's, freed once this block is installed): until they are merged
+                # into a graph they cost the process only the pages that queries touch.
+                block.map_vectors(read_segment(st.store, key))
         if ann is not None:
-            st.store.put_if_absent(ann_key, ann.to_bytes())
+            st.store.put_if_absent(ann_key, ann.to_bytes().data)
         return block
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:

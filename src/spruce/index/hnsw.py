@@ -117,17 +117,20 @@ class HnswIndex:
             finally:
                 faiss.omp_set_num_threads(1)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        """The object's bytes (as a uint8 array: a ``bytes`` copy of a large graph would be one more copy
+        at the moment a merge holds the most memory)."""
         writer = faiss.VectorIOWriter()
         faiss.write_index(self._graph, writer, 0 if self.own_storage else faiss.IO_FLAG_SKIP_STORAGE)
-        return bytes(faiss.vector_to_array(writer.data).tobytes())
+        out: np.ndarray[Any, np.dtype[np.uint8]] = faiss.vector_to_array(writer.data)
+        return out
 
     # ------------------------------------------------------------ loading
 
     @classmethod
     def load(
         cls,
-        data: bytes | None,
+        data: bytes | np.ndarray[Any, np.dtype[np.uint8]] | None,
         path: str | None,
         vectors: FloatArray,
         metric: str,

@@ -59,16 +59,20 @@ class SegmentContents:
     mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
     vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
 
-    def drop_vector_pages(self) -> None:
-        """Unmap the vectors' pages from this process once they have been copied elsewhere (into a
-        graph's storage). The map stays valid, since metadata and columns are read through it, but the
-        vector pages, touched by the copy, would otherwise count in the RSS as long as the segment is
-        open. They are read back from the page cache if ever touched again."""
+    def drop_vector_pages(self, first_row: int = 0, rows: int | None = None) -> None:
+        """Unmap the vectors' pages (all, or those of ``rows`` rows from ``first_row``) from this process
+        once they have been read or copied elsewhere (into a graph's storage). The map stays valid, since
+        metadata and columns are read through it, but the touched vector pages would otherwise count in
+        the RSS as long as the segment is open. They come back from the page cache if touched again."""
         if self.mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
             return
         off, length = self.vectors_at
-        start = off - off % mmap.PAGESIZE
-        self.mapping.madvise(mmap.MADV_DONTNEED, start, off + length - start)
+        row_bytes = self.vectors.shape[1] * 4
+        end = off + length if rows is None else min(off + length, off + (first_row + rows) * row_bytes)
+        begin = off + first_row * row_bytes
+        start = begin - begin % mmap.PAGESIZE  # (a page shared with a neighbour just comes back if read)
+        if end > start:
+            self.mapping.madvise(mmap.MADV_DONTNEED, start, end - start)
 
 
 def _pad(n: int) -> int:

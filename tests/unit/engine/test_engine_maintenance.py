@@ -273,3 +273,25 @@ def test_id_map_is_invisible_to_the_collector_and_drops_retired_blocks(tmp_path:
     assert not gc.is_tracked(ns.loc)  # str -> int: nothing for a full collection to walk
     assert ns.count == 290 and [m.id for m in idx.query(vector=[31.0, 0.0], top_k=1).matches] == ["r31"]
     db.close()
+
+
+def test_flushed_rows_without_a_graph_are_read_from_the_segment_map(tmp_path: Path) -> None:
+    db = Database.open(tmp_path, flush_rows=10_000, ann_min_rows=100)
+    db.create_index("ix", dimension=4, metric="euclidean")
+    idx = db.index("ix")
+    vecs = np.random.default_rng(9).normal(size=(400, 4)).astype(np.float32)
+    idx.upsert([(f"r{i}", vecs[i]) for i in range(300)])
+    idx.flush()
+    idx.compact()
+    idx.upsert([(f"r{i}", vecs[i]) for i in range(300, 400)])
+    idx.flush()  # the namespace has a graph: these rows are flushed without one, to be merged later
+    flushed = [b for b in idx._st.namespaces[""].segments if b.ann is None]
+    assert len(flushed) == 1 and flushed[0]._mapped is not None
+    np.testing.assert_array_equal(flushed[0].vectors, vecs[300:400])
+    q = vecs[350]
+    expected = [f"r{i}" for i in sorted(range(400), key=lambda i: float(((vecs[i] - q) ** 2).sum()))[:5]]
+    assert [m.id for m in idx.query(vector=q, top_k=5).matches] == expected
+    flushed[0].release_vector_pages(10, 50)  # pages leave the process; reads bring them back
+    assert [m.id for m in idx.query(vector=q, top_k=5).matches] == expected
+    np.testing.assert_array_equal(flushed[0].vectors, vecs[300:400])
+    db.close()
