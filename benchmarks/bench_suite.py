@@ -191,12 +191,15 @@ def worker(args: argparse.Namespace) -> None:
     res.update(n=n, dim=dim, metric=metric, queries=len(queries), batch=args.batch)
 
     rss0 = status_kb("self", "VmRSS")
-    child_hwm: dict[int, int] = {}
+    peak_kb = [0]
 
     def rss_mb() -> float:
-        for pid in descendants(os.getpid()):
-            child_hwm[pid] = max(child_hwm.get(pid, 0), status_kb(pid, "VmHWM"))
-        return round((status_kb("self", "VmHWM") - rss0 + sum(child_hwm.values())) / 1024, 1)
+        """Peak so far of the worker's own high-water mark plus those of the children alive now (Milvus
+        Lite's engine runs beside the worker; spruce's server is restarted for the reopen, and the two
+        server processes never coexist, so a dead child's peak must not be added to the next one's)."""
+        live = sum(status_kb(pid, "VmHWM") for pid in descendants(os.getpid()))
+        peak_kb[0] = max(peak_kb[0], status_kb("self", "VmHWM") - rss0 + live)
+        return round(peak_kb[0] / 1024, 1)
 
     peers = _load_local("peers", "peers/__init__.py")
 
