@@ -142,6 +142,7 @@ class Maintainer:
             if self._flush_frozen():
                 release_freed_memory()
             while self._compact_step():
+                self._flush_frozen()  # memtables frozen while the step ran: to segments before the next
                 release_freed_memory()
 
     def _idle_with_memtables(self) -> bool:
@@ -258,28 +259,38 @@ class Maintainer:
         self._finishing = 0
 
     def _flush_frozen(self, *, upto: int | None = None) -> bool:
-        """Flush every frozen block; commit a manifest at the newest freeze LSN (at least ``upto``).
-        True if there was anything to do."""
+        """Flush every frozen block, oldest freeze first, committing a manifest at each freeze LSN (the last
+        one at least ``upto``). True if there was anything to do.
+
+        One freeze LSN at a time, so that each frozen memtable is freed as soon as it is a segment: a fast
+        bulk load can leave many frozen memtables waiting, and building them all before installing any
+        held every row twice. A manifest at a freeze LSN is valid once every block frozen at or before it
+        is installed (``freeze_all`` freezes every namespace at once, at the same LSN)."""
         st = self.state
+        groups: dict[int, list[tuple[Namespace, Block]]] = {}
         with st.rw.read():
-            work = [(ns, f, f.live_rows()) for ns in st.namespaces.values() for f in ns.frozen]
-        if not work and upto is None:
+            for ns in st.namespaces.values():
+                for f in ns.frozen:
+                    groups.setdefault(f.freeze_lsn, []).append((ns, f))
+        if not groups and upto is None:
             return False
-        lsn = max([f.freeze_lsn for _, f, _ in work] + [upto or 0])
-        # A namespace that already has a graph gets the flushed rows merged into it next (compaction), so
-        # building a graph for them now would be work done twice.
-        built = [
-            (ns, f, rows, self._build([(f, rows)], graph="none" if _has_graph(ns) else "auto"))
-            for ns, f, rows in work
-        ]
-        touched = []
-        with st.write_mu, st.rw.write():
-            for ns, f, rows, new in built:
-                if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
-                    ns.install([f], [rows], new)
-                    touched.append(ns)
-                    self._finishing += new.n_alive
-        self._finish(lsn, touched)
+        last = max([*groups, upto or 0])
+        if not groups:
+            self._finish(last, [])
+        for lsn in sorted(groups):
+            touched = []
+            for ns, f in groups.pop(lsn):
+                with st.rw.read():
+                    rows = f.live_rows()
+                # A namespace that already has a graph gets these rows merged into it next (compaction),
+                # so building a graph for them now would be work done twice.
+                new = self._build([(f, rows)], graph="none" if _has_graph(ns) else "auto")
+                with st.write_mu, st.rw.write():
+                    if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
+                        ns.install([f], [rows], new)
+                        touched.append(ns)
+                        self._finishing += new.n_alive
+            self._finish(lsn if groups else last, touched)
         return True
 
     def _compact_step(self) -> bool:
