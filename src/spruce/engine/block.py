@@ -30,6 +30,7 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 # Below this many multiply-adds (allowed rows x dimension) an exact scan beats the graph: about 5,000
 # rows at 384 dimensions, which is also where HNSW needs a very large ef to keep recall.
 EXACT_MAX_WORK = 2_000_000
+COLUMN_STEP = 16_384  # rows of metadata decoded at a time while building columns
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -125,10 +126,12 @@ class Block:
             return self._columns.to_parts()
 
     def _sync_columns(self) -> None:
-        if self._columns_rows < self.n:
-            n = self.n
-            self._columns.extend(self.metadata[self._columns_rows : n])
-            self._columns_rows = n
+        # in steps: a segment's packed metadata is decoded a slice at a time, not a dict per row at once
+        n = self.n
+        while self._columns_rows < n:
+            stop = min(n, self._columns_rows + COLUMN_STEP)
+            self._columns.extend(self.metadata[self._columns_rows : stop])
+            self._columns_rows = stop
 
     def matching(self, flt: Filter | None) -> BoolArray:
         """Live rows that pass ``flt`` (all live rows when there is no filter).

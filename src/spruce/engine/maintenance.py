@@ -239,7 +239,7 @@ class Maintainer:
                 # into a graph they cost the process only the pages that queries touch.
                 block.map_vectors(read_segment(st.store, key))
         if ann is not None:
-            st.store.put_if_absent(ann_key, ann.to_bytes().data)
+            ann.write_to(lambda data: st.store.put_if_absent(ann_key, data))
         return block
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import faiss as _faiss
@@ -117,13 +118,35 @@ class HnswIndex:
             finally:
                 faiss.omp_set_num_threads(1)
 
-    def to_bytes(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
-        """The object's bytes (as a uint8 array: a ``bytes`` copy of a large graph would be one more copy
-        at the moment a merge holds the most memory)."""
+    def _writer(self) -> Any:
         writer = faiss.VectorIOWriter()
+        # Room for the whole object first: the writer's buffer would otherwise double as it fills, holding
+        # the old and the new buffer at once (about 1.5x the graph) at a merge's peak. (No ``reserve`` in
+        # the bindings: growing the vector and shrinking it back keeps its capacity.)
+        hnsw = self._graph.hnsw
+        size = 4 * int(hnsw.neighbors.size()) + 8 * int(hnsw.offsets.size()) + 4 * int(hnsw.levels.size())
+        size += 8 * int(hnsw.assign_probas.size()) + 4 * int(hnsw.cum_nneighbor_per_level.size()) + 4096
+        if self.own_storage:
+            size += self.ntotal * int(self._storage.code_size)
+        writer.data.resize(size)
+        writer.data.resize(0)
         faiss.write_index(self._graph, writer, 0 if self.own_storage else faiss.IO_FLAG_SKIP_STORAGE)
+        return writer
+
+    def to_bytes(self) -> np.ndarray[Any, np.dtype[np.uint8]]:
+        """The object's bytes, as a copy (see ``write_to`` for the way without one)."""
+        writer = self._writer()  # kept in a name: ``writer.data`` alone does not keep the writer alive
         out: np.ndarray[Any, np.dtype[np.uint8]] = faiss.vector_to_array(writer.data)
         return out
+
+    def write_to(self, put: Callable[[memoryview], object]) -> None:
+        """Hand the object's bytes to ``put`` as a view of faiss's own buffer, freed when ``put`` returns:
+        a copy of a large graph (about 200 MB at a million rows) would come at the moment a merge holds
+        the most memory."""
+        writer = self._writer()
+        size = int(writer.data.size())
+        put(faiss.rev_swig_ptr(writer.data.data(), size).data if size else memoryview(b""))
+        del writer
 
     # ------------------------------------------------------------ loading
 
@@ -148,6 +171,13 @@ class HnswIndex:
             reader = faiss.VectorIOReader()
             faiss.copy_array_to_vector(np.frombuffer(data, dtype=np.uint8), reader.data)
             graph = faiss.read_index(reader, flags)
+        return cls._attach(graph, vectors, metric, own_storage, reserve_rows)
+
+    @classmethod
+    def _attach(
+        cls, graph: Any, vectors: FloatArray, metric: str, own_storage: bool, reserve_rows: int
+    ) -> HnswIndex:
+        """Give a graph read without its storage a copy of ``vectors`` as storage (or adopt its own)."""
         if own_storage:
             index = cls(graph, faiss.downcast_index(graph.storage), True)
             index.reserve(reserve_rows)
@@ -161,10 +191,15 @@ class HnswIndex:
         return index
 
     def clone(self, vectors: FloatArray, metric: str, *, reserve_rows: int = 0) -> HnswIndex:
-        """A writable copy of the graph attached to a copy of ``vectors`` (the rows it already holds)."""
-        return HnswIndex.load(
-            self.to_bytes(), None, vectors, metric, self.own_storage, reserve_rows=reserve_rows
-        )
+        """A writable copy of the graph attached to a copy of ``vectors`` (the rows it already holds). The
+        serialised graph moves from the writer to the reader without a copy."""
+        writer = self._writer()
+        reader = faiss.VectorIOReader()
+        reader.data.swap(writer.data)
+        del writer
+        graph = faiss.read_index(reader, 0 if self.own_storage else faiss.IO_FLAG_SKIP_STORAGE)
+        del reader
+        return HnswIndex._attach(graph, vectors, metric, self.own_storage, reserve_rows)
 
     def reserve(self, rows: int) -> None:
         """Allocate the storage for ``rows`` rows in all now, so that adding rows in several calls never
