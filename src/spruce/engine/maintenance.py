@@ -191,7 +191,7 @@ class Maintainer:
         """
         st = self.state
         ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
-        metas = PackedMetadata.gather((b.metadata, rows.tolist()) for b, rows in parts)
+        metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
         # the new block's vectors and is what the segment is written from. Concatenating them first would
         # hold a second copy of every row (the peak RSS of a merge).

@@ -37,17 +37,33 @@ class PackedMetadata(Sequence[Metadata]):
         self._blob: bytes | memoryview = blob if isinstance(blob, bytes) else memoryview(blob).cast("B")
 
     @classmethod
-    def gather(cls, parts: Iterable[tuple[Sequence[Metadata], Iterable[int]]]) -> PackedMetadata:
-        """The given rows of the given sources, in order: packed sources hand over their bytes as they are,
-        others (a memtable's dicts) are encoded."""
+    def gather(
+        cls, parts: Iterable[tuple[Sequence[Metadata], OffsetArray | Sequence[int]]]
+    ) -> PackedMetadata:
+        """The given rows (ascending) of the given sources, in order: packed sources hand over their bytes
+        as they are (a contiguous run of rows as one slice, without a per-row loop: a merge carries a
+        whole segment over), others (a memtable's dicts) are encoded."""
         pieces: list[bytes | memoryview] = []
+        lengths: list[np.ndarray[Any, np.dtype[np.int64]]] = []
         for source, rows in parts:
+            if not len(rows):
+                continue
+            lo, hi = int(rows[0]), int(rows[-1]) + 1
+            if isinstance(source, PackedMetadata) and hi - lo == len(rows):
+                offsets = source._offsets
+                pieces.append(memoryview(source._blob)[int(offsets[lo]) : int(offsets[hi])])
+                lengths.append(np.diff(offsets[lo : hi + 1]).astype(np.int64))
+                continue
+            run: list[bytes | memoryview]
             if isinstance(source, PackedMetadata):
-                pieces += [source.raw(r, comma=True) for r in rows]
+                run = [source.raw(r, comma=True) for r in rows]
             else:
-                pieces += [orjson.dumps(source[r]) + b"," for r in rows]
-        offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in pieces], out=offsets[1:])
+                run = [orjson.dumps(source[r]) + b"," for r in rows]
+            pieces += run
+            lengths.append(np.fromiter(map(len, run), dtype=np.int64, count=len(run)))
+        sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
         return cls(offsets, b"".join(pieces))
 
     def __len__(self) -> int:
