@@ -181,6 +181,13 @@ class Block:
         self.n_alive = int(alive.sum())
         self.deleted_dirty = self.n_alive < self.n
 
+    def reserve(self, need: int) -> None:
+        """Make room for ``need`` rows in all. Growing copies every row (a memtable doubles, so about 50 MB
+        at 32,768 x 384), so writers call this before they take ``rw`` exclusively: holding only
+        ``write_mu``, nothing else changes this block meanwhile, and readers go on with the old arrays,
+        whose rows are the same."""
+        self._grow(need)
+
     def _grow(self, need: int) -> None:
         cap = len(self._alive)
         if need <= cap:

@@ -180,6 +180,13 @@ class IndexState:
         """Caller holds ``write_mu``. Durable first, then visible."""
         lsn = self.log.append(encode_ops(ops))
         self.last_write = time.monotonic()
+        incoming: dict[str, int] = {}
+        for op in ops:
+            if isinstance(op, Upsert):
+                incoming[op.ns] = incoming.get(op.ns, 0) + len(op.ids)
+        for name, rows in incoming.items():  # grow memtables before taking ``rw``: see Block.reserve
+            if (ns := self.namespaces.get(name)) is not None:
+                ns.memtable.reserve(ns.memtable.n + rows)
         try:
             with self.rw.write():
                 self.apply(ops)

@@ -48,17 +48,17 @@ class PackedMetadata(Sequence[Metadata]):
         for source, rows in parts:
             if not len(rows):
                 continue
-            lo, hi = int(rows[0]), int(rows[-1]) + 1
-            if isinstance(source, PackedMetadata) and hi - lo == len(rows):
-                offsets = source._offsets
-                pieces.append(memoryview(source._blob)[int(offsets[lo]) : int(offsets[hi])])
-                lengths.append(np.diff(offsets[lo : hi + 1]).astype(np.int64))
-                continue
-            run: list[bytes | memoryview]
             if isinstance(source, PackedMetadata):
-                run = [source.raw(r, comma=True) for r in rows]
-            else:
-                run = [orjson.dumps(source[r]) + b"," for r in rows]
+                # one slice per run of consecutive rows (a merge skips only the few dead ones)
+                picked = np.asarray(rows, dtype=np.int64)
+                cuts = np.flatnonzero(np.diff(picked) != 1) + 1
+                offsets, blob = source._offsets, memoryview(source._blob)
+                firsts, lasts = picked[np.r_[0, cuts]].tolist(), picked[np.r_[cuts - 1, -1]].tolist()
+                for lo, last in zip(firsts, lasts, strict=True):
+                    pieces.append(blob[int(offsets[lo]) : int(offsets[last + 1])])
+                    lengths.append(np.diff(offsets[lo : last + 2]).astype(np.int64))
+                continue
+            run = [orjson.dumps(source[r]) + b"," for r in rows]
             pieces += run
             lengths.append(np.fromiter(map(len, run), dtype=np.int64, count=len(run)))
         sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
