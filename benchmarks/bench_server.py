@@ -59,13 +59,20 @@ JSON_HEADERS = {"Content-Type": "application/json", "Api-Key": "bench"}
 def spruce_server(data_dir: str) -> Iterator[str]:
     cmd = [sys.executable, "-m", "spruce.cli", "serve", "--data", data_dir, "--port", "0"]
     cmd += ["--max-body-bytes", str(64 * 1024 * 1024), "--log-level", "warning"]
+    with _serve(cmd, READY) as url:
+        yield url
+
+
+@contextmanager
+def _serve(cmd: list[str], ready: str) -> Iterator[str]:
+    """Run a server command until the block ends, yielding the URL it prints after ``ready``."""
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
-        if not line.startswith(READY):
+        if not line.startswith(ready):
             raise RuntimeError(f"server did not start: {line}{proc.stderr.read()}")
-        yield line[len(READY) :].strip()
+        yield line[len(ready) :].strip()
     finally:
         proc.terminate()
         proc.wait(60)
@@ -172,16 +179,8 @@ def null_server(dim: int = 384, metadata: dict[str, Any] | None = None) -> Itera
     cmd = [sys.executable, os.path.abspath(__file__), "--null-server", "--dim", str(dim)]
     if metadata:
         cmd += ["--metadata", orjson.dumps(metadata).decode()]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        if not line.startswith(NULL_READY):
-            raise RuntimeError(f"null server did not start: {line}{proc.stderr.read()}")
-        yield line[len(NULL_READY) :].strip()
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    with _serve(cmd, NULL_READY) as url:
+        yield url
 
 
 def clustered(n: int, dim: int, seed: int, centres: int = 64) -> tuple[np.ndarray, list[dict[str, object]]]:
