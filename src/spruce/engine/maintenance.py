@@ -46,7 +46,7 @@ import numpy as np
 from spruce.engine.block import EXACT_MAX_WORK, Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
-from spruce.errors import SpruceError
+from spruce.errors import SpruceError, StoreClosedError
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
@@ -124,6 +124,11 @@ class Maintainer:
                 if self._idle_with_memtables():
                     self.flush_now()
                 self.run_once()
+            except StoreClosedError:
+                # the store was closed under an index left open (e.g. at interpreter exit): nothing to do;
+                # what was not flushed is in the log
+                log.debug("index %s: store closed; background maintenance stops", self.state.config.name)
+                return
             except SpruceError:
                 log.exception("index %s: background maintenance failed", self.state.config.name)
             except Exception:
