@@ -10,6 +10,8 @@ computes recall on row numbers. Metadata is the data set's Pinecone-style dict
 from __future__ import annotations
 
 import importlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,16 @@ class Adapter:
     def close(self) -> None: ...
     def pids(self) -> list[int]:  # extra processes whose RSS counts for this system (servers)
         return []
+
+
+def wait_until_indexed(unindexed: Callable[[], int], timeout_s: float = 3600.0) -> None:
+    """Poll a spruce adapter's count of unindexed records until it is 0; fail loudly past ``timeout_s``
+    (a figure "to fully indexed" must never be taken before it is true)."""
+    deadline = time.monotonic() + timeout_s
+    while (left := unindexed()) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{left} records still unindexed after {timeout_s:.0f} s")
+        time.sleep(0.05)
 
 
 def get(system: str) -> Adapter:

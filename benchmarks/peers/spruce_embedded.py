@@ -10,13 +10,9 @@ the engine's own word that nothing is left for background work to move.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from peers import Adapter
-
-INDEX_WAIT_S = 3600.0
+from peers import Adapter, wait_until_indexed
 
 
 class SpruceEmbedded(Adapter):
@@ -45,11 +41,7 @@ class SpruceEmbedded(Adapter):
         eng = self.idx._engine
         eng.flush()
         eng.compact()
-        deadline = time.monotonic() + INDEX_WAIT_S
-        while (left := self.idx.describe_index_stats().unindexed_records) > 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{left} records still unindexed after {INDEX_WAIT_S:.0f} s")
-            time.sleep(0.05)
+        wait_until_indexed(lambda: self.idx.describe_index_stats().unindexed_records)
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:
         r = self.idx.query(vector=vec, top_k=k, filter=filter)

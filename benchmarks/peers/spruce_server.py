@@ -15,17 +15,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 import warnings
 
 import numpy as np
 
-from peers import Adapter
+from peers import Adapter, wait_until_indexed
 
 READY = "spruce listening on "
 API_KEY = "bench"
-INDEX_WAIT_S = 3600.0
 
 
 class SpruceServer(Adapter):
@@ -85,11 +83,7 @@ class SpruceServer(Adapter):
         return int(value)
 
     def wait_indexed(self) -> None:
-        deadline = time.monotonic() + INDEX_WAIT_S
-        while (left := self.unindexed()) > 0:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{left} records still unindexed after {INDEX_WAIT_S:.0f} s")
-            time.sleep(0.05)
+        wait_until_indexed(self.unindexed)
 
     def query(self, vec: np.ndarray, k: int, filter: dict | None) -> list[int]:
         r = self.idx.query(vector=vec.tolist(), top_k=k, filter=filter)

@@ -208,7 +208,7 @@ class Maintainer:
             for block, rows in parts[1:]:
                 for start in range(0, len(rows), CHUNK_ROWS):
                     take = rows[start : start + CHUNK_ROWS]
-                    ann.add(next(_chunks([(block, take)], size=len(take))))
+                    ann.add(_rows_of(block, take))
                     # copied into the graph's storage: a mapped segment need not keep these pages
                     block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
@@ -221,7 +221,7 @@ class Maintainer:
         if vecs is None:  # no graph, or one holding a normalised copy: the block needs its own rows
             if len(parts) == 1 and ids:
                 # one source (a flush): its rows as they lie, a view when contiguous (no second copy)
-                vecs = next(_chunks(parts, size=len(ids)))
+                vecs = _rows_of(*parts[0])
             elif ids:
                 vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
             else:
@@ -348,18 +348,23 @@ class Maintainer:
         return [main, *rest], "extend"
 
 
+def _rows_of(block: Block, rows: IntArray) -> FloatArray:
+    """The vectors of ``rows`` (ascending, distinct, not empty): a view when they are consecutive."""
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    return block.vectors[lo:hi] if hi - lo == len(rows) else block.vectors[rows]
+
+
 def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iterator[FloatArray]:
     """The given rows of the given blocks, in order: a view of each contiguous run of rows (no copy), else
     copies of ``size`` rows at a time."""
     for block, rows in parts:
         if not len(rows):
             continue
-        lo, hi = int(rows[0]), int(rows[-1]) + 1
-        if hi - lo == len(rows):  # rows are sorted and distinct, so this means every row in lo..hi
-            yield block.vectors[lo:hi]
+        if int(rows[-1]) + 1 - int(rows[0]) == len(rows):
+            yield _rows_of(block, rows)
             continue
         for start in range(0, len(rows), size):
-            yield block.vectors[rows[start : start + size]]
+            yield _rows_of(block, rows[start : start + size])
 
 
 def _has_graph(ns: Namespace) -> bool:

@@ -66,6 +66,15 @@ def _give_storage(graph: Any, storage: Any) -> None:
     graph.own_fields = True
 
 
+def _reserve(buffer: Any, nbytes: int) -> None:
+    """Give a faiss byte vector the capacity for ``nbytes`` without changing its contents. The bindings
+    have no ``reserve``, but growing a std::vector and shrinking it back keeps its capacity."""
+    size = int(buffer.size())
+    if nbytes > size:
+        buffer.resize(nbytes)
+        buffer.resize(size)
+
+
 def _is_unit(vectors: FloatArray) -> bool:
     norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
     return bool(np.all(np.abs(norms - 1.0) <= UNIT_TOLERANCE))
@@ -121,15 +130,13 @@ class HnswIndex:
     def _writer(self) -> Any:
         writer = faiss.VectorIOWriter()
         # Room for the whole object first: the writer's buffer would otherwise double as it fills, holding
-        # the old and the new buffer at once (about 1.5x the graph) at a merge's peak. (No ``reserve`` in
-        # the bindings: growing the vector and shrinking it back keeps its capacity.)
+        # the old and the new buffer at once (about 1.5x the graph) at a merge's peak.
         hnsw = self._graph.hnsw
         size = 4 * int(hnsw.neighbors.size()) + 8 * int(hnsw.offsets.size()) + 4 * int(hnsw.levels.size())
         size += 8 * int(hnsw.assign_probas.size()) + 4 * int(hnsw.cum_nneighbor_per_level.size()) + 4096
         if self.own_storage:
             size += self.ntotal * int(self._storage.code_size)
-        writer.data.resize(size)
-        writer.data.resize(0)
+        _reserve(writer.data, size)
         faiss.write_index(self._graph, writer, 0 if self.own_storage else faiss.IO_FLAG_SKIP_STORAGE)
         return writer
 
@@ -204,14 +211,8 @@ class HnswIndex:
     def reserve(self, rows: int) -> None:
         """Allocate the storage for ``rows`` rows in all now, so that adding rows in several calls never
         reallocates it: a reallocation holds the old and the new buffer at once, and the storage is the
-        largest thing in memory. (faiss exposes no ``reserve``; growing the vector and shrinking it back
-        keeps its capacity.)"""
-        codes = self._storage.codes
-        size = int(codes.size())
-        need = rows * int(self._storage.code_size)
-        if need > size:
-            codes.resize(need)
-            codes.resize(size)
+        largest thing in memory."""
+        _reserve(self._storage.codes, rows * int(self._storage.code_size))
 
     def vectors(self) -> FloatArray | None:
         """The attached rows as a read-only numpy view (None when the storage is a normalised copy)."""
