@@ -36,7 +36,7 @@ tied to the code running at the time. Each op also records its thread's CPU time
 into lock waits, own CPU, and the rest (waiting for the GIL, for a core, or for I/O).
 
 Two flags are experiments and do change behaviour: ``--switch-interval`` (``sys.setswitchinterval``) and
-``--build-threads`` (overrides ``spruce.index.hnsw.BUILD_THREADS``, the OpenMP threads of a graph build).
+``--build-threads`` (overrides ``spruce.index.omp.BUILD_THREADS``, the OpenMP threads of a graph build).
 
 The machine's load average is printed at start and end: other processes on a 2-core machine show up as
 stalls here too.
@@ -71,7 +71,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import spruce  # noqa: E402
-import spruce.index.hnsw  # noqa: E402
+import spruce.index.omp  # noqa: E402
 from spruce.engine.maintenance import Maintainer  # noqa: E402
 from spruce.engine.namespace import Namespace  # noqa: E402
 from spruce.engine.state import IndexState  # noqa: E402
@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (s)")
     ap.add_argument("--profile", action="store_true", help="cProfile the background steps")
     ap.add_argument(
-        "--build-threads", type=int, default=None, help="experiment: override spruce.index.hnsw.BUILD_THREADS"
+        "--build-threads", type=int, default=None, help="experiment: override spruce.index.omp.BUILD_THREADS"
     )
     ap.add_argument("--workdir", default=None, help="parent of the store directory (default $TMPDIR)")
     args = ap.parse_args(argv)
@@ -563,10 +563,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     if args.build_threads is not None:
-        spruce.index.hnsw.BUILD_THREADS = args.build_threads
+        spruce.index.omp.BUILD_THREADS = args.build_threads
     print(
         f"switch interval: {sys.getswitchinterval() * 1e3:g} ms,"
-        f" graph build threads: {spruce.index.hnsw.BUILD_THREADS}"
+        f" graph build threads: {spruce.index.omp.BUILD_THREADS}"
     )
 
     data = synthetic(args.rows or 200_000, args.dim) if args.dataset == "synthetic" else real(args.rows)

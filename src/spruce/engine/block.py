@@ -17,6 +17,7 @@ import numpy as np
 
 from spruce.filter import Filter, MetadataColumns
 from spruce.index import exact_scores, top_candidates
+from spruce.index.clusters import PROBE_FRACTION, Clusters
 from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import SegmentContents
@@ -30,6 +31,14 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 # Below this many multiply-adds (allowed rows x dimension) an exact scan beats the graph: about 5,000
 # rows at 384 dimensions, which is also where HNSW needs a very large ef to keep recall.
 EXACT_MAX_WORK = 2_000_000
+# A block without a graph is stored in cluster order above this many (rows x dimension), about 20,000 rows
+# at 384 dimensions: scanning it whole would cost a query over a millisecond (``index.clusters``).
+CLUSTER_MIN_WORK = 4 * EXACT_MAX_WORK
+# Clusters are probed only when at least this fraction of the block's rows is allowed; a more selective
+# filter scans exactly its allowed rows (read in place, so that costs no more than the probe would).
+PROBE_MIN_ALLOWED = 0.5
+GROW_STRAIGHT_ROWS = 4096  # see ``Block.reserve``
+GROW_STRAIGHT_BYTES = 256 << 20
 COLUMN_STEP = 16_384  # rows of metadata decoded at a time while building columns
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -48,10 +57,12 @@ class Block:
         alive: BoolArray | None = None,
         ann: HnswIndex | None = None,
         columns: MetadataColumns | None = None,
+        clusters: Clusters | None = None,
     ) -> None:
         self.dim = dim
         self.segment_key = segment_key
         self.ann = ann
+        self.clusters = clusters  # rows stored in cluster order (a large block without a graph)
         self.ann_key: str | None = None
         if ann is not None and (view := ann.vectors()) is not None:
             vectors = view  # one copy in memory: the graph's storage is the block's vectors
@@ -151,10 +162,12 @@ class Block:
     ) -> tuple[IntArray, FloatArray]:
         """Best candidate rows among live rows passing ``flt``, with their exact scores.
 
-        The plan: with no graph, or when few rows are allowed (``EXACT_MAX_WORK`` multiply-adds), an exact
-        scan of exactly the allowed rows, keeping ties at the k-th score; otherwise the HNSW graph with the
-        allowed rows pushed inside its search as a bitmap and ``ef`` raised for selective filters. Never
-        a fixed top-k filtered afterwards, so recall holds at any selectivity.
+        The plan: when few rows are allowed (``EXACT_MAX_WORK`` multiply-adds), or the block has neither
+        a graph nor clusters, an exact scan of exactly the allowed rows, keeping ties at the k-th score.
+        With a graph: the HNSW search with the allowed rows pushed inside it as a bitmap and ``ef`` raised
+        for selective filters. With clusters (and most rows allowed): the allowed rows of the nearest
+        clusters, a fraction that grows with ``ef`` and with the filter's selectivity, scored exactly.
+        Never a fixed top-k filtered afterwards, so recall holds at any selectivity.
         """
         mask = self.matching(flt)
         allowed = int(np.count_nonzero(mask))
@@ -166,6 +179,21 @@ class Block:
             rows = self.ann.search(q, k, filtered_ef(ef, allowed / self.n), allow)
             exact: FloatArray = exact_scores(self.vectors, self.sq_norms, q, metric, rows).astype(np.float64)
             return rows, exact
+        if (
+            self.clusters is not None
+            and allowed * self.dim > EXACT_MAX_WORK
+            and allowed >= PROBE_MIN_ALLOWED * self.n
+        ):
+            share = allowed / self.n
+            probed = self.clusters.probe(q, PROBE_FRACTION * ef / DEFAULT_EF / share)
+            if allowed < self.n:
+                probed = probed[mask[probed]]
+            if len(probed) >= k:
+                scores = exact_scores(self.vectors, self.sq_norms, q, metric, probed)
+                pos = top_candidates(scores, k, metric)
+                found: FloatArray = scores[pos].astype(np.float64)
+                return probed[pos], found
+            # (fewer than k allowed rows in the nearest clusters: fall through to the exact scan)
         if allowed < self.n:
             rows = np.flatnonzero(mask).astype(np.int64)
         scores = exact_scores(self.vectors, self.sq_norms, q, metric, rows)
@@ -181,11 +209,18 @@ class Block:
         self.n_alive = int(alive.sum())
         self.deleted_dirty = self.n_alive < self.n
 
-    def reserve(self, need: int) -> None:
-        """Make room for ``need`` rows in all. Growing copies every row (a memtable doubles, so about 50 MB
-        at 32,768 x 384), so writers call this before they take ``rw`` exclusively: holding only
-        ``write_mu``, nothing else changes this block meanwhile, and readers go on with the old arrays,
-        whose rows are the same."""
+    def reserve(self, need: int, expect: int = 0) -> None:
+        """Make room for ``need`` rows in all. Growing copies every row, so writers call this before they
+        take ``rw`` exclusively: holding only ``write_mu``, nothing else changes this block meanwhile, and
+        readers go on with the old arrays, whose rows are the same.
+
+        ``expect``: the rows the block is expected to reach (a memtable: the flush threshold). Past
+        ``GROW_STRAIGHT_ROWS`` rows it grows straight to that instead of doubling: a doubling copy of a
+        large memtable (50 MB at 32,768 x 384) held ``write_mu`` for 130-270 ms, so every write queued
+        behind it. The arrays are allocated, not touched: the memory becomes resident as rows fill it (up to
+        ``GROW_STRAIGHT_BYTES`` of vectors, so a huge flush threshold does not reserve absurd amounts)."""
+        if need > GROW_STRAIGHT_ROWS:
+            need = max(need, min(expect, GROW_STRAIGHT_BYTES // (4 * self.dim)))
         self._grow(need)
 
     def _grow(self, need: int) -> None:

@@ -43,10 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from spruce.engine.block import EXACT_MAX_WORK, Block
+from spruce.engine.block import CLUSTER_MIN_WORK, EXACT_MAX_WORK, Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
 from spruce.errors import SpruceError, StoreClosedError
+from spruce.index.clusters import Clusters
+from spruce.index.clusters import supports as cluster_metric
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
@@ -185,16 +187,35 @@ class Maintainer:
 
     # ------------------------------------------------------------ the pattern
 
-    def _build(self, parts: list[tuple[Block, IntArray]], *, graph: str = "auto") -> Block:
+    def _build(
+        self, parts: list[tuple[Block, IntArray]], *, graph: str = "auto"
+    ) -> tuple[Block, list[tuple[Block, IntArray]]]:
         """Copy the given rows into a new block, put it as a segment object, and give it what searching
-        needs (no lock held).
+        needs (no lock held). Returns the block and the parts in the order its rows hold them (to install).
 
         ``graph``: "auto" builds an HNSW graph when the block has at least ``ann_min_rows`` rows; "none"
         builds none; "extend" copies the graph of ``parts[0]``'s block (all of whose rows must be in
         ``parts[0]``, in order, so its labels stay row numbers) and inserts the other parts' rows into it,
         so that merging into a large segment costs only the rows that are new to its graph.
+
+        A large block left without a graph (rows flushed next to a namespace's graph, awaiting the merge
+        into it) is clustered, and its rows stored in cluster order (``index.clusters``), so that queries
+        read only the clusters near them until the merge. Rows from one source only: several sources are
+        small segments merged among themselves (the tail), which stay below the threshold.
         """
         st = self.state
+        total = sum(len(rows) for _, rows in parts)
+        clusters: Clusters | None = None
+        gets_graph = graph == "extend" or (graph == "auto" and total >= st.ann_min_rows)
+        if (
+            not gets_graph
+            and len(parts) == 1
+            and total * st.dim > CLUSTER_MIN_WORK
+            and cluster_metric(st.config.metric)
+        ):
+            source, rows = parts[0]
+            clusters, perm = Clusters.order(_rows_of(source, rows), st.config.metric)
+            parts = [(source, rows[perm])]
         ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
         metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
@@ -232,12 +253,20 @@ class Maintainer:
         # An extended segment keeps its rows first: its columns carry over, only the new rows are added.
         columns = parts[0][0].fork_columns() if graph == "extend" else None
         block = Block(
-            st.dim, ids=ids, vectors=vecs, metadata=metas, segment_key=key, ann=ann, columns=columns
+            st.dim,
+            ids=ids,
+            vectors=vecs,
+            metadata=metas,
+            segment_key=key,
+            ann=ann,
+            columns=columns,
+            clusters=clusters,
         )
         block.ann_key = ann_key if ann is not None else None
         block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
         if ids:
-            st.store.put_if_absent(key, encode_segment(ids, vecs, metas, block.columns_parts()))
+            ranges = clusters.to_parts() if clusters is not None else None
+            st.store.put_if_absent(key, encode_segment(ids, vecs, metas, block.columns_parts(), ranges))
             if ann is None and st.store.local_path(key) is not None:
                 # Rows without a graph are read from the segment's map from now on, not from the copy in
                 # memory (the memtable's, freed once this block is installed): until they are merged
@@ -245,7 +274,7 @@ class Maintainer:
                 block.map_vectors(read_segment(st.store, key))
         if ann is not None:
             ann.write_to(lambda data: st.store.put_if_absent(ann_key, data))
-        return block
+        return block, parts
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:
         st = self.state
@@ -289,10 +318,10 @@ class Maintainer:
                     rows = f.live_rows()
                 # A namespace that already has a graph gets these rows merged into it next (compaction),
                 # so building a graph for them now would be work done twice.
-                new = self._build([(f, rows)], graph="none" if _has_graph(ns) else "auto")
+                new, built = self._build([(f, rows)], graph="none" if _has_graph(ns) else "auto")
                 with st.write_mu, st.rw.write():
                     if st.namespaces.get(ns.name) is ns and any(f is b for b in ns.frozen):
-                        ns.install([f], [rows], new)
+                        ns.install([f], [r for _, r in built], new)
                         touched.append(ns)
                         self._finishing += new.n_alive
             self._finish(lsn if groups else last, touched)
@@ -310,7 +339,7 @@ class Maintainer:
                 (b, np.arange(b.n, dtype=np.int64) if i == 0 and graph == "extend" else b.live_rows())
                 for i, b in enumerate(old)
             ]
-        new = self._build(parts, graph=graph)
+        new, parts = self._build(parts, graph=graph)
         with st.write_mu:
             with st.rw.write():
                 if st.namespaces.get(ns.name) is not ns or not all(
@@ -349,9 +378,11 @@ class Maintainer:
 
 
 def _rows_of(block: Block, rows: IntArray) -> FloatArray:
-    """The vectors of ``rows`` (ascending, distinct, not empty): a view when they are consecutive."""
+    """The vectors of ``rows`` (distinct, not empty): a view when they are consecutive and ascending."""
     lo, hi = int(rows[0]), int(rows[-1]) + 1
-    return block.vectors[lo:hi] if hi - lo == len(rows) else block.vectors[rows]
+    if hi - lo == len(rows) and (len(rows) < 3 or bool(np.all(np.diff(rows) == 1))):
+        return block.vectors[lo:hi]
+    return block.vectors[rows]
 
 
 def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iterator[FloatArray]:

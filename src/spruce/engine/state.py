@@ -38,6 +38,7 @@ from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
 from spruce.errors import DataCorruptionError, StoreClosedError, StoreReadOnlyError
 from spruce.filter import MetadataColumns
+from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
@@ -138,6 +139,14 @@ class IndexState:
             columns = MetadataColumns.from_buffer(contents.columns)
             if len(columns) != len(contents.ids):
                 raise DataCorruptionError(f"segment {s['segment']}: its columns disagree on the row count")
+        clusters = None
+        if contents.clusters is not None and ann is None:
+            try:
+                clusters = Clusters.from_buffer(
+                    contents.clusters, len(contents.ids), self.dim, self.config.metric
+                )
+            except ValueError as exc:
+                raise DataCorruptionError(f"segment {s['segment']}: {exc}") from exc
         metadata = contents.metadata
         block = Block(
             self.dim,
@@ -148,6 +157,7 @@ class IndexState:
             alive=alive,
             ann=ann,
             columns=columns,
+            clusters=clusters,
         )
         block.deleted_key = s["deleted"]
         block.ann_key = ann_key
@@ -186,7 +196,7 @@ class IndexState:
                 incoming[op.ns] = incoming.get(op.ns, 0) + len(op.ids)
         for name, rows in incoming.items():  # grow memtables before taking ``rw``: see Block.reserve
             if (ns := self.namespaces.get(name)) is not None:
-                ns.memtable.reserve(ns.memtable.n + rows)
+                ns.memtable.reserve(ns.memtable.n + rows, expect=self.flush_rows + rows)
         try:
             with self.rw.write():
                 self.apply(ops)

@@ -1,4 +1,4 @@
-"""Nearest-neighbour search behind one small interface. Exact (BLAS) search is the oracle for the rest."""
+"""Nearest-neighbour search behind one small interface. Exact search is the oracle for the rest."""
 
 from spruce.index.exact import exact_scores, higher_is_better, top_candidates
 

@@ -22,12 +22,13 @@ entry (``"ann_storage": "segment" | "own"``).
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import faiss as _faiss
 import numpy as np
+
+from spruce.index.omp import build_threads
 
 faiss: Any = _faiss  # its SWIG stubs miss most of what is used here; treat the module as untyped
 
@@ -40,10 +41,8 @@ EF_CONSTRUCTION_LOW_DIM = 200  # below 256 dimensions distances are cheap, and 8
 DEFAULT_EF = 48
 MAX_EF = 4096
 UNIT_TOLERANCE = 1e-3
-BUILD_THREADS = 2
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
-_omp_mu = threading.Lock()
 
 
 def filtered_ef(ef: int, selectivity: float) -> int:
@@ -120,12 +119,8 @@ class HnswIndex:
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.own_storage:
             data = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-30)
-        with _omp_mu:
-            faiss.omp_set_num_threads(BUILD_THREADS)
-            try:
-                self._graph.add(data)
-            finally:
-                faiss.omp_set_num_threads(1)
+        with build_threads():
+            self._graph.add(data)
 
     def _writer(self) -> Any:
         writer = faiss.VectorIOWriter()

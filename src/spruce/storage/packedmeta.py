@@ -40,9 +40,9 @@ class PackedMetadata(Sequence[Metadata]):
     def gather(
         cls, parts: Iterable[tuple[Sequence[Metadata], OffsetArray | Sequence[int]]]
     ) -> PackedMetadata:
-        """The given rows (ascending) of the given sources, in order: packed sources hand over their bytes
-        as they are (a contiguous run of rows as one slice, without a per-row loop: a merge carries a
-        whole segment over), others (a memtable's dicts) are encoded."""
+        """The given rows of the given sources, in the order given: packed sources hand over their bytes
+        as they are (each run of consecutive ascending rows as one slice, without a per-row loop: a merge
+        carries a whole segment over), others (a memtable's dicts) are encoded."""
         pieces: list[bytes | memoryview] = []
         lengths: list[np.ndarray[Any, np.dtype[np.int64]]] = []
         for source, rows in parts:

@@ -8,7 +8,8 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
     12      4     CRC-32 of the header
     16      H     header JSON: {"rows": n, "dim": d,
                                 "sections": {"vectors": [off, len, crc], "ids": [...], "metadata": [...],
-                                             "metadata_offsets": [...], "columns": [...]}}
+                                             "metadata_offsets": [...], "columns": [...],
+                                             "clusters": [...]}}
     ...           sections at their absolute offsets, each 64-byte aligned (so they can be memory-mapped):
                   ``vectors``: n x d float32, row-major. ``ids``: JSON array of the n ids. ``metadata``
                   and ``metadata_offsets``: the n metadata objects (numbers already float64, nulls
@@ -16,7 +17,9 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
                   before that have no ``metadata_offsets`` and a JSON array of the n objects instead.
                   ``columns`` (optional; absent in segments written before it existed, which then build
                   their columns from ``metadata`` on open): the metadata columns and their values in the
-                  persisted form of ``spruce.filter.columns``.
+                  persisted form of ``spruce.filter.columns``. ``clusters`` (optional; only in a large
+                  segment written without a graph, whose rows are then stored in cluster order): the
+                  centroids and row ranges in the persisted form of ``spruce.index.clusters``.
 
 Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
 later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
@@ -56,6 +59,7 @@ class SegmentContents:
     vectors: Vector32
     metadata: Sequence[Metadata]  # a PackedMetadata, or a list for segments written before it
     columns: memoryview | None = None  # the persisted metadata columns, when the segment has them
+    clusters: memoryview | None = None  # the persisted coarse clusters, when the segment has them
     mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
     vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
 
@@ -84,10 +88,12 @@ def encode_segment(
     vectors: Vector32,
     metadata: Sequence[Metadata],
     columns: list[bytes | memoryview] | None = None,
+    clusters: list[bytes | memoryview] | None = None,
 ) -> list[bytes | memoryview]:
     """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
     the vectors and columns are views of their arrays, so a large segment is never assembled in memory.
-    ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any."""
+    ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any; ``clusters``: those of
+    ``Clusters.to_parts()``, if the rows are stored in cluster order."""
     rows, dim = vectors.shape
     vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
     packed = (
@@ -104,6 +110,8 @@ def encode_segment(
     ]
     if columns is not None:
         blobs.append(("columns", columns))
+    if clusters is not None:
+        blobs.append(("clusters", clusters))
     sizes = {name: sum(len(p) for p in parts) for name, parts in blobs}
     crcs = {}
     for name, parts in blobs:
@@ -176,11 +184,13 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     if len(ids) != rows or len(metadata) != rows:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
     columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None
+    clusters = _section(buf, secs["clusters"], "clusters", key) if "clusters" in secs else None
     return SegmentContents(
         ids=ids,
         vectors=vectors,
         metadata=metadata,
         columns=columns,
+        clusters=clusters,
         mapping=buf if isinstance(buf, mmap.mmap) else None,
         vectors_at=(secs["vectors"][0], secs["vectors"][1]),
     )
