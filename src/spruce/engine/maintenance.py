@@ -214,8 +214,10 @@ class Maintainer:
             and cluster_metric(st.config.metric)
         ):
             source, rows = parts[0]
-            clusters, perm = Clusters.order(_rows_of(source, rows), st.config.metric)
-            parts = [(source, rows[perm])]
+            ordered = Clusters.order(_rows_of(source, rows), st.config.metric)
+            if ordered is not None:
+                clusters, perm = ordered
+                parts = [(source, rows[perm])]
         ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
         metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as

@@ -48,6 +48,8 @@ PROBE_FRACTION = 0.2  # of the clusters read at the default ef (module docstring
 SAMPLE_PER_CLUSTER = 40  # k-means training rows per centroid (faiss asks for at least 39)
 KMEANS_ITERATIONS = 10
 SEED = 1234
+MAX_ABS = 1e15  # squared float32 distances stay finite below this, even at 20,000 dimensions
+_CHECK_ROWS = 16_384
 _HEAD = struct.Struct("<II")
 
 
@@ -81,10 +83,17 @@ class Clusters:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def order(cls, vectors: FloatArray, metric: str) -> tuple[Clusters, IntArray]:
+    def order(cls, vectors: FloatArray, metric: str) -> tuple[Clusters, IntArray] | None:
         """Cluster ``vectors`` (n x d, n >= 2); returns the clusters and the permutation ``perm`` such that
-        row ``i`` of the block stored in cluster order is ``vectors[perm[i]]`` (stable within a cluster)."""
+        row ``i`` of the block stored in cluster order is ``vectors[perm[i]]`` (stable within a cluster).
+
+        None when a component exceeds ``MAX_ABS``: faiss's k-means works in float32, where the squared
+        distances of such rows overflow (its assignment then fails inside OpenMP, which aborts the
+        process). Values that large are legal, so such a block is simply left unclustered (scanned)."""
         n, dim = vectors.shape
+        for start in range(0, n, _CHECK_ROWS):
+            if float(np.max(np.abs(vectors[start : start + _CHECK_ROWS]), initial=0.0)) > MAX_ABS:
+                return None
         count = max(1, min(n // 2, round(math.sqrt(n))))
         rng = np.random.default_rng(SEED)
         take = min(n, SAMPLE_PER_CLUSTER * count)

@@ -50,6 +50,8 @@ def _dots32(vectors: FloatArray, q: FloatArray, rows: IntArray | None) -> FloatA
             faiss.fvec_inner_products_ny(ptr(out), ptr(q32), ptr(vectors), d, n)
         elif len(rows):
             idx = np.ascontiguousarray(rows, dtype=np.int64)
+            if int(idx.min()) < 0 or int(idx.max()) >= n:  # the kernel reads wherever it is told
+                raise IndexError(f"rows out of range for {n} rows")
             faiss.fvec_inner_products_by_idx(ptr(out), ptr(q32), ptr(vectors), ptr(idx), d, 1, len(idx))
         return out
     picked = vectors if rows is None else vectors[rows]
