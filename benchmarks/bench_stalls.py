@@ -83,6 +83,9 @@ BATCH = 1000
 WRITE_PERIOD_S = 0.02  # ~50 small writes/s
 POLL_S = 0.05
 CLASSES = ["build", "install+finish", "none"]
+# The same, split by whether the loader's bulk load (foreground work as hungry for CPU as the build) was
+# still running: after it, what is left is the background work alone beside the reader and the writer.
+ROWS = ["build, loading", "build, after", "install+finish, loading", "install+finish, after", "none"]
 SAMPLED = {"loader", "reader", "writer"}  # plus the background thread
 
 # ------------------------------------------------------------------------------------------ data
@@ -432,23 +435,26 @@ def ms(x: float) -> str:
     return f"{x * 1e3:.1f}"
 
 
-def stats_table(title: str, ops: list[Op], spans: list[Span]) -> None:
-    by: dict[str, list[float]] = {c: [] for c in CLASSES}
+def stats_table(title: str, ops: list[Op], spans: list[Span], load_done: float) -> None:
+    by: dict[str, list[float]] = {c: [] for c in CLASSES + ROWS}
     for op in ops:
-        by[classify(op, spans)[0]].append(op.latency)
+        c = classify(op, spans)[0]
+        by[c].append(op.latency)
+        if c != "none":
+            by[f"{c}, {'loading' if op.start < load_done else 'after'}"].append(op.latency)
     print(f"\n{title}")
     print(
-        f"| {'during':<15} | {'count':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99.9 ms':>8} | {'max ms':>7} |"
+        f"| {'during':<23} | {'count':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99.9 ms':>8} | {'max ms':>7} |"
     )
-    print(f"|{'-' * 17}|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 8}:|")
-    for c in CLASSES:
+    print(f"|{'-' * 25}|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 8}:|")
+    for c in CLASSES + ROWS[:-1]:
         lat = np.array(by[c])
         if not len(lat):
-            print(f"| {c:<15} | {0:>6} | {'-':>7} | {'-':>7} | {'-':>8} | {'-':>7} |")
+            print(f"| {c:<23} | {0:>6} | {'-':>7} | {'-':>7} | {'-':>8} | {'-':>7} |")
             continue
         p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
         print(
-            f"| {c:<15} | {len(lat):>6} | {ms(p50):>7} | {ms(p99):>7} | {ms(p999):>8} | {ms(lat.max()):>7} |"
+            f"| {c:<23} | {len(lat):>6} | {ms(p50):>7} | {ms(p99):>7} | {ms(p999):>8} | {ms(lat.max()):>7} |"
         )
 
 
@@ -637,9 +643,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"load average at end: {loadavg()}")
 
         stats_table(
-            "reads (single top-10 queries, 1 in 5 filtered), latency by what ran meanwhile", reads, rec.spans
+            "reads (single top-10 queries, 1 in 5 filtered), latency by what ran meanwhile",
+            reads,
+            rec.spans,
+            shared.load_done,
         )
-        stats_table("small writes (1-record upsert / 1-id delete, ~50/s)", writes, rec.spans)
+        title = "small writes (1-record upsert / 1-id delete, ~50/s)"
+        stats_table(title, writes, rec.spans, shared.load_done)
         worst("5 worst reads", reads, rec, t0, "reader")
         worst("5 worst small writes", writes, rec, t0, "writer")
         holds_table(rec)
