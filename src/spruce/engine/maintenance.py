@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from spruce.engine.block import CLUSTER_MIN_WORK, EXACT_MAX_WORK, Block
+from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
 from spruce.errors import SpruceError, StoreClosedError
@@ -114,7 +115,8 @@ class Maintainer:
 
     def _loop(self) -> None:
         try:
-            self._warm()
+            with responsive():
+                self._warm()
         except Exception:
             log.exception("index %s: warming metadata columns failed", self.state.config.name)
         while not self._stop:
@@ -143,7 +145,7 @@ class Maintainer:
             self._thread.join()
 
     def run_once(self) -> None:
-        with self.mu:
+        with self.mu, responsive():
             if self.state.closed or self.state.failed:
                 return
             if self._flush_frozen():
@@ -173,7 +175,7 @@ class Maintainer:
 
     def flush_now(self) -> None:
         """Freeze every memtable and flush it, synchronously (explicit flush, close)."""
-        with self.mu:
+        with self.mu, responsive():
             st = self.state
             with st.write_mu:
                 if st.failed is not None:
