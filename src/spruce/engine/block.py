@@ -31,9 +31,6 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 # Below this many multiply-adds (allowed rows x dimension) an exact scan beats the graph: about 5,000
 # rows at 384 dimensions, which is also where HNSW needs a very large ef to keep recall.
 EXACT_MAX_WORK = 2_000_000
-# A block without a graph is stored in cluster order above this many (rows x dimension), about 20,000 rows
-# at 384 dimensions: scanning it whole would cost a query over a millisecond (``index.clusters``).
-CLUSTER_MIN_WORK = 4 * EXACT_MAX_WORK
 # Clusters are probed only when at least this fraction of the block's rows is allowed; a more selective
 # filter scans exactly its allowed rows (read in place, so that costs no more than the probe would).
 PROBE_MIN_ALLOWED = 0.5

@@ -5,8 +5,9 @@ waiting for the GIL gets it only when the holder is asked to drop it, after the 
 interval (5 ms by default), and a query needs the GIL back after every faiss or numpy call that released
 it: beside a background thread running Python, a query that takes 0.6 ms alone took 6 ms at the median
 and 18 ms at p99 (one thread building metadata columns for 150,000 rows in a loop, 60,000 x 384 indexed;
-with a 0.5 ms interval: 1.3 ms and 4.5 ms). So while any index's background step runs, the interval is
-at most ``INTERVAL``; afterwards the previous value is put back, unless someone else changed it meanwhile.
+with a 0.5 ms interval: 1.3 ms and 4.5 ms; ``benchmarks/bench_micro.py gil``). So while any index's
+background step runs, the interval is at most ``INTERVAL``; afterwards the previous value is put back,
+unless someone else changed it meanwhile.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from spruce.engine.block import CLUSTER_MIN_WORK, EXACT_MAX_WORK, Block
+from spruce.engine.block import EXACT_MAX_WORK, Block
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
@@ -65,6 +65,9 @@ REPOINT_STEP = 4096
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
 MAX_TAIL = 4
+# A block built without a graph is stored in cluster order above this many (rows x dimension), about 20,000
+# rows at 384 dimensions: scanning it whole would cost a query over a millisecond (``index.clusters``).
+CLUSTER_MIN_WORK = 4 * EXACT_MAX_WORK
 
 
 def _load_malloc_trim() -> Any:
@@ -381,12 +384,16 @@ class Maintainer:
         return [main, *rest], "extend"
 
 
-def _rows_of(block: Block, rows: IntArray) -> FloatArray:
-    """The vectors of ``rows`` (distinct, not empty): a view when they are consecutive and ascending."""
+def _consecutive(rows: IntArray) -> bool:
+    """Whether ``rows`` (distinct, not empty) are lo, lo+1, ..., in that order (a permutation of such a
+    range, as a clustered flush passes, is not)."""
     lo, hi = int(rows[0]), int(rows[-1]) + 1
-    if hi - lo == len(rows) and (len(rows) < 3 or bool(np.all(np.diff(rows) == 1))):
-        return block.vectors[lo:hi]
-    return block.vectors[rows]
+    return hi - lo == len(rows) and (len(rows) < 3 or bool(np.all(np.diff(rows) == 1)))
+
+
+def _rows_of(block: Block, rows: IntArray) -> FloatArray:
+    """The vectors of ``rows`` (distinct, not empty): a view when they are consecutive, else a copy."""
+    return block.vectors[int(rows[0]) : int(rows[-1]) + 1] if _consecutive(rows) else block.vectors[rows]
 
 
 def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iterator[FloatArray]:
@@ -395,7 +402,7 @@ def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iter
     for block, rows in parts:
         if not len(rows):
             continue
-        if int(rows[-1]) + 1 - int(rows[0]) == len(rows):
+        if _consecutive(rows):
             yield _rows_of(block, rows)
             continue
         for start in range(0, len(rows), size):

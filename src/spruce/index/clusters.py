@@ -4,8 +4,10 @@ Why: rows flushed while their namespace already has a graph get no graph of thei
 inserts them into the namespace's graph, and building one for them too would double the indexing work).
 Until that merge ends, which takes tens of seconds under a bulk load, every query scanned them all: about
 3 ms per 50,000 x 384 rows on one core, 15-20 ms at a backlog of 150,000 rows (``benchmarks/bench_stalls.py``,
-the README there). Clustering them costs about 0.3 s per 50,000 x 384 rows (a sampled k-means plus one
-assignment pass), against about 8 s to insert them into a graph.
+the README there). With clusters, the same 150,000 rows beside a 50,000-row graph take 4.3-4.8 ms per
+query (``benchmarks/bench_micro.py backlog``; 17.4 ms before). Clustering them costs about 0.3 s per
+50,000 x 384 rows (a sampled k-means plus one assignment pass), against about 8 s to insert them into a
+graph.
 
 How: ``sqrt(n)`` centroids from k-means over a sample; the block's rows are *stored in cluster order* (the
 builder permutes them before it writes the segment), so each cluster is a contiguous run of rows and a

@@ -8,9 +8,10 @@ Dot products are computed in float32 on one thread, not with BLAS: a matrix-vect
 so one thread is as fast, and multi-threaded BLAS on a busy 2-core machine (or beside faiss's OpenMP
 threads) was measured 5-20x slower per query. The kernels are faiss's SIMD ones, which release the GIL:
 ``fvec_inner_products_ny`` over all rows, and ``fvec_inner_products_by_idx`` over chosen rows, read where
-they lie (``einsum`` needed them copied first). On 50,000 x 384 (one-off timings on the 2-core machine):
-all rows 2.7 ms (``einsum`` 3.3 ms); a fifth of the rows 1.2 ms (copy + ``einsum`` 2.0 ms); half 2.2 ms
-(7.6 ms). Arrays those kernels cannot take (not float32, not contiguous) go through ``einsum``.
+they lie (``einsum`` needed them copied first). On 50,000 x 384 on the 2-core machine
+(``benchmarks/bench_micro.py kernels``): all rows 3.2 ms (``einsum`` 3.3-6.9 ms); a fifth of the rows
+0.7 ms (copy + ``einsum`` 2.0 ms); half 1.7 ms (7.6-11 ms). Arrays those kernels cannot take (not
+float32, not contiguous) go through ``einsum``.
 
 Products are redone in float64 where float32 cannot represent them: a block whose products overflow (finite
 values near 3.4e38 are legal), and rows (or a query) so small that their products underflow to zero. So a
