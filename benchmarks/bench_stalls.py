@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import platform
@@ -175,6 +176,15 @@ class Recorder:
     finish_start: float | None = None
     profile: cProfile.Profile | None = None
     calls: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # name -> (start, duration)
+    gcs: list[tuple[int, float, float, str]] = field(default_factory=list)  # (generation, start, end, thread)
+    _gc_start: float = 0.0
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """``gc.callbacks`` hook: a collection holds the GIL, so it stalls every thread for its length."""
+        if phase == "start":
+            self._gc_start = NOW()
+        else:
+            self.gcs.append((info["generation"], self._gc_start, NOW(), threading.current_thread().name))
 
     def add_wait(self, dt: float) -> None:
         ident = threading.get_ident()
@@ -480,6 +490,9 @@ def worst(title: str, ops: list[Op], rec: Recorder, t0: float, me: str, n: int =
         ]
         for h in sorted(holds, key=lambda h: h.got - h.released)[:2]:
             print(f"           {h.thread} held {h.lock} {ms(h.released - h.got)} ms in {h.caller}")
+        gcs = [(g, a, b, th) for g, a, b, th in rec.gcs if a < end and b > op.start and b - a > 1e-3]
+        for g, a, b, th in sorted(gcs, key=lambda x: x[1] - x[2])[:2]:
+            print(f"           garbage collection (generation {g}) in {th}: {ms(b - a)} ms")
         for who in (me, "spruce-maint"):
             where = Counter(w for t, th, w in rec.samples if op.start <= t <= end and th.startswith(who))
             if where:
@@ -525,6 +538,21 @@ def holds_table(rec: Recorder) -> None:
             d = np.array([t for _, t in times])
             p50, p99 = np.percentile(d, [50, 99])
             print(f"| {name:<28} | {len(d):>6} | {ms(p50):>7} | {ms(p99):>7} | {ms(d.max()):>7} |")
+
+
+def gc_table(rec: Recorder) -> None:
+    print("\ngarbage collections (each holds the GIL: every thread waits)")
+    head = f"| {'generation':<10} | {'count':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'max ms':>7}"
+    print(f"{head} | {'total s':>7} |")
+    print(f"|{'-' * 12}|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|")
+    for gen in range(3):
+        d = np.array([b - a for g, a, b, _ in rec.gcs if g == gen])
+        if len(d):
+            p50, p99 = np.percentile(d, [50, 99])
+            print(
+                f"| {gen:<10} | {len(d):>6} | {ms(p50):>7} | {ms(p99):>7} | {ms(d.max()):>7} |"
+                f" {d.sum():>7.2f} |"
+            )
 
 
 def steps_table(rec: Recorder, t0: float) -> None:
@@ -582,6 +610,7 @@ def main(argv: list[str] | None = None) -> None:
     rec = Recorder(profile=cProfile.Profile() if args.profile else None)
     patch_maintainer(rec)
     patch_calls(rec)
+    gc.callbacks.append(rec.on_gc)
     workdir = tempfile.mkdtemp(prefix="bench-stalls-", dir=args.workdir)
     kw = {"flush_rows": args.flush_rows} if args.flush_rows else {}
     client = spruce.Client(workdir, **kw)
@@ -652,7 +681,12 @@ def main(argv: list[str] | None = None) -> None:
         stats_table(title, writes, rec.spans, shared.load_done)
         worst("5 worst reads", reads, rec, t0, "reader")
         worst("5 worst small writes", writes, rec, t0, "writer")
+        after = [op for op in reads if op.start >= shared.load_done]
+        worst("5 worst reads after the bulk load", after, rec, t0, "reader")
+        after = [op for op in writes if op.start >= shared.load_done]
+        worst("5 worst small writes after the bulk load", after, rec, t0, "writer")
         holds_table(rec)
+        gc_table(rec)
         steps_table(rec, t0)
         if rec.profile is not None:
             out = io.StringIO()

@@ -268,3 +268,57 @@ def test_persisted_columns_answer_like_the_built_ones() -> None:
 
     check()
     assert checked >= (EXAMPLES // 2) * FILTERS_PER_STEP, checked
+
+
+def test_gathered_columns_answer_like_columns_built_from_the_gathered_rows() -> None:
+    """``MetadataColumns.gather`` (what a flush or merge builds a block's columns with): the rows picked
+    from several sources, in any order, answer every filter as the reference does on those rows' metadata;
+    the sources come persisted and forked too (as segments do), the result keeps no string that no
+    gathered row holds (a purge leaves none behind), and it round-trips and grows like built columns."""
+    checked = 0
+
+    @_settings(EXAMPLES // 2)
+    @given(
+        metas=records,
+        cuts=st.lists(st.integers(0, 60), min_size=0, max_size=3),
+        picks=st.lists(st.tuples(st.booleans(), st.randoms(use_true_random=False)), min_size=4, max_size=4),
+        batch=st.lists(filters, min_size=FILTERS_PER_STEP, max_size=FILTERS_PER_STEP),
+    )
+    def check(
+        metas: list[dict[str, Any]], cuts: list[int], picks: list[Any], batch: list[dict[str, Any]]
+    ) -> None:
+        nonlocal checked
+        bounds = [0, *sorted(cut % (len(metas) + 1) for cut in cuts), len(metas)]
+        sources: list[tuple[MetadataColumns, np.ndarray[Any, np.dtype[np.int64]]]] = []
+        gathered: list[dict[str, Any]] = []
+        for i, (start, stop) in enumerate(pairwise(bounds)):
+            part = metas[start:stop]
+            cols = MetadataColumns()
+            cols.extend(part)
+            if i % 2:  # as a loaded segment's columns: read-only views of the persisted bytes, forked
+                blob = b"".join(bytes(p) for p in cols.to_parts())
+                cols = MetadataColumns.from_buffer(memoryview(blob)).fork()
+            keep_all, rnd = picks[i % len(picks)]
+            rows = list(range(len(part)))
+            if not keep_all:
+                rows = rnd.sample(rows, rnd.randint(0, len(rows)))  # some rows, in any order
+            sources.append((cols, np.array(rows, dtype=np.int64)))
+            gathered += [part[r] for r in rows]
+        out = MetadataColumns.gather(sources)
+        assert len(out) == len(gathered)
+        for raw in batch:
+            check_one(out, raw, parse_filter(raw), gathered)
+            checked += 1
+        check_postings_well_formed(out)
+        for store in out._fields.values():
+            used = {*store.str_codes.view().tolist(), *store.elem_codes.view().tolist()}
+            assert sorted(store.vocab.values()) == list(range(len(store.vocab)))
+            assert used == set(store.vocab.values())
+        blob = b"".join(bytes(p) for p in out.to_parts())
+        loaded = MetadataColumns.from_buffer(memoryview(blob))
+        loaded.extend(metas)
+        for raw in batch:
+            check_one(loaded, raw, parse_filter(raw), gathered + metas)
+
+    check()
+    assert checked >= (EXAMPLES // 2) * FILTERS_PER_STEP, checked

@@ -10,7 +10,8 @@ entry that still names the old block resolves correctly until it is re-pointed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import SegmentContents
 from spruce.types import Metadata, Vector32
 
-__all__ = ["Block"]
+__all__ = ["Block", "pick_rows"]
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -40,6 +41,15 @@ COLUMN_STEP = 16_384  # rows of metadata decoded at a time while building column
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
+def pick_rows(items: Sequence[str], rows: IntArray) -> list[str]:
+    """``[items[r] for r in rows]``, with the loop in C (background steps run it for every row they move,
+    and a Python loop holds the GIL that queries need)."""
+    if not len(rows):
+        return []
+    got = itemgetter(*rows.tolist())(items)
+    return list(got) if len(rows) > 1 else [got]
+
+
 class Block:
     """Rows ``0..n`` of ids, float32 vectors, squared norms, metadata, and a liveness mask."""
 
@@ -47,7 +57,7 @@ class Block:
         self,
         dim: int,
         *,
-        ids: list[str] | None = None,
+        ids: list[str] | tuple[str, ...] | None = None,
         vectors: Vector32 | None = None,
         metadata: list[Metadata] | PackedMetadata | None = None,
         segment_key: str | None = None,
@@ -68,7 +78,10 @@ class Block:
         self.freeze_lsn = 0
         self.forward: tuple[Block, np.ndarray[Any, np.dtype[np.int64]]] | None = None
         self.slot = -1  # the namespace's name for this block in its id map (see ``Namespace``)
-        self.ids: list[str] = ids if ids is not None else []
+        # a memtable's list (appended to), or a segment's tuple: a tuple of strings is untracked by the
+        # garbage collector, so a full collection (which holds the GIL) does not walk every id of every
+        # segment; at 200,000 ids that walk was a few ms of each such pause
+        self.ids: list[str] | tuple[str, ...] = ids if ids is not None else []
         # a memtable's dicts, or a segment's packed rows (decoded one at a time, when asked for)
         self.metadata: list[Metadata] | PackedMetadata = metadata if metadata is not None else []
         self.n = len(self.ids)
@@ -121,11 +134,12 @@ class Block:
             self._sync_columns()
             self._columns.build_index()
 
-    def fork_columns(self) -> MetadataColumns:
-        """This block's columns, complete, as a copy to extend (see ``MetadataColumns.fork``)."""
+    def complete_columns(self) -> MetadataColumns | None:
+        """A fork of this block's columns if they hold every row already (a segment's always do once
+        built; a memtable's only if filters made them catch up), else None: completing them here would
+        hold the block's lock, and so its filtered queries, for the whole per-row build."""
         with self._columns_mu:
-            self._sync_columns()
-            return self._columns.fork()
+            return self._columns.fork() if self._columns_rows == self.n else None
 
     def columns_parts(self) -> list[bytes | memoryview]:
         """The persisted form of this block's metadata columns (written into its segment)."""
@@ -244,6 +258,7 @@ class Block:
         self._sq[start : start + m] = np.einsum("ij,ij->i", v64, v64)
         self._alive[start : start + m] = True
         assert isinstance(self.metadata, list), "only a memtable grows"
+        assert isinstance(self.ids, list), "only a memtable is appended to"
         self.ids.extend(ids)
         self.metadata.extend(metadata)
         self.n += m

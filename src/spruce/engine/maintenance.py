@@ -43,11 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from spruce.engine.block import EXACT_MAX_WORK, Block
+from spruce.engine.block import EXACT_MAX_WORK, Block, pick_rows
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
 from spruce.errors import SpruceError, StoreClosedError
+from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
 from spruce.index.hnsw import HnswIndex
@@ -223,7 +224,7 @@ class Maintainer:
             if ordered is not None:
                 clusters, perm = ordered
                 parts = [(source, rows[perm])]
-        ids = [b.ids[r] for b, rows in parts for r in rows.tolist()]
+        ids = tuple(rid for b, rows in parts for rid in pick_rows(b.ids, rows))
         metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
         # the new block's vectors and is what the segment is written from. Concatenating them first would
@@ -257,8 +258,7 @@ class Maintainer:
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"
-        # An extended segment keeps its rows first: its columns carry over, only the new rows are added.
-        columns = parts[0][0].fork_columns() if graph == "extend" else None
+        columns = _gathered_columns(parts)
         block = Block(
             st.dim,
             ids=ids,
@@ -407,6 +407,18 @@ def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iter
             continue
         for start in range(0, len(rows), size):
             yield _rows_of(block, rows[start : start + size])
+
+
+def _gathered_columns(parts: list[tuple[Block, IntArray]]) -> MetadataColumns | None:
+    """The new block's metadata columns taken from its sources' columns (``MetadataColumns.gather``, array
+    work) when every source has them complete, as segments do; otherwise None, and the block builds them
+    from the rows' metadata (a Python loop per value, which holds the GIL)."""
+    forks = [block.complete_columns() for block, _ in parts]
+    if not parts or any(f is None for f in forks):
+        return None
+    return MetadataColumns.gather(
+        [(f, rows) for f, (_, rows) in zip(forks, parts, strict=True) if f is not None]
+    )
 
 
 def _has_graph(ns: Namespace) -> bool:

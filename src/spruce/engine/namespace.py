@@ -15,12 +15,13 @@ leaves forwarding arrays behind; ``loc`` entries naming a retired block are re-p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 from sortedcontainers import SortedList
 
-from spruce.engine.block import Block
+from spruce.engine.block import Block, pick_rows
 from spruce.filter import Filter
 from spruce.index import higher_is_better
 from spruce.types import Metadata, Vector32
@@ -127,13 +128,14 @@ class Namespace:
         while self._repoint and budget > 0:
             block, rows = self._repoint[-1]
             take, rest = rows[:budget], rows[budget:]
-            ids = block.ids
-            base = block.slot << _ROW_BITS
-            for r in take.tolist():
-                rid = ids[r]
-                if self.loc.get(rid) == base + r:
-                    to, row = self._follow(block, r)
-                    self.loc[rid] = (to.slot << _ROW_BITS) + row
+            # One step is vectorised but for the dict itself (``map``/``update`` iterate in C): it runs with
+            # ``rw`` held exclusively, and a Python loop per entry held it 4-7 ms per 4,096 entries.
+            ids = pick_rows(block.ids, take)
+            to, moved = self._follow_rows(block, take)
+            now = np.fromiter(map(self.loc.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+            here = np.flatnonzero(now == take + (block.slot << _ROW_BITS))  # not deleted or replaced since
+            codes = (moved[here] + (to.slot << _ROW_BITS)).tolist()
+            self.loc.update(zip(pick_rows(ids, here), codes, strict=True))
             budget -= len(take)
             if len(rest):
                 self._repoint[-1] = (block, rest)
@@ -156,6 +158,15 @@ class Namespace:
             row = int(mapping[row])
             block = nxt
         return block, row
+
+    @staticmethod
+    def _follow_rows(block: Block, rows: IntArray) -> tuple[Block, IntArray]:
+        """``_follow`` for many rows of one block (all carried over, so they forward alike)."""
+        while block.forward is not None:
+            nxt, mapping = block.forward
+            rows = mapping[rows]
+            block = nxt
+        return block, rows
 
     def resolve(self, rid: str) -> tuple[Block, int] | None:
         code = self.loc.get(rid)

@@ -150,7 +150,7 @@ class IndexState:
         metadata = contents.metadata
         block = Block(
             self.dim,
-            ids=contents.ids,
+            ids=tuple(contents.ids),
             vectors=contents.vectors,
             metadata=metadata if isinstance(metadata, PackedMetadata) else list(metadata),
             segment_key=s["segment"],

@@ -221,6 +221,73 @@ class _FieldStore:
             self.elem_codes.append(pending.elem_codes)
 
 
+def _gather_field(parts: list[tuple[_FieldStore, npt.NDArray[np.int64]]]) -> _FieldStore | None:
+    """One field of :meth:`MetadataColumns.gather`: each part's values whose row has a target (>= 0),
+    moved to that row, re-coded into one vocabulary, sorted by row. None if no value is left."""
+    vocab: dict[str, int] = {}
+    num: list[tuple[IndexArray, npt.NDArray[Any]]] = []
+    strs: list[tuple[IndexArray, npt.NDArray[Any]]] = []
+    bools: list[tuple[IndexArray, npt.NDArray[Any]]] = []
+    lists: list[tuple[IndexArray, npt.NDArray[Any]]] = []  # (rows, list lengths)
+    elements: list[IndexArray] = []  # the kept lists' element codes, lists in the order of ``lists``
+    for store, target in parts:
+        texts = sorted(store.vocab, key=store.vocab.__getitem__)
+        recode = np.fromiter((vocab.setdefault(t, len(vocab)) for t in texts), np.int64, len(texts))
+        rows = target[store.num_rows.view()]
+        num.append((rows[rows >= 0], store.num_vals.view()[rows >= 0]))
+        rows = target[store.str_rows.view()]
+        strs.append((rows[rows >= 0], recode[store.str_codes.view()[rows >= 0]]))
+        rows = target[store.bool_rows.view()]
+        bools.append((rows[rows >= 0], store.bool_vals.view()[rows >= 0]))
+        rows = target[store.list_rows.view()]
+        ends_here = store.list_ends.view().astype(np.int64)
+        sizes = ends_here - np.concatenate(([0], ends_here[:-1])).astype(np.int64)
+        lists.append((rows[rows >= 0], sizes[rows >= 0]))
+        elements.append(recode[store.elem_codes.view()[np.repeat(rows >= 0, sizes)]])
+    num_rows, num_vals = _by_row(num, np.float64)
+    str_rows, str_codes = _by_row(strs, np.int64)
+    bool_rows, bool_vals = _by_row(bools, np.bool_)
+    list_rows, lengths = _by_row(lists, np.int64)
+    if not (len(num_rows) or len(str_rows) or len(bool_rows) or len(list_rows)):
+        return None
+    # Each list's elements follow it into row order. Laid end to end, list j owns the elements from
+    # first[j], so the sorted lists' elements are those runs, taken in the sorted order.
+    unsorted_sizes = np.concatenate([n for _, n in lists])
+    first = np.cumsum(unsorted_sizes) - unsorted_sizes
+    first = first[np.argsort(np.concatenate([r for r, _ in lists]), kind="stable")]
+    ends = np.cumsum(lengths)
+    picked = np.arange(len(ends) and int(ends[-1]), dtype=np.int64) + np.repeat(
+        first - (ends - lengths), lengths
+    )
+    elem_codes = np.concatenate(elements)[picked]
+    # only the strings still in use, numbered in their merged order
+    used = np.unique(np.concatenate([str_codes, elem_codes]))
+    texts = list(vocab)
+    out = _FieldStore()
+    out.vocab = {texts[c]: i for i, c in enumerate(used.tolist())}
+    renumber = np.zeros(len(texts), dtype=np.int64)
+    renumber[used] = np.arange(len(used), dtype=np.int64)
+    arrays = {
+        "num_rows": num_rows, "num_vals": num_vals, "str_rows": str_rows, "str_codes": renumber[str_codes],
+        "bool_rows": bool_rows, "bool_vals": bool_vals, "list_rows": list_rows, "list_ends": ends,
+        "elem_rows": np.repeat(list_rows, lengths), "elem_codes": renumber[elem_codes],
+    }  # fmt: skip
+    for attr, dtype in _PERSISTED:
+        native = np.dtype(dtype).newbyteorder("=")
+        setattr(out, attr, _Growable.wrap(np.ascontiguousarray(arrays[attr], dtype=native)))
+    return out
+
+
+def _by_row(
+    parts: list[tuple[IndexArray, npt.NDArray[Any]]], dtype: type[np.generic]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """The parts' (rows, values) laid end to end, then sorted by row (each row appears at most once)."""
+    rows = np.concatenate([r for r, _ in parts]) if parts else np.empty(0, dtype=np.int64)
+    values = np.concatenate([v for _, v in parts]) if parts else np.empty(0, dtype=dtype)
+    order = np.argsort(rows, kind="stable")
+    return rows[order].astype(np.int64), values[order].astype(dtype, copy=False)
+
+
 _EMPTY_STORE = _FieldStore()  # stands in for a field no row has; never written to
 
 # The arrays of a _FieldStore as persisted, with their on-disk dtypes (see "Persisted form").
@@ -795,8 +862,8 @@ class MetadataColumns:
 
     def fork(self) -> MetadataColumns:
         """A copy that shares the arrays (copied only when the copy is appended to, never written in
-        place) and has its own postings: what a merge starts from, so that a large segment's columns are
-        not rebuilt from its metadata each time rows are merged into it."""
+        place) and has its own postings: a snapshot that a flush or merge reads (:meth:`gather`) without
+        holding the block's lock, while queries go on evaluating (so updating postings on) the original."""
         out = MetadataColumns(indexed=self.indexed)
         for name, store in self._fields.items():
             twin = _FieldStore()
@@ -805,6 +872,36 @@ class MetadataColumns:
                 setattr(twin, attr, _Growable.wrap(getattr(store, attr).view()))
             out._fields[name] = twin
         out._len = self._len
+        return out
+
+    @classmethod
+    def gather(cls, sources: Sequence[tuple[MetadataColumns, npt.NDArray[np.int64]]]) -> MetadataColumns:
+        """Columns holding rows ``rows`` of each source in turn: result row ``i`` is the ``i``-th of all
+        the ``rows`` arrays laid end to end (each distinct, in any order).
+
+        What a flush or merge needs for a block built from other blocks' rows, taken from their columns
+        with array operations. Re-extending from the rows' metadata instead is a Python loop per value
+        under the GIL: about 2 s of a 150,000-row merge, which queries waited on in 0.5 ms slices. Only
+        the strings the gathered rows use are kept in the vocabularies, so a purge leaves no deleted
+        record's string behind."""
+        total = sum(len(rows) for _, rows in sources)
+        if total > _MAX_ROWS:
+            raise OverflowError(f"MetadataColumns holds at most {_MAX_ROWS} rows")
+        out = cls(indexed=all(cols.indexed for cols, _ in sources))
+        targets: list[npt.NDArray[np.int64]] = []  # per source: its row -> the result's row, or -1
+        offset = 0
+        for cols, rows in sources:
+            target = np.full(len(cols), -1, dtype=np.int64)
+            target[rows] = np.arange(offset, offset + len(rows), dtype=np.int64)
+            targets.append(target)
+            offset += len(rows)
+        for name in dict.fromkeys(name for cols, _ in sources for name in cols._fields):
+            parts = [(cols._fields[name], t) for (cols, _), t in zip(sources, targets, strict=True)
+                     if name in cols._fields]  # fmt: skip
+            store = _gather_field(parts)
+            if store is not None:
+                out._fields[name] = store
+        out._len = total
         return out
 
     @classmethod

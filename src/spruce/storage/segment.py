@@ -84,7 +84,7 @@ def _pad(n: int) -> int:
 
 
 def encode_segment(
-    ids: list[str],
+    ids: Sequence[str],
     vectors: Vector32,
     metadata: Sequence[Metadata],
     columns: list[bytes | memoryview] | None = None,

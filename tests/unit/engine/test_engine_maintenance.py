@@ -56,6 +56,42 @@ def test_flush_merge_and_purge(tmp_path: Path) -> None:
     db2.close()
 
 
+def test_a_purge_leaves_no_deleted_string_in_any_segment(tmp_path: Path) -> None:
+    """Merged and purged segments take their metadata columns from their sources' columns
+    (``MetadataColumns.gather``): the strings of deleted records must not ride along in the columns'
+    vocabularies, and filters on the new segment still answer from them."""
+    db = Database.open(tmp_path, flush_rows=20)
+    db.create_index("ix", dimension=3, metric="cosine")
+    idx = db.index("ix")
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(100, 3)).astype(np.float32)
+    for start in range(0, 100, 20):
+        idx.upsert(
+            [
+                (
+                    f"r{i:03d}",
+                    vecs[i],
+                    {"kind": f"secret-{i:03d}" if i % 4 == 0 else "plain", "tags": [f"t{i % 3}"]},
+                )
+                for i in range(start, start + 20)
+            ]
+        )
+        idx.flush()
+    idx.compact()
+    assert _segments(db, "ix", "") == 1
+    doomed = [f"r{i:03d}" for i in range(0, 100, 4)]
+    idx.delete(ids=doomed)
+    idx.flush()
+    idx.compact()
+    assert idx.describe_index_stats().pending_deletions == 0
+    for seg in (tmp_path / "indexes").rglob("*.seg"):
+        assert b"secret-" not in seg.read_bytes(), seg
+    hits = idx.query(vector=[1, 0, 0], top_k=100, filter={"tags": {"$in": ["t1"]}, "kind": "plain"})
+    assert sorted(m.id for m in hits.matches) == [f"r{i:03d}" for i in range(100) if i % 4 and i % 3 == 1]
+    assert idx.query(vector=[1, 0, 0], top_k=100, filter={"kind": {"$ne": "plain"}}).matches == []
+    db.close()
+
+
 def test_concurrent_writers_readers_and_background_flushes(tmp_path: Path) -> None:
     client = spruce.Client(path=tmp_path, flush_rows=37)
     client.create_index("ix", dimension=4, metric="dotproduct")
