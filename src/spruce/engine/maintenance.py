@@ -38,7 +38,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ DEAD_FRACTION = 0.2
 REPOINT_STEP = 4096
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
+FLUSH_ROUNDS = 4
 MAX_TAIL = 4
 # A block built without a graph is stored in cluster order above this many (rows x dimension), about 20,000
 # rows at 384 dimensions: scanning it whole would cost a query over a millisecond (``index.clusters``).
@@ -152,11 +153,34 @@ class Maintainer:
         with self.mu, responsive():
             if self.state.closed or self.state.failed:
                 return
-            if self._flush_frozen():
+            if self._flush_all():
                 release_freed_memory()
             while self._compact_step():
-                self._flush_frozen()  # memtables frozen while the step ran: to segments before the next
+                self._flush_all()  # memtables frozen while the step ran: to segments before the next
                 release_freed_memory()
+
+    def _flush_all(self) -> bool:
+        """Flush frozen blocks, again if more froze meanwhile (a bulk load freezes one every second or
+        so), up to ``FLUSH_ROUNDS`` times so that a load that never pauses cannot starve compaction."""
+        did = False
+        for _ in range(FLUSH_ROUNDS):
+            if not self._flush_frozen():
+                break
+            did = True
+        return did
+
+    def _flush_during_merge(self) -> None:
+        """Called between the chunks of a merge's graph build: flush memtables frozen since it began.
+        Until they are segments, every query scans their rows exactly, and a large merge takes 10-40 s.
+
+        Safe to interleave: the flush installs a new segment beside the blocks being merged (whose install
+        checks only that those are still there), and the merge has put no object yet that the flush's
+        garbage collection could take for a leftover (its segment and graph are put after the build)."""
+        st = self.state
+        with st.rw.read():
+            frozen = any(ns.frozen for ns in st.namespaces.values())
+        if frozen:
+            self._flush_frozen()
 
     def _idle_with_memtables(self) -> bool:
         st = self.state
@@ -194,7 +218,11 @@ class Maintainer:
     # ------------------------------------------------------------ the pattern
 
     def _build(
-        self, parts: list[tuple[Block, IntArray]], *, graph: str = "auto"
+        self,
+        parts: list[tuple[Block, IntArray]],
+        *,
+        graph: str = "auto",
+        between: Callable[[], None] = lambda: None,
     ) -> tuple[Block, list[tuple[Block, IntArray]]]:
         """Copy the given rows into a new block, put it as a segment object, and give it what searching
         needs (no lock held). Returns the block and the parts in the order its rows hold them (to install).
@@ -202,7 +230,8 @@ class Maintainer:
         ``graph``: "auto" builds an HNSW graph when the block has at least ``ann_min_rows`` rows; "none"
         builds none; "extend" copies the graph of ``parts[0]``'s block (all of whose rows must be in
         ``parts[0]``, in order, so its labels stay row numbers) and inserts the other parts' rows into it,
-        so that merging into a large segment costs only the rows that are new to its graph.
+        so that merging into a large segment costs only the rows that are new to its graph. ``between``
+        runs after each chunk of rows added to the graph (a merge flushes there, ``_flush_during_merge``).
 
         A large block left without a graph (rows flushed next to a namespace's graph, awaiting the merge
         into it) is clustered, and its rows stored in cluster order (``index.clusters``), so that queries
@@ -238,6 +267,7 @@ class Maintainer:
                 for start in range(0, len(rows), CHUNK_ROWS):
                     take = rows[start : start + CHUNK_ROWS]
                     ann.add(_rows_of(block, take))
+                    between()
                     # copied into the graph's storage: a mapped segment need not keep these pages
                     block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
@@ -246,6 +276,7 @@ class Maintainer:
             ann.reserve(len(ids))
             for chunk in _chunks(parts):
                 ann.add(chunk)
+                between()
         vecs = ann.vectors() if ann is not None else None
         if vecs is None:  # no graph, or one holding a normalised copy: the block needs its own rows
             if len(parts) == 1 and ids:
@@ -346,7 +377,7 @@ class Maintainer:
                 (b, np.arange(b.n, dtype=np.int64) if i == 0 and graph == "extend" else b.live_rows())
                 for i, b in enumerate(old)
             ]
-        new, parts = self._build(parts, graph=graph)
+        new, parts = self._build(parts, graph=graph, between=self._flush_during_merge)
         with st.write_mu:
             with st.rw.write():
                 if st.namespaces.get(ns.name) is not ns or not all(
@@ -396,14 +427,17 @@ def _rows_of(block: Block, rows: IntArray) -> FloatArray:
     return block.vectors[int(rows[0]) : int(rows[-1]) + 1] if _consecutive(rows) else block.vectors[rows]
 
 
-def _chunks(parts: list[tuple[Block, IntArray]], size: int = CHUNK_ROWS) -> Iterator[FloatArray]:
-    """The given rows of the given blocks, in order: a view of each contiguous run of rows (no copy), else
-    copies of ``size`` rows at a time."""
+def _chunks(parts: list[tuple[Block, IntArray]], size: int | None = None) -> Iterator[FloatArray]:
+    """The given rows of the given blocks, in order, ``size`` rows at a time: views of contiguous runs of
+    rows (no copy), else copies. ``size`` defaults to ``CHUNK_ROWS``."""
+    size = size or CHUNK_ROWS
     for block, rows in parts:
         if not len(rows):
             continue
         if _consecutive(rows):
-            yield _rows_of(block, rows)
+            view = _rows_of(block, rows)
+            for start in range(0, len(view), size):
+                yield view[start : start + size]
             continue
         for start in range(0, len(rows), size):
             yield _rows_of(block, rows[start : start + size])
