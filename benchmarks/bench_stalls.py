@@ -279,6 +279,7 @@ def patch_maintainer(rec: Recorder) -> None:
 
     def step(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(self: Maintainer, *a: Any, **kw: Any) -> Any:
+            outer = rec.step, rec.builds, rec.finish_start  # a merge flushes between its chunks: nested
             rec.step, rec.builds, rec.finish_start = kind, [], None
             if rec.profile is not None:
                 rec.profile.enable()
@@ -293,19 +294,19 @@ def patch_maintainer(rec: Recorder) -> None:
                     rec.spans.append(Span(f"{kind} install", rec.builds[-1], fin, 0))
                 if rec.finish_start is not None:
                     rec.spans.append(Span(f"{kind} finish", rec.finish_start, end, 0))
-                rec.step = ""
+                rec.step, rec.builds, rec.finish_start = outer
 
         return wrapped
 
     def timed_build(self: Maintainer, parts: list[tuple[Any, np.ndarray]], **kw: Any) -> Any:
-        start = NOW()
+        start, kind, builds = NOW(), rec.step or "?", rec.builds
         try:
             return build(self, parts, **kw)
         finally:
             end = NOW()
             rows = sum(len(r) for _, r in parts)
-            rec.spans.append(Span(f"{rec.step or '?'} build", start, end, rows))
-            rec.builds.append(end)
+            rec.spans.append(Span(f"{kind} build", start, end, rows))
+            builds.append(end)
 
     def timed_finish(self: Maintainer, *a: Any, **kw: Any) -> None:
         rec.finish_start = NOW()

@@ -130,7 +130,11 @@ def test_merge_into_a_graph_keeps_clustered_rows(tmp_path: Path, monkeypatch: py
     for start in range(0, N, 500):
         idx.upsert([(f"r{i:04d}", vecs[i], {"i": i}) for i in range(start, start + 500)])
         if start + 500 == FLUSH:
-            idx.flush()  # the first flush gets a graph; the later ones are clustered beside it
+            idx.flush()  # the first flush is clustered too, and compaction gives it a graph ...
+            assert all(b.clusters is not None for b in idx._st.namespaces[""].segments)
+            held["on"] = False
+            idx.compact()
+            held["on"] = True  # ... beside which the later flushes are clustered
     idx.flush()
     segments = idx._st.namespaces[""].segments
     assert segments[0].ann is not None and all(b.clusters is not None and b.ann is None for b in segments[1:])

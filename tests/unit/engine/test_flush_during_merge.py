@@ -29,8 +29,9 @@ def test_a_memtable_frozen_during_a_merge_is_flushed_before_the_merge_ends(
     def upsert(lo: int, hi: int) -> None:
         idx.upsert([(f"r{i}", vecs[i], {"i": i}) for i in range(lo, hi)])
 
-    upsert(0, 200)  # a full memtable: frozen, flushed with a graph
+    upsert(0, 200)  # a full memtable: frozen, flushed, then given a graph by compaction
     idx.flush()
+    idx.compact()
     ns = idx._st.namespaces[""]
     (main,) = ns.segments
     assert main.ann is not None
