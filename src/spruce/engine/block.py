@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import SegmentContents
 from spruce.types import Metadata, Vector32
 
-__all__ = ["Block", "pick_rows"]
+__all__ = ["Block", "Snapshot", "pick_rows"]
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -48,6 +48,14 @@ def pick_rows(items: Sequence[str], rows: IntArray) -> list[str]:
         return []
     got = itemgetter(*rows.tolist())(items)
     return list(got) if len(rows) > 1 else [got]
+
+
+class Snapshot(NamedTuple):
+    """A block's rows as of one moment (``Block.snapshot``)."""
+
+    n: int
+    alive: BoolArray  # alive[:n], never written to afterwards
+    n_alive: int
 
 
 class Block:
@@ -155,21 +163,34 @@ class Block:
             self._columns.extend(self.metadata[self._columns_rows : stop])
             self._columns_rows = stop
 
-    def matching(self, flt: Filter | None) -> BoolArray:
-        """Live rows that pass ``flt`` (all live rows when there is no filter).
+    def snapshot(self) -> Snapshot:
+        """The rows as they are now, for a query that searches after releasing the index lock (caller
+        holds ``rw``): rows only ever get appended past ``n``, and ``kill`` replaces ``alive`` instead of
+        writing into it, so what this names never changes under the query."""
+        return Snapshot(self.n, self._alive[: self.n], self.n_alive)
 
-        Readers share the index lock, so two may get here at once: the columns are extended and
+    def matching(self, flt: Filter | None, at: Snapshot | None = None) -> BoolArray:
+        """Live rows (as of ``at``, default now) that pass ``flt`` (all live rows without a filter).
+
+        Queries get here concurrently (and, with a snapshot, beside writers): the columns are extended and
         evaluated under the block's own lock, as ``MetadataColumns`` is not safe for concurrent use.
         """
+        n, alive = (self.n, self.alive) if at is None else (at.n, at.alive)
         if flt is None or flt.is_empty:
-            return self.alive
+            return alive
         with self._columns_mu:
             self._sync_columns()
             mask = self._columns.evaluate(flt)
-        return self.alive & mask[: self.n]
+        return alive & mask[:n]
 
     def search(
-        self, q: Vector32, k: int, metric: str, flt: Filter | None, ef: int = DEFAULT_EF
+        self,
+        q: Vector32,
+        k: int,
+        metric: str,
+        flt: Filter | None,
+        ef: int = DEFAULT_EF,
+        at: Snapshot | None = None,
     ) -> tuple[IntArray, FloatArray]:
         """Best candidate rows among live rows passing ``flt``, with their exact scores.
 
@@ -178,36 +199,40 @@ class Block:
         With a graph: the HNSW search with the allowed rows pushed inside it as a bitmap and ``ef`` raised
         for selective filters. With clusters (and most rows allowed): the allowed rows of the nearest
         clusters, a fraction that grows with ``ef`` and with the filter's selectivity, scored exactly.
-        Never a fixed top-k filtered afterwards, so recall holds at any selectivity.
+        Never a fixed top-k filtered afterwards, so recall holds at any selectivity. ``at``: search the
+        rows as of that snapshot (default: now, with the index lock held).
         """
-        mask = self.matching(flt)
+        at = self.snapshot() if at is None else at
+        n = at.n
+        vectors, sq_norms = self._vectors[:n], self._sq[:n]  # rows below n are the same in any later array
+        mask = self.matching(flt, at)
         allowed = int(np.count_nonzero(mask))
         if allowed == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
         rows: IntArray | None = None
         if self.ann is not None and allowed * self.dim > EXACT_MAX_WORK:
-            allow = None if allowed == self.n else mask
-            rows = self.ann.search(q, k, filtered_ef(ef, allowed / self.n), allow)
-            exact: FloatArray = exact_scores(self.vectors, self.sq_norms, q, metric, rows).astype(np.float64)
+            allow = None if allowed == n else mask
+            rows = self.ann.search(q, k, filtered_ef(ef, allowed / n), allow)
+            exact: FloatArray = exact_scores(vectors, sq_norms, q, metric, rows).astype(np.float64)
             return rows, exact
         if (
             self.clusters is not None
             and allowed * self.dim > EXACT_MAX_WORK
-            and allowed >= PROBE_MIN_ALLOWED * self.n
+            and allowed >= PROBE_MIN_ALLOWED * n
         ):
-            share = allowed / self.n
+            share = allowed / n
             probed = self.clusters.probe(q, PROBE_FRACTION * ef / DEFAULT_EF / share)
-            if allowed < self.n:
+            if allowed < n:
                 probed = probed[mask[probed]]
             if len(probed) >= k:
-                scores = exact_scores(self.vectors, self.sq_norms, q, metric, probed)
+                scores = exact_scores(vectors, sq_norms, q, metric, probed)
                 pos = top_candidates(scores, k, metric)
                 found: FloatArray = scores[pos].astype(np.float64)
                 return probed[pos], found
             # (fewer than k allowed rows in the nearest clusters: fall through to the exact scan)
-        if allowed < self.n:
+        if allowed < n:
             rows = np.flatnonzero(mask).astype(np.int64)
-        scores = exact_scores(self.vectors, self.sq_norms, q, metric, rows)
+        scores = exact_scores(vectors, sq_norms, q, metric, rows)
         pos = top_candidates(scores, k, metric)
         best: FloatArray = scores[pos].astype(np.float64)
         return (pos if rows is None else rows[pos]), best
@@ -266,11 +291,18 @@ class Block:
         return start
 
     def kill(self, rows: Iterable[int]) -> None:
-        for r in rows:
-            if self._alive[r]:
-                self._alive[r] = False
-                self.n_alive -= 1
-                self.deleted_dirty = True
+        """Mark rows dead. Copy-on-write: queries search a ``snapshot`` outside the index lock, and the
+        ``alive`` array it names must not change under them (a copy per write batch and block, not per row;
+        ``Namespace`` batches them)."""
+        picked = np.unique(np.fromiter(rows, dtype=np.int64))
+        picked = picked[self._alive[picked]]
+        if not len(picked):
+            return
+        alive = self._alive.copy()
+        alive[picked] = False
+        self._alive = alive
+        self.n_alive -= len(picked)
+        self.deleted_dirty = True
 
     def live_rows(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         return np.flatnonzero(self.alive).astype(np.int64)

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from spruce import limits
+from spruce.engine.block import Block, Snapshot
 from spruce.engine.maintenance import Maintainer
-from spruce.engine.namespace import Hit, Namespace
+from spruce.engine.namespace import Namespace
 from spruce.engine.pagination import decode_token, encode_token
 from spruce.engine.state import ANN_MIN_ROWS, IndexState
 from spruce.errors import (
@@ -51,6 +52,7 @@ from spruce.types import (
     UpsertResponse,
     Usage,
     Vector,
+    Vector32,
     WriteResponse,
     validate_batch,
     validate_id,
@@ -155,18 +157,22 @@ class IndexEngine:
         rid = validate_id(id, field="id") if id is not None else None
         flt = self._parse_filter(filter)
 
-        def run() -> list[Hit]:
+        def run() -> tuple[Namespace, Vector32, list[tuple[Block, Snapshot]]] | None:
             ns = self._st.namespaces.get(ns_name)
             if ns is None:
-                return []
+                return None
             qv = q
             if qv is None:
                 if rid not in ns.loc:
-                    return []
+                    return None
                 qv = np.array(ns.values_of(rid), dtype=np.float32)
-            return ns.search(qv, k, self.config.metric, flt, ef_value)
+            return ns, qv, ns.snapshot()
 
-        hits = self._st.read(run)
+        # Only the snapshot is taken under the index lock; the search reads it afterwards (Namespace.snapshot)
+        found = self._st.read(run)
+        hits = (
+            [] if found is None else found[0].search(found[1], k, self.config.metric, flt, ef_value, found[2])
+        )
         matches = [
             ScoredVector(
                 id=h.id,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sortedcontainers import SortedList
 
-from spruce.engine.block import Block, pick_rows
+from spruce.engine.block import Block, Snapshot, pick_rows
 from spruce.filter import Filter
 from spruce.index import higher_is_better
 from spruce.types import Metadata, Vector32
@@ -177,25 +177,32 @@ class Namespace:
 
     # ------------------------------------------------------------ writes (already logged)
 
-    def _kill(self, rid: str) -> bool:
-        cur = self.resolve(rid)
-        if cur is None:
-            return False
-        del self.loc[rid]
-        cur[0].kill((cur[1],))
-        return True
+    def _kill(self, ids: list[str]) -> list[bool]:
+        """Kill the live records among ``ids``; for each id, whether it was live. One ``Block.kill`` (a
+        copy of its liveness) per block touched, not per record."""
+        was_live: list[bool] = []
+        rows: dict[int, tuple[Block, list[int]]] = {}
+        for rid in ids:
+            cur = self.resolve(rid)
+            was_live.append(cur is not None)
+            if cur is not None:
+                del self.loc[rid]
+                rows.setdefault(id(cur[0]), (cur[0], []))[1].append(cur[1])
+        for block, dead in rows.values():
+            block.kill(dead)
+        return was_live
 
     def upsert(self, ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> None:
-        for rid in ids:
-            if not self._kill(rid):
+        for rid, was_live in zip(ids, self._kill(ids), strict=True):
+            if not was_live:
                 self.sorted_ids.add(rid)
         start = self.memtable.append(ids, vectors, metadata)
         base = (self.memtable.slot << _ROW_BITS) + start
         self.loc.update(zip(ids, range(base, base + len(ids)), strict=True))
 
     def delete(self, ids: list[str]) -> None:
-        for rid in ids:
-            if self._kill(rid):
+        for rid, was_live in zip(ids, self._kill(ids), strict=True):
+            if was_live:
                 self.sorted_ids.remove(rid)
 
     def patched(self, ids: list[str], patch: Metadata) -> tuple[list[str], Vector32, list[Metadata]]:
@@ -235,13 +242,27 @@ class Namespace:
             return self.count
         return sum(int(block.matching(flt).sum()) for block in self.blocks)
 
-    def search(self, q: Vector32, k: int, metric: str, flt: Filter | None, ef: int) -> list[Hit]:
-        """Top-k over every block, best first, ties broken by ascending id."""
+    def snapshot(self) -> list[tuple[Block, Snapshot]]:
+        """Every block as it is now (caller holds ``rw``), for ``search`` to read after releasing it: so a
+        query holds the index lock for microseconds, and writers never wait for a slow search."""
+        return [(block, block.snapshot()) for block in self.blocks]
+
+    def search(
+        self,
+        q: Vector32,
+        k: int,
+        metric: str,
+        flt: Filter | None,
+        ef: int,
+        at: list[tuple[Block, Snapshot]] | None = None,
+    ) -> list[Hit]:
+        """Top-k over every block (as of the snapshot ``at``, default now), best first, ties broken by
+        ascending id."""
         hits: list[Hit] = []
-        for block in self.blocks:
-            if block.n_alive == 0:
+        for block, state in self.snapshot() if at is None else at:
+            if state.n_alive == 0:
                 continue
-            rows, scores = block.search(q, k, metric, flt, ef)
+            rows, scores = block.search(q, k, metric, flt, ef, state)
             hits.extend(
                 Hit(s, block.ids[r], block, r) for r, s in zip(rows.tolist(), scores.tolist(), strict=True)
             )

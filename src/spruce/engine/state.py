@@ -4,8 +4,10 @@ Write path (``write``): under ``write_mu``, resolve the request against the curr
 (``storage.ops``: resolved effects, not intents), append them to the log as one entry (durable when
 ``append`` returns), apply them in memory under the exclusive side of ``rw``, and return the entry's LSN.
 Readers share ``rw`` and so see whole batches only, and every batch acknowledged before they began
-(read-your-writes). Upserts, which do not depend on the state, are group-committed (``write_upsert``):
-whoever holds ``write_mu`` logs every queued upsert in one entry, with one fsync.
+(read-your-writes). A query holds it only to take a snapshot of the blocks (``Namespace.snapshot``) and
+searches that after releasing it, so a write never waits for a slow search. Upserts, which do not
+depend on the state, are group-committed (``write_upsert``): whoever holds ``write_mu`` logs every queued
+upsert in one entry, with one fsync.
 
 Storage prefix of an index: ``indexes/<uid>/`` with ``log/``, ``manifest/``, ``seg/``, ``del/`` below it.
 Manifest document (JSON, see ``storage.versioned``)::
