@@ -447,25 +447,30 @@ def ms(x: float) -> str:
 
 
 def stats_table(title: str, ops: list[Op], spans: list[Span], load_done: float) -> None:
-    by: dict[str, list[float]] = {c: [] for c in CLASSES + ROWS}
+    """Latency by what the op overlapped, and (last two columns) the part of it spent waiting for the
+    index's locks (``write_mu``, ``rw``): what blocking, as opposed to sharing the cores, cost."""
+    by: dict[str, list[Op]] = {c: [] for c in CLASSES + ROWS}
     for op in ops:
         c = classify(op, spans)[0]
-        by[c].append(op.latency)
+        by[c].append(op)
         if c != "none":
-            by[f"{c}, {'loading' if op.start < load_done else 'after'}"].append(op.latency)
+            by[f"{c}, {'loading' if op.start < load_done else 'after'}"].append(op)
     print(f"\n{title}")
     print(
         f"| {'during':<23} | {'count':>6} | {'p50 ms':>7} | {'p99 ms':>7} | {'p99.9 ms':>8} | {'max ms':>7} |"
+        f" {'lock wait p99':>13} | {'lock wait max':>13} |"
     )
-    print(f"|{'-' * 25}|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 8}:|")
+    print(f"|{'-' * 25}|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 8}:|{'-' * 14}:|{'-' * 14}:|")
     for c in CLASSES + ROWS[:-1]:
-        lat = np.array(by[c])
+        lat = np.array([op.latency for op in by[c]])
+        wait = np.array([op.lock_wait for op in by[c]])
         if not len(lat):
-            print(f"| {c:<23} | {0:>6} | {'-':>7} | {'-':>7} | {'-':>8} | {'-':>7} |")
+            print(f"| {c:<23} | {0:>6} | {'-':>7} | {'-':>7} | {'-':>8} | {'-':>7} | {'-':>13} | {'-':>13} |")
             continue
         p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
         print(
             f"| {c:<23} | {len(lat):>6} | {ms(p50):>7} | {ms(p99):>7} | {ms(p999):>8} | {ms(lat.max()):>7} |"
+            f" {ms(float(np.percentile(wait, 99))):>13} | {ms(wait.max()):>13} |"
         )
 
 
