@@ -277,11 +277,15 @@ class Maintainer:
                     # copied into the graph's storage: a mapped segment need not keep these pages
                     block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
-            own = any(HnswIndex.needs_own_storage(c, st.config.metric) for c in _chunks(parts))
+            own = False
+            for chunk, block, lo, hi in _chunks(parts):
+                own = own or HnswIndex.needs_own_storage(chunk, st.config.metric)
+                block.release_vector_pages(lo, hi - lo)  # a mapped segment's pages: read, not kept
             ann = HnswIndex.empty(st.dim, st.config.metric, own_storage=own)
             ann.reserve(len(ids))
-            for chunk in _chunks(parts):
+            for chunk, block, lo, hi in _chunks(parts):
                 ann.add(chunk)
+                block.release_vector_pages(lo, hi - lo)  # copied into the graph's storage
                 between()
         vecs = ann.vectors() if ann is not None else None
         if vecs is None:  # no graph, or one holding a normalised copy: the block needs its own rows
@@ -436,20 +440,17 @@ def _rows_of(block: Block, rows: IntArray) -> FloatArray:
     return block.vectors[int(rows[0]) : int(rows[-1]) + 1] if _consecutive(rows) else block.vectors[rows]
 
 
-def _chunks(parts: list[tuple[Block, IntArray]], size: int | None = None) -> Iterator[FloatArray]:
-    """The given rows of the given blocks, in order, ``size`` rows at a time: views of contiguous runs of
-    rows (no copy), else copies. ``size`` defaults to ``CHUNK_ROWS``."""
+def _chunks(
+    parts: list[tuple[Block, IntArray]], size: int | None = None
+) -> Iterator[tuple[FloatArray, Block, int, int]]:
+    """The given rows of the given blocks, in order, ``size`` rows at a time (default ``CHUNK_ROWS``): views
+    of contiguous runs of rows (no copy), else copies. With each chunk, its block and the span of rows
+    (first, last + 1) it was read from, whose pages the caller may release once it has copied them."""
     size = size or CHUNK_ROWS
     for block, rows in parts:
-        if not len(rows):
-            continue
-        if _consecutive(rows):
-            view = _rows_of(block, rows)
-            for start in range(0, len(view), size):
-                yield view[start : start + size]
-            continue
         for start in range(0, len(rows), size):
-            yield _rows_of(block, rows[start : start + size])
+            take = rows[start : start + size]
+            yield _rows_of(block, take), block, int(take.min()), int(take.max()) + 1
 
 
 def _gathered_columns(parts: list[tuple[Block, IntArray]]) -> MetadataColumns | None:
