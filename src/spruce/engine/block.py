@@ -82,7 +82,10 @@ class Block:
         if ann is not None and (view := ann.vectors()) is not None:
             vectors = view  # one copy in memory: the graph's storage is the block's vectors
         self.deleted_key: str | None = None
-        self.deleted_dirty = False
+        # ``kill`` calls so far, and how many of them the bitmap at ``deleted_key`` includes: a manifest
+        # commit writes the bitmap without holding off writes, so a kill may land while it does
+        self.kills = 0
+        self.kills_saved = 0
         self.freeze_lsn = 0
         self.forward: tuple[Block, np.ndarray[Any, np.dtype[np.int64]]] | None = None
         self.slot = -1  # the namespace's name for this block in its id map (see ``Namespace``)
@@ -243,7 +246,7 @@ class Block:
         """Replace the liveness of all rows (used when a block takes over rows from retired ones)."""
         self._alive[: self.n] = alive
         self.n_alive = int(alive.sum())
-        self.deleted_dirty = self.n_alive < self.n
+        self.kills = self.kills_saved + (self.n_alive < self.n)
 
     def reserve(self, need: int, expect: int = 0) -> None:
         """Make room for ``need`` rows in all. Growing copies every row, so writers call this before they
@@ -302,7 +305,12 @@ class Block:
         alive[picked] = False
         self._alive = alive
         self.n_alive -= len(picked)
-        self.deleted_dirty = True
+        self.kills += 1
+
+    @property
+    def deleted_dirty(self) -> bool:
+        """Whether rows died that the persisted deletion bitmap does not include."""
+        return self.kills != self.kills_saved
 
     def live_rows(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         return np.flatnonzero(self.alive).astype(np.int64)

@@ -6,10 +6,11 @@ Both follow one pattern, so that neither blocks reads or writes for more than a 
 2. *build* (no lock): copy those rows into a new block, encode it as a segment object and put it, and
    build what searching it needs (metadata columns; the ANN index where the block is large);
 3. *install* (``write_mu`` and the exclusive ``rw`` for an in-memory swap only): rows that died while
-   building die in the new block too, the old blocks forward to it, then deletion bitmaps and a new
-   manifest are written (the commit point) while ``write_mu`` is still held, so no write can interleave;
-4. *clean up* (no lock): re-point the id map in small steps, delete log entries the manifest covers and
-   objects no manifest names.
+   building die in the new block too, and the old blocks forward to it;
+4. *commit* (a brief shared ``rw`` to read the segments' liveness, then no lock): deletion bitmaps and a
+   new manifest (the commit point) are written while writes go on (``IndexState.commit_manifest``);
+5. *clean up* (no lock but ``rw`` in short exclusive steps): re-point the id map, delete log entries the
+   manifest covers and objects no manifest names.
 
 A crash at any point before the manifest commit leaves the previous manifest and the whole log, so
 nothing is lost; objects written for the unfinished step are garbage-collected on the next open.
@@ -326,8 +327,7 @@ class Maintainer:
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:
         st = self.state
-        with st.write_mu:
-            st.commit_manifest(lsn)
+        st.commit_manifest(lsn)  # (holds no lock while it writes: writes go on)
         for ns in touched:
             while True:
                 with st.rw.write():  # not write_mu: writes go on between steps (Namespace.repoint)

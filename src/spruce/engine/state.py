@@ -265,24 +265,37 @@ class IndexState:
     # ================================================================ manifests
 
     def commit_manifest(self, lsn: int) -> None:
-        """Caller holds ``write_mu``: write changed deletion bitmaps, then the manifest (the commit point)."""
+        """Write changed deletion bitmaps, then the manifest (the commit point). Only the background thread
+        calls this (under the maintainer's lock), after the step it commits is installed.
+
+        Writes go on meanwhile: the segments and their liveness are read under ``rw`` (a moment), the
+        objects written without any index lock (a few fsyncs: 5-40 ms while a bulk load also syncs, which
+        every write used to wait for). That is safe because rows only go from live to dead and every write
+        above ``lsn`` is replayed on recovery: a bitmap may include deaths newer than ``lsn`` (see the
+        module docstring), and a kill that lands after the picture was taken leaves its block dirty
+        (``Block.kills``), so the next commit writes its bitmap again."""
+        with self.rw.read():
+            picture = [
+                (name, [(b, b.alive if b.deleted_dirty else None, b.kills) for b in ns.segments])
+                for name, ns in self.namespaces.items()
+            ]
         version = self.manifest.version + 1
         doc: dict[str, Any] = {
             "lsn": lsn,
             "next_segment": self.manifest_doc["next_segment"],
             "namespaces": {},
         }
-        new_del: list[tuple[Block, str]] = []
-        for name, ns in self.namespaces.items():
+        new_del: list[tuple[Block, str, int]] = []
+        for name, segments in picture:
             entries = []
-            for b in ns.segments:
+            for b, alive, kills in segments:
                 deleted = b.deleted_key
-                if b.deleted_dirty:
+                if alive is not None:
                     assert b.segment_key is not None
                     seg_no = b.segment_key.rsplit("/", 1)[1].split(".")[0]
                     deleted = f"{self.prefix}del/{seg_no}.{version}"
-                    self.store.put_if_absent(deleted, encode_deleted(~b.alive))
-                    new_del.append((b, deleted))
+                    self.store.put_if_absent(deleted, encode_deleted(~alive))
+                    new_del.append((b, deleted, kills))
                 entry: dict[str, Any] = {"segment": b.segment_key, "rows": b.n, "deleted": deleted}
                 if b.ann is not None:
                     entry["ann"] = b.ann_key
@@ -291,9 +304,9 @@ class IndexState:
             doc["namespaces"][name] = entries
         self.manifest.commit(doc)
         self.manifest_doc = doc
-        for b, key in new_del:
+        for b, key, kills in new_del:
             b.deleted_key = key
-            b.deleted_dirty = False
+            b.kills_saved = kills
 
     def next_segment_key(self) -> str:
         n = int(self.manifest_doc["next_segment"])
