@@ -69,7 +69,7 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
 DEAD_FRACTION = 0.2
-REPOINT_STEP = 2048  # id-map entries re-pointed per exclusive hold of ``rw`` (about 2-4 ms of it)
+REPOINT_STEP = 1024  # id-map entries re-pointed per exclusive hold of ``rw`` (about a millisecond)
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
 FLUSH_ROUNDS = 4
