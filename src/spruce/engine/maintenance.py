@@ -334,6 +334,7 @@ class Maintainer:
                     more = ns.repoint(REPOINT_STEP)
                 if not more:
                     break
+                time.sleep(0)  # hand the GIL to a waiting query: a step is C loops that never drop it
             with st.write_mu, st.rw.write():
                 ns.drop_retired()
         st.log.truncate_upto(lsn)
