@@ -243,7 +243,9 @@ class Block:
     # ------------------------------------------------------------ mutation
 
     def set_alive(self, alive: BoolArray) -> None:
-        """Replace the liveness of all rows (used when a block takes over rows from retired ones)."""
+        """Replace the liveness of all rows (used when a block takes over rows from retired ones), in place:
+        only on a block that no query can have a snapshot of yet (``Namespace.install``, before it is
+        listed)."""
         self._alive[: self.n] = alive
         self.n_alive = int(alive.sum())
         self.kills = self.kills_saved + (self.n_alive < self.n)

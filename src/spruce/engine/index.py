@@ -15,7 +15,7 @@ import numpy as np
 from spruce import limits
 from spruce.engine.block import Block, Snapshot
 from spruce.engine.maintenance import Maintainer
-from spruce.engine.namespace import Namespace
+from spruce.engine.namespace import Hit, Namespace
 from spruce.engine.pagination import decode_token, encode_token
 from spruce.engine.state import ANN_MIN_ROWS, IndexState
 from spruce.errors import (
@@ -170,9 +170,10 @@ class IndexEngine:
 
         # Only the snapshot is taken under the index lock; the search reads it afterwards (Namespace.snapshot)
         found = self._st.read(run)
-        hits = (
-            [] if found is None else found[0].search(found[1], k, self.config.metric, flt, ef_value, found[2])
-        )
+        hits: list[Hit] = []
+        if found is not None:
+            ns, qv, at = found
+            hits = ns.search(qv, k, self.config.metric, flt, ef_value, at)
         matches = [
             ScoredVector(
                 id=h.id,

@@ -46,6 +46,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -260,7 +261,7 @@ class Maintainer:
             if ordered is not None:
                 clusters, perm = ordered
                 parts = [(source, rows[perm])]
-        ids = tuple(rid for b, rows in parts for rid in pick_rows(b.ids, rows))
+        ids = tuple(chain.from_iterable(pick_rows(b.ids, rows) for b, rows in parts))
         metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
         # the new block's vectors and is what the segment is written from. Concatenating them first would
@@ -278,10 +279,9 @@ class Maintainer:
                     # copied into the graph's storage: a mapped segment need not keep these pages
                     block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
         elif graph == "auto" and len(ids) >= st.ann_min_rows:
-            own = False
-            for chunk, block, lo, hi in _chunks(parts):
-                own = own or HnswIndex.needs_own_storage(chunk, st.config.metric)
-                block.release_vector_pages(lo, hi - lo)  # a mapped segment's pages: read, not kept
+            own = any(
+                HnswIndex.needs_own_storage_by_norms(b.sq_norms[rows], st.config.metric) for b, rows in parts
+            )
             ann = HnswIndex.empty(st.dim, st.config.metric, own_storage=own)
             ann.reserve(len(ids))
             for chunk, block, lo, hi in _chunks(parts):
@@ -414,12 +414,12 @@ class Maintainer:
         for b in ns.segments:
             if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
                 return [b], "auto"
+        if not ns.segments:
+            return None
         if len(ns.segments) == 1:
             (only,) = ns.segments
             big = only.ann is None and only.n_alive >= self.state.ann_min_rows
             return ([only], "auto") if big else None  # a flush's rows, to be given a graph
-        if not ns.segments:
-            return None
         main = max(ns.segments, key=lambda b: b.n)
         rest = [b for b in ns.segments if b is not main]
         if main.ann is None:
@@ -458,9 +458,6 @@ def _gathered_columns(parts: list[tuple[Block, IntArray]]) -> MetadataColumns | 
     """The new block's metadata columns taken from its sources' columns (``MetadataColumns.gather``, array
     work) when every source has them complete, as segments do; otherwise None, and the block builds them
     from the rows' metadata (a Python loop per value, which holds the GIL)."""
-    forks = [block.complete_columns() for block, _ in parts]
-    if not parts or any(f is None for f in forks):
-        return None
-    return MetadataColumns.gather(
-        [(f, rows) for f, (_, rows) in zip(forks, parts, strict=True) if f is not None]
-    )
+    sources = [(block.complete_columns(), rows) for block, rows in parts]
+    complete = [(cols, rows) for cols, rows in sources if cols is not None]
+    return MetadataColumns.gather(complete) if parts and len(complete) == len(parts) else None

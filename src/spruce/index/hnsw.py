@@ -75,8 +75,11 @@ def _reserve(buffer: Any, nbytes: int) -> None:
 
 
 def _is_unit(vectors: FloatArray) -> bool:
-    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
-    return bool(np.all(np.abs(norms - 1.0) <= UNIT_TOLERANCE))
+    return _unit_norms(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
+
+
+def _unit_norms(sq_norms: np.ndarray[Any, np.dtype[np.float64]]) -> bool:
+    return bool(np.all(np.abs(np.sqrt(sq_norms) - 1.0) <= UNIT_TOLERANCE))
 
 
 class HnswIndex:
@@ -104,6 +107,12 @@ class HnswIndex:
     def needs_own_storage(vectors: FloatArray, metric: str) -> bool:
         """Whether a graph over these rows must store a normalised copy (cosine over non-unit rows)."""
         return metric == "cosine" and not _is_unit(vectors)
+
+    @staticmethod
+    def needs_own_storage_by_norms(sq_norms: np.ndarray[Any, np.dtype[np.float64]], metric: str) -> bool:
+        """``needs_own_storage`` from the rows' squared norms (float64, as a block keeps them): no row is
+        read, so a mapped segment's pages are not touched just to decide."""
+        return metric == "cosine" and not _unit_norms(sq_norms)
 
     @classmethod
     def empty(cls, dim: int, metric: str, *, own_storage: bool) -> HnswIndex:
