@@ -68,7 +68,7 @@ def _loaded_index(n: int) -> tuple[Any, Any, np.ndarray]:
     cats = [f"c{i}" for i in range(10)]
     for s in range(0, n, 1000):
         idx.upsert([(str(i), x[i], {"category": cats[i % 10], "year": i % 30}) for i in range(s, s + 1000)])
-    idx._engine.flush()
+    idx.flush()
     while idx.describe_index_stats().unindexed_records:
         time.sleep(0.2)
     return client, idx, x
@@ -140,8 +140,8 @@ def backlog() -> None:
         time.sleep(0.2)
     held["on"] = True
     load(50_000, 200_000)
-    idx._engine.flush()
-    segs = idx._engine._st.namespaces[""].segments
+    idx.flush()
+    segs = idx._st.namespaces[""].segments
     print(
         "segments:",
         [

@@ -249,8 +249,8 @@ def build_store(path: str, n: int, dim: int) -> None:
         idx = client.Index("reads")
         for s in range(0, n, 1000):
             idx.upsert([(f"r{i}", x[i], meta[i]) for i in range(s, min(s + 1000, n))])
-        idx._engine.flush()
-        idx._engine.compact()
+        idx.flush()
+        idx.compact()
         while idx.describe_index_stats().unindexed_records:
             time.sleep(0.05)
 

@@ -648,7 +648,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         client.create_index("stalls", dimension=dim, metric=data.metric)
         idx = client.Index("stalls")
-        eng = idx._engine
+        eng = idx
         print(f"flush_rows: {eng._st.flush_rows:,}, ann_min_rows: {eng._st.ann_min_rows:,}", flush=True)
         eng._st.write_mu = TimedLock(eng._st.write_mu, rec)
         eng._st.rw = TimedRW(eng._st.rw, rec)

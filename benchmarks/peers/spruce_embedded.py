@@ -38,7 +38,7 @@ class SpruceEmbedded(Adapter):
             self.idx.upsert(recs)
 
     def wait_indexed(self) -> None:
-        eng = self.idx._engine
+        eng = self.idx
         eng.flush()
         eng.compact()
         wait_until_indexed(lambda: self.idx.describe_index_stats().unindexed_records)

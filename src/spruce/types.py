@@ -47,15 +47,6 @@ class _Result:
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
-    """One validated record: id, float32 values of the index dimension, normalised metadata."""
-
-    id: str
-    values: Vector32
-    metadata: Metadata
-
-
-@dataclass(frozen=True, slots=True)
 class RecordBatch:
     """A validated upsert batch: ids, an (n, dim) float32 matrix, and one metadata dict per row."""
 
@@ -413,17 +404,23 @@ class IndexConfig:
 
 @dataclass(slots=True)
 class Vector(_Result):
+    """A fetched record. ``metadata`` is ``None`` for a record without any, as the SDK reads it."""
+
     id: str
     values: list[float]
     metadata: Metadata | None = None
+    sparse_values: Any = None
 
 
 @dataclass(slots=True)
 class ScoredVector(_Result):
+    """A query match; ``values`` is empty unless asked for, ``metadata`` ``None`` unless asked for."""
+
     id: str
     score: float
-    values: list[float] | None = None
+    values: list[float] = field(default_factory=list)
     metadata: Metadata | None = None
+    sparse_values: Any = None
 
 
 @dataclass(slots=True)
@@ -433,8 +430,18 @@ class Usage(_Result):
 
 @dataclass(slots=True)
 class UpsertResponse(_Result):
+    """``upserted_count`` records written at ``lsn`` (the last write's, with ``batch_size``). The batch
+    counters are the SDK's for a call split by ``batch_size`` (0 for an unsplit call); an embedded batch
+    either succeeds or raises, so nothing ever counts as failed."""
+
     upserted_count: int
     lsn: int
+    total_item_count: int = 0
+    failed_item_count: int = 0
+    total_batch_count: int = 0
+    successful_batch_count: int = 0
+    failed_batch_count: int = 0
+    errors: list[Any] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -507,6 +514,8 @@ class IndexStats(_Result):
     total_vector_count: int
     metric: str
     vector_type: str = "dense"
+    memory_fullness: float | None = None
+    storage_fullness: float | None = None
     pending_deletions: int = 0
     """Deleted or overwritten records still stored in segments, until compaction purges them."""
     unindexed_records: int = 0
@@ -517,8 +526,24 @@ class IndexStats(_Result):
 
 @dataclass(slots=True)
 class NamespaceDescription(_Result):
+    """``schema`` and ``indexed_fields`` stay ``None``: every metadata field is indexed here."""
+
     name: str
     record_count: int
+    schema: Any = None
+    indexed_fields: Any = None
+    size_bytes: int = 0
+
+
+class IndexList(list[IndexConfig]):
+    """``list_indexes()``: a list of index configurations that also reads like the SDK's ``IndexList``."""
+
+    @property
+    def indexes(self) -> list[IndexConfig]:
+        return list(self)
+
+    def names(self) -> list[str]:
+        return [cfg.name for cfg in self]
 
 
 @dataclass(slots=True)

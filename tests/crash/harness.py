@@ -214,7 +214,7 @@ def snapshot(
         key = name if name in stats.namespaces else "__default__"
         count = stats.namespaces[key].vector_count
         assert count == len(got), f"namespace {name!r}: stats say {count}, fetch finds {len(got)}"
-        listed = [rid for page in idx.list(namespace=name) for rid in page]
+        listed = [item.id for page in idx.list(namespace=name) for item in page.vectors]
         assert listed == sorted(got), f"namespace {name!r}: list {listed[:5]}.. != fetched ids"
         for rid in sorted(got)[:2]:  # the search path sees the same records (segments, memtable)
             res = idx.query(vector=list(got[rid].values), top_k=3, namespace=name)

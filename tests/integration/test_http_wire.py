@@ -337,9 +337,9 @@ def test_query_search_breadth_knobs(wire: httpx.Client) -> None:
     for extra in ({"maxCandidates": 200}, {"scanFactor": 2}, {}):
         r = wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "namespace": "knobs", **extra})
         assert r.status_code == 200 and r.json()["matches"][0]["id"] == "k1"
-    assert "ef" in _data_error(
+    assert "max_candidates" in _data_error(
         wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "maxCandidates": 0}), 400, 3
     )
-    assert "scanFactor" in _data_error(
+    assert "scan_factor" in _data_error(
         wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "scanFactor": 9}), 400, 3
     )

@@ -53,9 +53,9 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     idx = client.Index("ann")
     for start in range(0, N, 1000):
         idx.upsert([(str(i), base[i], {"u": float(u[i])}) for i in range(start, start + 1000)])
-    idx._engine.flush()
-    idx._engine.compact()
-    segments = idx._engine._st.namespaces[""].segments
+    idx.flush()
+    idx.compact()
+    segments = idx._st.namespaces[""].segments
     # Compaction may leave a small exact tail beside the graph (maintenance: "tail"); most rows must be in
     # the graph, or this would not test it.
     in_graph = sum(b.n_alive for b in segments if b.ann is not None)

@@ -340,15 +340,15 @@ class EngineMachine(RuleBasedStateMachine):
         self.db = spruce.Client(path=self.dir, flush_rows=self.flush_rows, ann_min_rows=self.ann_min_rows)
         self.idx = self.db.Index(INDEX)
         assert (self.idx.config.dimension, self.idx.config.metric) == (self.dim, self.metric)
-        assert self.idx._engine.lsn >= self.last_lsn, "the LSN went back over a reopen"
+        assert self.idx.lsn >= self.last_lsn, "the LSN went back over a reopen"
 
     @rule(op=st.sampled_from([op for op in MAINTENANCE if op not in DISABLED] or ["flush"]), probe=probes)
     def maintenance(self, op: str, probe: Probe) -> None:
         """``flush`` and ``compact`` (what the background thread does, run now), close and reopen."""
         if op == "flush":
-            self.idx._engine.flush()
+            self.idx.flush()
         elif op == "compact":
-            self.idx._engine.compact()
+            self.idx.compact()
         else:
             self._reopen(flush_on_close=op == "reopen")
         self.check(probe)
@@ -525,7 +525,7 @@ class EngineMachine(RuleBasedStateMachine):
     ) -> None:
         """Bad requests change nothing; an upsert batch with one bad record is refused whole and creates no
         namespace."""
-        lsn_before = self.idx._engine.lsn
+        lsn_before = self.idx.lsn
         values: list[Any] = [0.5] * self.dim
         rid, meta, write = "bad", {}, True
         if kind == "dimension":
@@ -560,7 +560,7 @@ class EngineMachine(RuleBasedStateMachine):
                 else:
                     assert kind == "values_by_filter"
                     self.idx.update(filter={"genre": "a"}, values=[1.0] * self.dim, namespace=ns)
-        assert self.idx._engine.lsn == lsn_before, f"a refused write ({kind}) moved the LSN"
+        assert self.idx.lsn == lsn_before, f"a refused write ({kind}) moved the LSN"
         self.check(probe)
 
     # ------------------------------------------------------------ namespaces
@@ -587,7 +587,7 @@ class EngineMachine(RuleBasedStateMachine):
                 del self.model[ns]
                 self._lsn(resp.lsn, before, "delete_namespace")
         else:
-            lsn_before = self.idx._engine.lsn
+            lsn_before = self.idx.lsn
             if ns == "":
                 with pytest.raises(InvalidArgumentError):  # the default namespace cannot be created
                     self.idx.create_namespace(name)
@@ -599,7 +599,7 @@ class EngineMachine(RuleBasedStateMachine):
                 assert (desc.name, desc.record_count) == (name, 0)
                 self.model[ns] = {}
             # create_namespace answers with a NamespaceDescription, not an LSN: read the engine's.
-            lsn = self.idx._engine.lsn
+            lsn = self.idx.lsn
             if fingerprint(self.model) != before:
                 assert lsn > lsn_before, "create_namespace did not advance the LSN"
             else:
@@ -674,7 +674,11 @@ class EngineMachine(RuleBasedStateMachine):
         assert {ns: got.get(ns, 0) for ns in want} == want, f"filtered stats {flt}: {got} != {want}"
 
     def check_namespaces(self, limit: int) -> None:
-        got = [(d.name, d.record_count) for d in self.idx.list_namespaces(limit=limit)]
+        got = [
+            (d.name, d.record_count)
+            for page in self.idx.list_namespaces(limit=limit)
+            for d in page.namespaces
+        ]
         want = sorted((public(ns), len(space)) for ns, space in self.model.items())
         assert got == want, f"list_namespaces {got} != {want}"
         for ns in NAMESPACES:
@@ -714,7 +718,7 @@ class EngineMachine(RuleBasedStateMachine):
         }
         # Both unfiltered queries over the same blocks: a background flush in between could move rows to a
         # block where float32 rounds a near-tie differently. Holding the maintenance lock keeps it out.
-        maint = getattr(self.idx._engine, "_maint", None)
+        maint = getattr(self.idx, "_maint", None)
         with maint.mu if maint is not None else contextlib.nullcontext():
             everything = self.idx.query(vector=q.tolist(), top_k=100, **kw)
             top = self.idx.query(vector=q.tolist(), top_k=p.top_k, **kw)

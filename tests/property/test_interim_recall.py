@@ -62,8 +62,8 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         idx = client.Index("interim")
         for start in range(0, N, 1000):
             idx.upsert([(str(i), base[i], {"u": float(u[i])}) for i in range(start, start + 1000)])
-        idx._engine.flush()
-        segments = idx._engine._st.namespaces[""].segments
+        idx.flush()
+        segments = idx._st.namespaces[""].segments
         assert [b.n for b in segments] == [FLUSH] * (N // FLUSH)
         assert all(b.clusters is not None and b.ann is None for b in segments)
         yield metric, base, queries, u, idx

@@ -18,8 +18,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from spruce.api import ControlPlane
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
 from spruce.engine.state import ANN_MIN_ROWS
 from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
@@ -27,6 +29,7 @@ from spruce.storage.objectstore import LocalStore, ObjectStore
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import (
     IndexConfig,
+    IndexList,
     validate_deletion_protection,
     validate_dimension,
     validate_index_name,
@@ -37,10 +40,34 @@ from spruce.types import (
 __all__ = ["Database"]
 
 
-class Database:
+class Database(ControlPlane):
+    """The control plane of :class:`spruce.api.ControlPlane` over one object store.
+
+    ``store`` is an object store, or a local directory to open as one (created if missing, locked against
+    other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
+    ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly).
+    Both are tuning knobs.
+    """
+
     def __init__(
-        self, store: ObjectStore, *, flush_rows: int = DEFAULT_FLUSH_ROWS, ann_min_rows: int = ANN_MIN_ROWS
+        self,
+        store: ObjectStore | str | os.PathLike[str],
+        *,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+        ann_min_rows: int = ANN_MIN_ROWS,
     ) -> None:
+        if not isinstance(store, (str, os.PathLike)):
+            self._load(store, flush_rows, ann_min_rows)
+            return
+        local = LocalStore(store)
+        try:
+            self._load(local, flush_rows, ann_min_rows)
+        except BaseException:
+            local.close()
+            raise
+
+    def _load(self, store: ObjectStore, flush_rows: int, ann_min_rows: int) -> None:
+        """Read the catalog, open every index, and remove what a deleted index left behind."""
         self.store = store
         self.flush_rows = flush_rows
         self.ann_min_rows = ann_min_rows
@@ -67,17 +94,8 @@ class Database:
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
     ) -> Database:
-        """Open (or create) the store in a local directory, locking it against other processes.
-
-        ``flush_rows``: memtable rows that trigger a flush to a segment; ``ann_min_rows``: the smallest
-        segment that gets an HNSW graph (smaller ones are searched exactly). Both are tuning knobs.
-        """
-        store = LocalStore(path)
-        try:
-            return cls(store, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
-        except BaseException:
-            store.close()
-            raise
+        """Open (or create) the store in a local directory, locking it against other processes."""
+        return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
 
     def _commit_catalog(self) -> None:
         self._catalog.commit({"indexes": [e.config.to_json() for e in self._indexes.values()]})
@@ -93,32 +111,27 @@ class Database:
     def create_index(
         self,
         name: object,
-        dimension: object,
-        metric: object = "cosine",
         spec: object = None,
-        deletion_protection: object = "disabled",
+        dimension: object = None,
+        metric: object = None,
+        timeout: int | None = None,
+        deletion_protection: object = None,
+        vector_type: object = None,
         tags: object = None,
-        vector_type: object = "dense",
     ) -> IndexConfig:
         cfg_name = validate_index_name(name)
-        if vector_type != "dense":
+        if vector_type not in (None, "dense"):
             raise InvalidArgumentError(
                 f"vector_type {vector_type!r} is not supported; spruce serves dense indexes",
                 field="vector_type",
             )
-        if spec is None:
-            spec = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
-        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
-            raise InvalidArgumentError(
-                "spec must be an object with one key, 'serverless' or 'pod'", field="spec"
-            )
         config = IndexConfig(
             name=cfg_name,
             dimension=validate_dimension(dimension),
-            metric=validate_metric(metric),
+            metric=validate_metric("cosine" if metric is None else metric),
             uid=uuid.uuid4().hex,
-            spec=spec,
-            deletion_protection=validate_deletion_protection(deletion_protection),
+            spec=_spec_dict(spec),
+            deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),
             tags=validate_tags(tags),
             created_at=time.time(),
         )
@@ -134,9 +147,9 @@ class Database:
                 raise
         return config
 
-    def list_indexes(self) -> list[IndexConfig]:
+    def list_indexes(self) -> IndexList:
         with self._mu:
-            return [e.config for e in self._indexes.values()]
+            return IndexList(e.config for e in self._indexes.values())
 
     def describe_index(self, name: object) -> IndexConfig:
         with self._mu:
@@ -147,7 +160,15 @@ class Database:
             return isinstance(name, str) and name in self._indexes
 
     def configure_index(
-        self, name: object, deletion_protection: object = None, tags: object = None
+        self,
+        name: object,
+        replicas: object = None,
+        pod_type: object = None,
+        deletion_protection: object = None,
+        tags: object = None,
+        embed: object = None,
+        read_capacity: object = None,
+        serverless_read_capacity: object = None,
     ) -> IndexConfig:
         with self._mu:
             engine = self._get(name)
@@ -167,7 +188,7 @@ class Database:
                     raise
             return engine.config
 
-    def delete_index(self, name: object) -> None:
+    def delete_index(self, name: object, timeout: int | None = None) -> None:
         with self._mu:
             engine = self._get(name)
             if engine.config.deletion_protection == "enabled":
@@ -182,11 +203,18 @@ class Database:
             except BaseException:
                 self._indexes[engine.config.name] = engine
                 raise
-        engine.destroy()
+        engine._destroy()
 
-    def index(self, name: object) -> IndexEngine:
+    def index(self, name: object = "", host: object = "") -> IndexEngine:
+        if host and not name:
+            raise InvalidArgumentError(
+                "host: an embedded store opens its indexes by name, not by host", field="host"
+            )
         with self._mu:
             return self._get(name)
+
+    def Index(self, name: object = "", host: object = "") -> IndexEngine:
+        return self.index(name, host)
 
     def close(self) -> None:
         with self._mu:
@@ -199,3 +227,18 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _spec_dict(spec: object) -> dict[str, Any]:
+    """The spec as stored: a ``{"serverless": {...}}`` or ``{"pod": {...}}`` dict, from a dict or from the
+    SDK's ``ServerlessSpec``/``PodSpec`` objects (read by their attributes, so the engine needs no SDK)."""
+    if spec is None:
+        return {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+    if not isinstance(spec, Mapping):
+        if hasattr(spec, "cloud") and hasattr(spec, "region"):
+            return {"serverless": {"cloud": str(spec.cloud), "region": str(spec.region)}}
+        if hasattr(spec, "environment"):
+            return {"pod": {"environment": str(spec.environment)}}
+    if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
+        raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")
+    return dict(spec)

@@ -8,11 +8,13 @@ on-disk layout, and ``maintenance`` for flush and compaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
 from spruce import limits
+from spruce.api import DataPlane
 from spruce.engine.block import Block, Snapshot
 from spruce.engine.maintenance import Maintainer
 from spruce.engine.namespace import Hit, Namespace
@@ -80,7 +82,43 @@ def _copy_meta(meta: Metadata) -> Metadata:
     return {k: (list(v) if isinstance(v, list) else v) for k, v in meta.items()}
 
 
-class IndexEngine:
+def _search_breadth(ef: object, max_candidates: object, scan_factor: object) -> int:
+    """HNSW's ``ef`` from whichever knob was given: ``ef`` (spruce's name) or Pinecone's ``max_candidates``
+    (the same thing), else ``scan_factor`` (0.5 to 4) scaling the default."""
+    if ef is not None:
+        return validate_int(ef, 1, MAX_EF, field="ef")
+    if max_candidates is not None:
+        return validate_int(max_candidates, 1, MAX_EF, field="max_candidates")
+    if scan_factor is None:
+        return DEFAULT_EF
+    if (
+        isinstance(scan_factor, bool)
+        or not isinstance(scan_factor, (int, float))
+        or not limits.SCAN_FACTOR_MIN <= scan_factor <= limits.SCAN_FACTOR_MAX
+    ):
+        raise InvalidArgumentError(
+            f"scan_factor must be a number from {limits.SCAN_FACTOR_MIN} to {limits.SCAN_FACTOR_MAX}, "
+            f"got {scan_factor!r}",
+            field="scan_factor",
+        )
+    return max(1, round(DEFAULT_EF * scan_factor))
+
+
+def _namespace_arg(name: object, namespace: object) -> object:
+    """``name=`` (SDK 10.x) or the legacy ``namespace=`` (both spellings are accepted, not both at once)."""
+    if name is not None and namespace is not None:
+        raise InvalidArgumentError("give either name or namespace, not both", field="name")
+    if name is None and namespace is None:
+        raise InvalidArgumentError(
+            "name is required (use '__default__' for the default namespace)", field="name"
+        )
+    return name if name is not None else namespace
+
+
+class IndexEngine(DataPlane):
+    """One index's data plane (``spruce.Index`` to embedders): the operations of :class:`spruce.api.DataPlane`
+    with Pinecone's semantics, over the index's state and background work."""
+
     def __init__(
         self,
         store: ObjectStore,
@@ -107,13 +145,43 @@ class IndexEngine:
 
     # ================================================================ records
 
-    def upsert(self, vectors: object, namespace: object = "") -> UpsertResponse:
+    def upsert(
+        self,
+        vectors: object,
+        namespace: object = "",
+        batch_size: object = None,
+        show_progress: bool = True,
+        max_concurrency: int = 8,
+        timeout: float | None = None,
+        total_timeout: float | None = None,
+    ) -> UpsertResponse:
+        """One durable write per call, or per ``batch_size`` slice. Every slice is validated before the
+        first is written, so a bad record anywhere writes nothing (the SDK would have sent the slices before
+        it)."""
         ns = validate_namespace(namespace)
-        batch = validate_batch(vectors, self.config.dimension, self.config.metric)
-        count = len(vectors)  # type: ignore[arg-type]  # validate_batch checked it is a sequence
+        if batch_size is None:
+            slices = [vectors]
+        else:
+            size = validate_int(batch_size, 1, 2**31, field="batch_size")
+            if isinstance(vectors, (str, bytes)) or not isinstance(vectors, Sequence):
+                raise InvalidArgumentError("vectors must be a list of records", field="vectors")
+            slices = [vectors[i : i + size] for i in range(0, len(vectors), size)]
+        batches = [validate_batch(part, self.config.dimension, self.config.metric) for part in slices]
         self._st.check_writable()
-        lsn = self._st.write_upsert(Upsert(ns, batch.ids, batch.vectors, batch.metadata))
-        return UpsertResponse(upserted_count=count, lsn=lsn)
+        lsn = self._st.lsn
+        for batch in batches:
+            lsn = self._st.write_upsert(Upsert(ns, batch.ids, batch.vectors, batch.metadata))
+        count = sum(len(part) for part in slices)  # type: ignore[arg-type,misc]  # validate_batch checked
+        if batch_size is None:
+            return UpsertResponse(upserted_count=count, lsn=lsn)
+        n = len(batches)
+        return UpsertResponse(
+            upserted_count=count,
+            lsn=lsn,
+            total_item_count=count,
+            total_batch_count=n,
+            successful_batch_count=n,
+        )
 
     def _parse_filter(self, raw: object, *, required: str | None = None) -> Filter | None:
         if raw is None and required is None:
@@ -134,16 +202,20 @@ class IndexEngine:
         include_values: bool = False,
         include_metadata: bool = False,
         sparse_vector: object = None,
+        scan_factor: object = None,
+        max_candidates: object = None,
+        timeout: float | None = None,
         ef: object = None,
     ) -> QueryResponse:
         """Nearest records to ``vector`` (or to the stored record ``id``).
 
-        ``ef`` trades recall for speed on large segments: how many graph candidates HNSW examines (1 to
-        4096; default 48, which gives recall@10 >= 0.95 on real sentence embeddings). Filters raise it
-        automatically in proportion to their selectivity. Small segments are always searched exactly.
+        ``ef`` (or ``max_candidates``) trades recall for speed on large segments: how many graph
+        candidates HNSW examines (1 to 4096; default 48, which gives recall@10 >= 0.95 on real sentence
+        embeddings); ``scan_factor`` scales that default. Filters raise it automatically in proportion to
+        their selectivity. Small segments are always searched exactly.
         """
         k = validate_top_k(top_k)
-        ef_value = DEFAULT_EF if ef is None else validate_int(ef, 1, MAX_EF, field="ef")
+        ef_value = _search_breadth(ef, max_candidates, scan_factor)
         ns_name = validate_namespace(namespace)
         if sparse_vector:
             raise InvalidArgumentError(
@@ -178,7 +250,7 @@ class IndexEngine:
             ScoredVector(
                 id=h.id,
                 score=h.score,
-                values=h.block.vectors[h.row].tolist() if include_values else None,
+                values=h.block.vectors[h.row].tolist() if include_values else [],
                 metadata=_copy_meta(h.block.metadata[h.row]) if include_metadata else None,
             )
             for h in hits
@@ -189,9 +261,10 @@ class IndexEngine:
 
     def _vector(self, ns: Namespace, rid: str) -> Vector:
         block, row = ns.locate(rid)
-        return Vector(id=rid, values=block.vectors[row].tolist(), metadata=_copy_meta(block.metadata[row]))
+        meta = block.metadata[row]
+        return Vector(id=rid, values=block.vectors[row].tolist(), metadata=_copy_meta(meta) if meta else None)
 
-    def fetch(self, ids: object, namespace: object = "") -> FetchResponse:
+    def fetch(self, ids: object, namespace: object = "", timeout: float | None = None) -> FetchResponse:
         id_list = validate_ids(ids, max_count=limits.FETCH_MAX_IDS)
         ns_name = validate_namespace(namespace)
 
@@ -207,7 +280,12 @@ class IndexEngine:
         )
 
     def fetch_by_metadata(
-        self, filter: object, namespace: object = "", limit: object = None, pagination_token: object = None
+        self,
+        filter: object,
+        namespace: object = "",
+        limit: object = None,
+        pagination_token: object = None,
+        timeout: float | None = None,
     ) -> FetchByMetadataResponse:
         ns_name = validate_namespace(namespace)
         flt = self._parse_filter(filter, required="Empty filter provided for fetch by metadata request")
@@ -239,11 +317,12 @@ class IndexEngine:
         self,
         id: object = None,
         values: object = None,
+        sparse_values: object = None,
         set_metadata: object = None,
         namespace: object = "",
         filter: object = None,
         dry_run: bool = False,
-        sparse_values: object = None,
+        timeout: float | None = None,
     ) -> UpdateResponse:
         ns_name = validate_namespace(namespace)
         if sparse_values:
@@ -295,7 +374,12 @@ class IndexEngine:
         return UpdateResponse(matched_records=matched, lsn=lsn)
 
     def delete(
-        self, ids: object = None, delete_all: bool = False, namespace: object = "", filter: object = None
+        self,
+        ids: object = None,
+        delete_all: bool = False,
+        filter: object = None,
+        namespace: object = "",
+        timeout: float | None = None,
     ) -> WriteResponse:
         ns_name = validate_namespace(namespace)
         given = sum(x for x in (ids is not None, bool(delete_all), filter is not None))
@@ -331,6 +415,7 @@ class IndexEngine:
         limit: object = None,
         pagination_token: object = None,
         namespace: object = "",
+        timeout: float | None = None,
     ) -> ListResponse:
         ns_name = validate_namespace(namespace)
         pre = ""
@@ -360,7 +445,7 @@ class IndexEngine:
             pagination=Pagination(next=encode_token(ids[-1])) if more else None,
         )
 
-    def describe_index_stats(self, filter: object = None) -> IndexStats:
+    def describe_index_stats(self, filter: object = None, timeout: float | None = None) -> IndexStats:
         flt = self._parse_filter(filter)
 
         def run() -> tuple[dict[str, NamespaceSummary], int, int, int]:
@@ -385,7 +470,7 @@ class IndexEngine:
 
     # ================================================================ namespaces
 
-    def list_namespaces(
+    def list_namespaces_paginated(
         self, prefix: object = None, limit: object = None, pagination_token: object = None
     ) -> ListNamespacesResponse:
         if prefix is not None and not isinstance(prefix, str):
@@ -413,8 +498,8 @@ class IndexEngine:
             namespaces=descs, total_count=total, pagination=Pagination(next=nxt) if nxt else None
         )
 
-    def describe_namespace(self, namespace: object) -> NamespaceDescription:
-        ns_name = validate_namespace(namespace)
+    def describe_namespace(self, name: object = None, *, namespace: object = None) -> NamespaceDescription:
+        ns_name = validate_namespace(_namespace_arg(name, namespace), field="name")
 
         def run() -> NamespaceDescription:
             ns = self._st.namespaces.get(ns_name)
@@ -424,7 +509,7 @@ class IndexEngine:
 
         return self._st.read(run)
 
-    def create_namespace(self, name: object) -> NamespaceDescription:
+    def create_namespace(self, name: object, schema: object = None) -> NamespaceDescription:
         if name == limits.DEFAULT_NAMESPACE_ALIAS or name == "":
             raise InvalidArgumentError(
                 "name: the default namespace cannot be created; it always exists implicitly", field="name"
@@ -439,8 +524,10 @@ class IndexEngine:
         self._st.write(resolve)
         return NamespaceDescription(name=ns_name, record_count=0)
 
-    def delete_namespace(self, namespace: object) -> WriteResponse:
-        ns_name = validate_namespace(namespace)
+    def delete_namespace(
+        self, name: object = None, timeout: float | None = None, *, namespace: object = None
+    ) -> WriteResponse:
+        ns_name = validate_namespace(_namespace_arg(name, namespace), field="name")
 
         def resolve() -> tuple[list[Op], None]:
             if ns_name not in self._st.namespaces:
@@ -474,8 +561,8 @@ class IndexEngine:
         with st.write_mu, st.rw.write():
             st.closed = True
 
-    def destroy(self) -> None:
-        """Close without flushing and delete every object of this index."""
+    def _destroy(self) -> None:
+        """Close without flushing and delete every object of this index (``Database.delete_index``)."""
         self.close(flush=False)
         for key in self._st.store.list(self._st.prefix):
             self._st.store.delete(key)

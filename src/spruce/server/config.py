@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spruce import limits
-from spruce.server.engine_api import DatabaseLike
+from spruce.api import ControlPlane
 
 __all__ = ["Context", "ServerConfig"]
 
@@ -52,5 +52,5 @@ def _hostname(host_header: str) -> str:
 class Context:
     """Everything a handler may touch besides its request: the database and the settings."""
 
-    db: DatabaseLike
+    db: ControlPlane
     config: ServerConfig

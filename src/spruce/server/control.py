@@ -31,7 +31,7 @@ def create_index(ctx: Context, req: Request) -> Response:
     args = parse(body)
     cfg = ctx.db.create_index(
         args.name,
-        args.dimension,
+        dimension=args.dimension,
         metric=args.metric,
         spec=args.spec,
         deletion_protection=args.deletion_protection,

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from spruce.api import DataPlane
 from spruce.errors import InvalidArgumentError, SpruceError
-from spruce.index.hnsw import DEFAULT_EF
 from spruce.server import encode
 from spruce.server.config import Context
-from spruce.server.engine_api import IndexLike
 from spruce.server.http import Request, Response, json_response
 from spruce.server.wire import json_object, opt_bool, opt_int_param, opt_str_param, require
 
@@ -31,15 +30,13 @@ __all__ = [
     "upsert",
 ]
 
-_EMPTY = Response(200, b"{}")
-
 # Reads at most this big run on the event loop (see ``spruce.server.app``): a top-k 100 query or a fetch of
 # 100 records is about a millisecond of engine time plus at most ~40 KB of JSON to encode.
 SHORT_TOP_K = 100
 SHORT_FETCH_IDS = 100
 
 
-def _index(ctx: Context, req: Request) -> IndexLike:
+def _index(ctx: Context, req: Request) -> DataPlane:
     return ctx.db.index(req.params["index"])
 
 
@@ -79,7 +76,8 @@ def query(ctx: Context, req: Request) -> Response:
         include_values=opt_bool(body, "includeValues"),
         include_metadata=opt_bool(body, "includeMetadata"),
         sparse_vector=body.get("sparseVector"),
-        ef=_search_breadth(body),
+        scan_factor=body.get("scanFactor"),
+        max_candidates=body.get("maxCandidates"),
     )
     return json_response(encode.query_body(result))
 
@@ -103,21 +101,6 @@ def short_stats(req: Request) -> bool:
         return req.json_object(empty_ok=True).get("filter") is None
     except SpruceError:
         return True
-
-
-def _search_breadth(body: dict[str, object]) -> object:
-    """Pinecone's query knobs, mapped onto HNSW's ``ef``: ``maxCandidates`` is ef itself, and
-    ``scanFactor`` (0.5 to 4) scales the default. The engine validates the resulting range."""
-    if body.get("maxCandidates") is not None:
-        return body["maxCandidates"]
-    factor = body.get("scanFactor")
-    if factor is None:
-        return None
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.5 <= factor <= 4:
-        raise InvalidArgumentError(
-            f"scanFactor must be a number from 0.5 to 4, got {factor!r}", field="scanFactor"
-        )
-    return max(1, round(DEFAULT_EF * factor))
 
 
 def fetch(ctx: Context, req: Request) -> Response:
@@ -159,7 +142,7 @@ def delete(ctx: Context, req: Request) -> Response:
         namespace=_namespace(body.get("namespace")),
         filter=body.get("filter"),
     )
-    return _EMPTY
+    return Response(200, b"{}")
 
 
 def list_vectors(ctx: Context, req: Request) -> Response:

@@ -52,7 +52,7 @@ def _f32(values: Any) -> Any:
 
 def _match(m: ScoredVector) -> dict[str, Any]:
     out: dict[str, Any] = {"id": m.id, "score": m.score}
-    if m.values is not None:
+    if m.values:
         out["values"] = _f32(m.values)
     if m.metadata is not None:
         out["metadata"] = m.metadata
@@ -61,7 +61,7 @@ def _match(m: ScoredVector) -> dict[str, Any]:
 
 def _vector(v: Vector) -> dict[str, Any]:
     out: dict[str, Any] = {"id": v.id, "values": _f32(v.values)}
-    if v.metadata:
+    if v.metadata is not None:
         out["metadata"] = v.metadata
     return out
 

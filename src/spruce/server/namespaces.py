@@ -18,7 +18,7 @@ __all__ = ["create_namespace", "delete_namespace", "describe_namespace", "list_n
 def list_namespaces(ctx: Context, req: Request) -> Response:
     q = req.query
     token = opt_str_param(q, "paginationToken") or opt_str_param(q, "pagination_token")
-    result = ctx.db.index(req.params["index"]).list_namespaces(
+    result = ctx.db.index(req.params["index"]).list_namespaces_paginated(
         prefix=opt_str_param(q, "prefix"), limit=opt_int_param(q, "limit"), pagination_token=token
     )
     return json_response(encode.namespaces_body(result))
@@ -26,15 +26,16 @@ def list_namespaces(ctx: Context, req: Request) -> Response:
 
 def create_namespace(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
-    result = ctx.db.index(req.params["index"]).create_namespace(require(body, "name"))
+    index = ctx.db.index(req.params["index"])
+    result = index.create_namespace(require(body, "name"), schema=body.get("schema"))
     return json_response(encode.namespace_body(result))
 
 
 def describe_namespace(ctx: Context, req: Request) -> Response:
-    result = ctx.db.index(req.params["index"]).describe_namespace(req.params["namespace"])
+    result = ctx.db.index(req.params["index"]).describe_namespace(name=req.params["namespace"])
     return json_response(encode.namespace_body(result))
 
 
 def delete_namespace(ctx: Context, req: Request) -> Response:
-    ctx.db.index(req.params["index"]).delete_namespace(req.params["namespace"])
+    ctx.db.index(req.params["index"]).delete_namespace(name=req.params["namespace"])
     return Response(200, b"{}")

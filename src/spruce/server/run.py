@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
+from spruce.api import ControlPlane
 from spruce.server.app import SpruceApp
 from spruce.server.config import Context, ServerConfig
-from spruce.server.engine_api import DatabaseLike
 
 __all__ = ["bind_socket", "serve"]
 
@@ -66,7 +66,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, signal.SIG_IGN)
 
 
-def serve(db: DatabaseLike, config: ServerConfig, sock: socket.socket) -> None:
+def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     """Serve ``db`` on the bound ``sock`` until SIGINT/SIGTERM; then drain and close ``db``."""
     config.port = sock.getsockname()[1]
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="spruce-worker")

@@ -154,10 +154,10 @@ def test_concurrent_writers_readers_and_background_flushes(tmp_path: Path) -> No
         assert sorted(got) == ids
         for rid, v in expected.items():
             np.testing.assert_allclose(got[rid].values, v, rtol=1e-6)
-        assert [i for page in index.list() for i in page] == ids
+        assert [item.id for page in index.list() for item in page.vectors] == ids
 
     check(idx)
-    idx._engine.compact()
+    idx.compact()
     check(idx)
     client.close()
     reopened = spruce.Client(path=tmp_path)

@@ -56,7 +56,7 @@ def test_ties_are_broken_by_id_and_include_flags(client: spruce.Client) -> None:
     idx.upsert([("e", [1, 1])])  # memtable and segments mixed (flush_rows=5)
     res = idx.query(vector=[1, 1], top_k=3)
     assert [m.id for m in res.matches] == ["a", "b", "c"]
-    assert res.matches[0].values is None and res.matches[0].metadata is None
+    assert res.matches[0].values == [] and res.matches[0].metadata is None
     full = idx.query(vector=[1, 1], top_k=1, include_values=True, include_metadata=True)
     assert full.matches[0].values == [1.0, 1.0] and full.matches[0].metadata == {"i": "a"}
     assert full["matches"][0]["id"] == "a"
@@ -133,7 +133,7 @@ def test_list_and_delete_by_prefix_loop(client: spruce.Client) -> None:
     idx = client.Index("ix")
     ids = [f"doc1#{i:03d}" for i in range(23)] + ["doc2#000", "doc10#1"]
     idx.upsert([(i, [1, 1]) for i in ids])
-    assert [i for page in idx.list(prefix="doc1#", limit=5) for i in page] == sorted(ids[:23])
+    assert [v.id for page in idx.list(prefix="doc1#", limit=5) for v in page.vectors] == sorted(ids[:23])
     # The documented loop: list a page, delete it, follow the token.
     token = None
     pages = 0
@@ -145,7 +145,7 @@ def test_list_and_delete_by_prefix_loop(client: spruce.Client) -> None:
             break
         token = page.pagination.next
     assert pages == 6
-    assert [i for page in idx.list() for i in page] == ["doc10#1", "doc2#000"]
+    assert [v.id for page in idx.list() for v in page.vectors] == ["doc10#1", "doc2#000"]
     with pytest.raises(InvalidArgumentError, match="limit must be from 1 to 100"):
         idx.list_paginated(limit=101)
     with pytest.raises(InvalidArgumentError, match="not a token"):
@@ -193,12 +193,13 @@ def test_namespace_api(client: spruce.Client) -> None:
         idx.create_namespace("__default__")
     idx.upsert([("a", [1, 1])])
     idx.upsert([("a", [1, 1]), ("b", [1, 2])], namespace="x")
-    assert [(n.name, n.record_count) for n in idx.list_namespaces()] == [
+    assert [(n.name, n.record_count) for p in idx.list_namespaces() for n in p.namespaces] == [
         ("__default__", 1),
         ("made", 0),
         ("x", 2),
     ]
-    assert [n.name for n in idx.list_namespaces(limit=1)] == ["__default__", "made", "x"]
+    names = [n.name for p in idx.list_namespaces(limit=1) for n in p.namespaces]
+    assert names == ["__default__", "made", "x"]
     assert idx.describe_namespace("x").record_count == 2
     assert idx.describe_namespace("__default__").record_count == 1
     idx.delete_namespace("x")
