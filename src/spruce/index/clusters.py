@@ -37,7 +37,7 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from spruce.index.omp import build_threads
+from spruce.index.omp import build_threads, search_thread
 
 faiss: Any = _faiss  # untyped SWIG bindings
 
@@ -127,7 +127,11 @@ class Clusters:
     # ------------------------------------------------------------ searching
 
     def probe(self, q: FloatArray, fraction: float) -> IntArray:
-        """The rows (ascending) of the ``fraction`` of clusters nearest to ``q`` (at least one cluster)."""
+        """The rows (ascending) of the ``fraction`` of clusters nearest to ``q`` (at least one cluster).
+
+        A search entry point, so it sets the calling thread to one OpenMP thread (``omp.search_thread``) like
+        the others, although its own work is numpy only today: a faiss call added here is then covered."""
+        search_thread()
         count = self.count
         want = min(count, max(1, math.ceil(fraction * count)))
         if want == count:

@@ -28,6 +28,8 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
+from spruce.index.omp import search_thread
+
 __all__ = ["exact_scores", "higher_is_better", "top_candidates"]
 
 faiss: Any = _faiss  # untyped SWIG bindings
@@ -63,7 +65,9 @@ def _dots32(vectors: FloatArray, q: FloatArray, rows: IntArray | None) -> FloatA
 def exact_scores(
     vectors: FloatArray, sq_norms: FloatArray, q: FloatArray, metric: str, rows: IntArray | None = None
 ) -> FloatArray:
-    """Scores of ``q`` against ``vectors`` (or just against ``rows`` of it, read in place), as float64."""
+    """Scores of ``q`` against ``vectors`` (or just against ``rows`` of it, read in place), as float64.
+    The calling thread is set to one OpenMP thread first (``omp.search_thread``): this is a search."""
+    search_thread()
     with np.errstate(over="ignore", invalid="ignore"):
         dots: FloatArray = _dots32(vectors, q, rows).astype(np.float64)
     if rows is not None:

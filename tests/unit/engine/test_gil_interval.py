@@ -18,6 +18,7 @@ def _default_interval() -> Iterator[None]:
     before = sys.getswitchinterval()
     sys.setswitchinterval(0.005)
     yield
+    gil.set_enabled(True)
     sys.setswitchinterval(before)
 
 
@@ -75,3 +76,58 @@ def test_background_steps_run_with_the_short_interval(
     db.close()
     assert seen and all(v == gil.INTERVAL for v in seen)
     assert sys.getswitchinterval() == 0.005
+
+
+def test_disabled_leaves_the_interval_alone_and_re_enabling_works() -> None:
+    assert gil.enabled()  # the default
+    gil.set_enabled(False)
+    assert not gil.enabled()
+    with gil.responsive():
+        assert sys.getswitchinterval() == 0.005
+        with gil.responsive():
+            assert sys.getswitchinterval() == 0.005
+    assert sys.getswitchinterval() == 0.005
+    gil.set_enabled(True)
+    assert gil.enabled()
+    with gil.responsive():
+        assert sys.getswitchinterval() == gil.INTERVAL
+    assert sys.getswitchinterval() == 0.005
+
+
+def test_switching_during_a_step_takes_effect_at_once() -> None:
+    with gil.responsive():
+        assert sys.getswitchinterval() == gil.INTERVAL
+        gil.set_enabled(False)
+        assert sys.getswitchinterval() == 0.005  # put back while the step still runs
+        gil.set_enabled(True)
+        assert sys.getswitchinterval() == gil.INTERVAL
+    assert sys.getswitchinterval() == 0.005
+    gil.set_enabled(False)
+    with gil.responsive():
+        gil.set_enabled(True)  # a step that began disabled is shortened from here, and restored after
+        assert sys.getswitchinterval() == gil.INTERVAL
+    assert sys.getswitchinterval() == 0.005
+
+
+def test_background_steps_leave_the_interval_alone_when_disabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spruce.engine import maintenance
+
+    seen: list[float] = []
+    real = maintenance.Maintainer._build
+
+    def spy(self: maintenance.Maintainer, *a: object, **k: object) -> object:
+        seen.append(sys.getswitchinterval())
+        return real(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(maintenance.Maintainer, "_build", spy)
+    gil.set_enabled(False)
+    db = Database.open(tmp_path, flush_rows=50)
+    db.create_index("ix", dimension=4, metric="cosine")
+    idx = db.index("ix")
+    vecs = np.random.default_rng(0).normal(size=(120, 4)).astype(np.float32)
+    idx.upsert([(str(i), vecs[i], {}) for i in range(120)])
+    idx.flush()
+    db.close()
+    assert seen and all(v == 0.005 for v in seen)
