@@ -1,8 +1,10 @@
 """One exception tree for every layer of spruce.
 
 Each class carries the Pinecone error code (the control-plane ``error.code`` string), the gRPC status
-number used in data-plane bodies, and the HTTP status the server answers with. Every layer raises these;
-only the server turns them into response bodies. A bare ``ValueError``/``TypeError`` escaping the engine is
+number used in data-plane bodies (and by a gRPC face), and the HTTP status the server answers with. This
+is the only such table: every layer raises these, the HTTP layer included (an unknown route is a
+:class:`NotFoundError`, a wrong method a :class:`MethodNotAllowedError`), and the server only turns them
+into response bodies. A bare ``ValueError``/``TypeError`` escaping the engine is
 a bug and must surface as a 500, never be disguised as a client error.
 
 Client mistakes map to 4xx statuses that the official SDK does *not* retry (never 408/429/5xx); only faults
@@ -17,7 +19,9 @@ __all__ = [
     "AlreadyExistsError",
     "DataCorruptionError",
     "ForbiddenError",
+    "InternalError",
     "InvalidArgumentError",
+    "MethodNotAllowedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "SpruceError",
@@ -94,6 +98,27 @@ class ForbiddenError(SpruceError):
     code = "FORBIDDEN"
     grpc_code = 7
     http_status = 403
+
+
+class MethodNotAllowedError(SpruceError):
+    """A known path asked with a method it does not serve (HTTP 405); ``allowed`` lists the methods it
+    does, for the ``Allow`` header."""
+
+    code = "UNIMPLEMENTED"
+    grpc_code = 12
+    http_status = 405
+
+    def __init__(self, message: str, *, allowed: tuple[str, ...], field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.allowed = allowed
+
+
+class InternalError(SpruceError):
+    """A bug or an unexpected fault, reported without its details (HTTP 500); the log has them."""
+
+    code = "INTERNAL"
+    grpc_code = 13
+    http_status = 500
 
 
 class UnauthenticatedError(SpruceError):

@@ -26,10 +26,10 @@ from urllib.parse import parse_qs
 
 from spruce.errors import PayloadTooLargeError, SpruceError, UnauthenticatedError
 from spruce.server.config import Context
-from spruce.server.errors import error_response, internal_error, route_error
+from spruce.server.errors import error_response, internal_error
 from spruce.server.http import Request, Response
 from spruce.server.openapi import openapi_bytes
-from spruce.server.routing import ROUTES, NoRoute, Route, match, split_path
+from spruce.server.routing import ROUTES, Route, match, split_path
 
 __all__ = ["SpruceApp"]
 
@@ -57,10 +57,10 @@ class SpruceApp:
         self._openapi = openapi_bytes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only HTTP: the server runs uvicorn with ``lifespan="off"``, since the CLI opens and closes the
+        # database around it (``spruce.server.run``), so there is nothing to start or stop here.
         if scope["type"] == "http":
             await self._http(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await _lifespan(receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         segments = split_path(scope.get("raw_path") or scope["path"].encode())
@@ -91,11 +91,6 @@ class SpruceApp:
             body = await _read_body(receive, headers, self.ctx.config.max_body_bytes)
         except SpruceError as exc:
             return _with_close(error_response(exc, data_plane=data_plane), headers)
-        except NoRoute as exc:
-            response = route_error(exc.status, exc.message, data_plane=data_plane)
-            if exc.allowed:
-                response.headers.append((b"allow", ", ".join(exc.allowed).encode()))
-            return response
         request = Request(
             method=method,
             params=params,
@@ -212,14 +207,3 @@ async def _send(send: Send, response: Response) -> None:
     out.extend(response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": out})
     await send({"type": "http.response.body", "body": response.body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Nothing to start or stop here: the CLI opens and closes the database around the server."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

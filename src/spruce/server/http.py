@@ -36,9 +36,12 @@ class Request:
 
     def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
         """The body as a JSON object (see :func:`spruce.server.wire.json_object`), decoded once: the
-        dispatcher may already have looked into it to decide where the handler runs."""
+        dispatcher may already have looked into it to decide where the handler runs. Only a non-empty body's
+        value is kept: whether an empty one is ``{}`` or an error depends on each caller's ``empty_ok``."""
         if self.decoded is None:
-            self.decoded = json_object(self.body, empty_ok=empty_ok)
+            if not self.body.strip():
+                return json_object(self.body, empty_ok=empty_ok)
+            self.decoded = json_object(self.body)
         return self.decoded
 
 

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from spruce.errors import MethodNotAllowedError, NotFoundError
 from spruce.server import control, data, namespaces
 from spruce.server.config import Context
 from spruce.server.http import Request, Response
 
-__all__ = ["ROUTES", "Handler", "NoRoute", "Route", "ShortWhen", "always", "match", "split_path"]
+__all__ = ["ROUTES", "Handler", "Route", "ShortWhen", "always", "match", "split_path"]
 
 Handler = Callable[[Context, Request], Response]
 ShortWhen = Callable[[Request], bool]
@@ -83,16 +84,6 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-class NoRoute(Exception):
-    """No route for a path (404) or for a method on a known path (405, with the methods allowed)."""
-
-    def __init__(self, status: int, message: str, allowed: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.allowed = allowed
-
-
 def split_path(raw_path: bytes) -> list[str]:
     """Non-empty path segments, each percent-decoded on its own."""
     return [unquote(seg) for seg in raw_path.decode("latin-1").split("/") if seg]
@@ -111,7 +102,8 @@ def _bind(pattern: tuple[str, ...], segments: list[str]) -> dict[str, str] | Non
 def match(
     method: str, segments: list[str], routes: tuple[Route, ...] = ROUTES
 ) -> tuple[Route, dict[str, str]]:
-    """The route and path parameters for a request, or :class:`NoRoute`."""
+    """The route and path parameters for a request; :class:`~spruce.errors.NotFoundError` for an unknown
+    path, :class:`~spruce.errors.MethodNotAllowedError` for a known path asked with another method."""
     allowed: list[str] = []
     for route in routes:
         if len(route.pattern) != len(segments):
@@ -124,7 +116,7 @@ def match(
         allowed.append(route.method)
     path = "/" + "/".join(segments)
     if allowed:
-        raise NoRoute(
-            405, f"Method {method} is not allowed on {path}; use {', '.join(allowed)}.", tuple(allowed)
+        raise MethodNotAllowedError(
+            f"Method {method} is not allowed on {path}; use {', '.join(allowed)}.", allowed=tuple(allowed)
         )
-    raise NoRoute(404, f"spruce serves no route {method} {path}.")
+    raise NotFoundError(f"spruce serves no route {method} {path}.")
