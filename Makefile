@@ -9,6 +9,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The 7.x SDK generation is tested from its own venv: it installs as the same package name as 10.x.
 SDK7   := .venv-sdk7/.installed
+# A subset of tests/behaviour/ runs under the 9.x SDK from a third venv, which also holds spruce
+# itself (editable, no extras) so that pytest there imports both.
+SDK9   := .venv-sdk9/.installed
 DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
@@ -27,7 +30,13 @@ $(SDK7):
 	.venv-sdk7/bin/python -m pip install --quiet 'pinecone==7.3.0'
 	touch $(SDK7)
 
-install: $(STAMP) $(SDK7)
+$(SDK9): pyproject.toml
+	$(PYTHON) -m venv .venv-sdk9
+	.venv-sdk9/bin/python -m pip install --quiet --upgrade pip
+	.venv-sdk9/bin/python -m pip install --quiet 'pinecone==9.1.0' 'pytest>=8.0' 'numpy>=1.26' 'httpx>=0.27' -e .
+	touch $(SDK9)
+
+install: $(STAMP) $(SDK7) $(SDK9)
 
 run: $(STAMP)
 	$(BIN)/spruce serve --data $(DATA) --host $(HOST) --port $(PORT)
@@ -42,7 +51,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(SDK7)
+test: lint typecheck $(SDK7) $(SDK9)
 	$(BIN)/python -m pytest -q
 
 bench-server: $(STAMP)
@@ -67,4 +76,4 @@ bench-clustered: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset clustered --timeout 3600
 
 clean:
-	rm -rf $(VENV) .venv-sdk7 .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--threads", type=int, default=8, help="worker threads running engine calls (default: 8)"
     )
+    serve.add_argument(
+        "--flush-rows",
+        type=int,
+        default=None,
+        help="memtable rows that trigger a flush to a segment, a tuning knob (default: the engine's, "
+        "spruce.engine.index.DEFAULT_FLUSH_ROWS)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub.add_parser(
         "demo",
@@ -72,7 +79,8 @@ def _serve(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     try:
-        db = Database.open(args.data)
+        tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}
+        db = Database.open(args.data, **tuning)
     except SpruceError as exc:
         print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)
         return 2

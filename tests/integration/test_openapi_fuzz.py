@@ -31,7 +31,6 @@ EXAMPLES = 40
 FUZZ_INDEX = "fuzz"
 SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 
-_sent: list[int] = []
 _alternate = itertools.cycle([True, False])
 
 
@@ -58,7 +57,7 @@ def _ensure_fuzz_index(url: str) -> None:
     httpx.patch(f"{url}/indexes/{FUZZ_INDEX}", json={"deletion_protection": "enabled"}).raise_for_status()
 
 
-def _run_operation(operation, mode: GenerationMode, url: str, failures: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _run_operation(operation, mode: GenerationMode, url: str, failures: list[str], sent: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Generate cases for one operation and mode with hypothesis; record (not raise) the first failure."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -75,7 +74,7 @@ def _run_operation(operation, mode: GenerationMode, url: str, failures: list[str
             if key in (case.path_parameters or {}) and next(_alternate):
                 case.path_parameters[key] = FUZZ_INDEX
         response = case.call(base_url=url, timeout=30)
-        _sent.append(response.status_code)
+        sent.append(response.status_code)
         try:
             case.validate_response(response, checks=CHECKS)
         finally:
@@ -93,15 +92,14 @@ def test_fuzz(server: ServerProcess) -> None:
     _ensure_fuzz_index(server.url)
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     failures: list[str] = []
+    sent: list[int] = []
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _run_operation(operation, mode, server.url, failures)
+            _run_operation(operation, mode, server.url, failures, sent)
     assert not failures, "\n\n".join(failures)
-
-
-def test_fuzz_sent_enough_requests(server: ServerProcess) -> None:
-    assert len(_sent) >= MIN_REQUESTS, f"only {len(_sent)} generated requests"
-    assert not [s for s in _sent if s >= 500]
-    assert any(200 <= s < 300 for s in _sent) and any(400 <= s < 500 for s in _sent)
+    # The run itself was real: enough requests, both outcomes, no 5xx, no traceback in the server's log.
+    assert len(sent) >= MIN_REQUESTS, f"only {len(sent)} generated requests"
+    assert not [s for s in sent if s >= 500]
+    assert any(200 <= s < 300 for s in sent) and any(400 <= s < 500 for s in sent)
     assert "Traceback" not in "".join(server.log)
