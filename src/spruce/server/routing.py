@@ -2,18 +2,20 @@
 
 Paths are split on ``/`` *before* percent-decoding, so a namespace named ``a/b`` (sent as ``a%2Fb``) stays
 one segment; empty segments are dropped, which makes ``//vectors/upsert`` (SDK 7.x with a host ending in
-``/``) and a trailing slash harmless. The table is also the source of truth for ``/openapi.json``: a test
-checks that both describe the same operations.
+``/``) and a trailing slash harmless. The table is also the one source of ``/openapi.json``: each route
+names its request body, query parameters and response as types of :mod:`spruce.server.bodies`, and
+:mod:`spruce.server.openapi` builds the document from exactly these entries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from spruce.errors import MethodNotAllowedError, NotFoundError
-from spruce.server import control, data, namespaces
+from spruce.server import bodies, control, data, namespaces
 from spruce.server.config import Context
 from spruce.server.http import Request, Response
 
@@ -33,6 +35,10 @@ class Route:
 
     ``short``: for reads only, tells from the request whether it is short enough to run on the event loop
     (see :mod:`spruce.server.app`); ``None`` (writes, control plane) always runs in the worker pool.
+    ``body``, ``params`` and ``response`` are the :mod:`~spruce.server.bodies` types of the request body,
+    the query parameters and the success body (``None``: there is none; a tuple: any one of these
+    types, as the request's API version chooses); ``status`` is the success
+    status, ``errors`` the statuses beyond those every route can answer (``spruce.server.openapi``).
     """
 
     method: str
@@ -40,6 +46,12 @@ class Route:
     handler: Handler
     operation_id: str
     short: ShortWhen | None = None
+    body: Any = None
+    body_required: bool = True
+    params: Any = None
+    response: Any = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
 
     @property
     def data_plane(self) -> bool:
@@ -50,37 +62,120 @@ class Route:
         return "/" + "/".join(self.pattern)
 
 
-def _r(method: str, path: str, handler: Handler, short: ShortWhen | None = None) -> Route:
-    return Route(method, tuple(path.strip("/").split("/")), handler, handler.__name__, short)
+def _r(method: str, path: str, handler: Handler, **kw: Any) -> Route:
+    kw.setdefault("operation_id", handler.__name__)
+    return Route(method, tuple(path.strip("/").split("/")), handler, **kw)
 
 
 _DP = "/index/{index}"
+_MODEL = bodies.IndexModel
 
 ROUTES: tuple[Route, ...] = (
-    _r("GET", "/indexes", control.list_indexes),
-    _r("POST", "/indexes", control.create_index),
-    _r("GET", "/indexes/{name}", control.describe_index),
-    _r("PATCH", "/indexes/{name}", control.configure_index),
-    _r("DELETE", "/indexes/{name}", control.delete_index),
-    _r("POST", f"{_DP}/vectors/upsert", data.upsert),
-    _r("POST", f"{_DP}/query", data.query, data.short_query),
-    _r("GET", f"{_DP}/vectors/fetch", data.fetch, data.short_fetch),
-    _r("POST", f"{_DP}/vectors/fetch_by_metadata", data.fetch_by_metadata),
-    _r("POST", f"{_DP}/vectors/update", data.update),
-    _r("POST", f"{_DP}/vectors/delete", data.delete),
-    _r("GET", f"{_DP}/vectors/list", data.list_vectors, always),
-    _r("POST", f"{_DP}/describe_index_stats", data.describe_index_stats, data.short_stats),
-    Route(
-        "GET",
-        ("index", "{index}", "describe_index_stats"),
-        data.describe_index_stats,
-        "describe_index_stats_get",
-        data.short_stats,
+    _r("GET", "/indexes", control.list_indexes, response=bodies.IndexList),
+    _r(
+        "POST",
+        "/indexes",
+        control.create_index,
+        body=(bodies.CreateIndexClassic, bodies.CreateIndexSchema),
+        response=_MODEL,
+        status=201,
+        errors=(403, 409),
     ),
-    _r("GET", f"{_DP}/namespaces", namespaces.list_namespaces),
-    _r("POST", f"{_DP}/namespaces", namespaces.create_namespace),
-    _r("GET", f"{_DP}/namespaces/{{namespace}}", namespaces.describe_namespace),
-    _r("DELETE", f"{_DP}/namespaces/{{namespace}}", namespaces.delete_namespace),
+    _r("GET", "/indexes/{name}", control.describe_index, response=_MODEL),
+    _r(
+        "PATCH",
+        "/indexes/{name}",
+        control.configure_index,
+        body=bodies.ConfigureIndexRequest,
+        response=_MODEL,
+        status=202,
+    ),
+    _r("DELETE", "/indexes/{name}", control.delete_index, status=202, errors=(403,)),
+    _r(
+        "POST",
+        f"{_DP}/vectors/upsert",
+        data.upsert,
+        body=bodies.UpsertRequest,
+        response=bodies.UpsertResponse,
+    ),
+    _r(
+        "POST",
+        f"{_DP}/query",
+        data.query,
+        short=data.short_query,
+        body=bodies.QueryRequest,
+        response=bodies.QueryResponse,
+    ),
+    _r(
+        "GET",
+        f"{_DP}/vectors/fetch",
+        data.fetch,
+        short=data.short_fetch,
+        params=bodies.FetchParams,
+        response=bodies.FetchResponse,
+    ),
+    _r(
+        "POST",
+        f"{_DP}/vectors/fetch_by_metadata",
+        data.fetch_by_metadata,
+        body=bodies.FetchByMetadataRequest,
+        response=bodies.FetchByMetadataResponse,
+    ),
+    _r(
+        "POST",
+        f"{_DP}/vectors/update",
+        data.update,
+        body=bodies.UpdateRequest,
+        response=bodies.UpdateResponse,
+    ),
+    _r("POST", f"{_DP}/vectors/delete", data.delete, body=bodies.DeleteRequest, response=bodies.Empty),
+    _r(
+        "GET",
+        f"{_DP}/vectors/list",
+        data.list_vectors,
+        short=always,
+        params=bodies.ListParams,
+        response=bodies.ListResponse,
+    ),
+    _r(
+        "POST",
+        f"{_DP}/describe_index_stats",
+        data.describe_index_stats,
+        short=data.short_stats,
+        body=bodies.DescribeIndexStatsRequest,
+        body_required=False,
+        response=bodies.IndexStats,
+    ),
+    _r(
+        "GET",
+        f"{_DP}/describe_index_stats",
+        data.describe_index_stats,
+        operation_id="describe_index_stats_get",
+        short=data.short_stats,
+        response=bodies.IndexStats,
+    ),
+    _r(
+        "GET",
+        f"{_DP}/namespaces",
+        namespaces.list_namespaces,
+        params=bodies.ListNamespacesParams,
+        response=bodies.ListNamespacesResponse,
+    ),
+    _r(
+        "POST",
+        f"{_DP}/namespaces",
+        namespaces.create_namespace,
+        body=bodies.CreateNamespaceRequest,
+        response=bodies.NamespaceDescription,
+        errors=(409,),
+    ),
+    _r(
+        "GET",
+        f"{_DP}/namespaces/{{namespace}}",
+        namespaces.describe_namespace,
+        response=bodies.NamespaceDescription,
+    ),
+    _r("DELETE", f"{_DP}/namespaces/{{namespace}}", namespaces.delete_namespace, response=bodies.Empty),
 )
 
 

@@ -1,0 +1,79 @@
+"""Every route's success body, from a real server, decodes as the type its route declares (the same types
+``/openapi.json`` is built from), strictly: required fields present, every field of its declared type.
+The fuzz run (test_openapi_fuzz.py) checks the same against the document, but only where its generated
+requests happen to succeed; here each route gets a request that does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from spruce_server_proc import CLASSIC_API, NEW_API
+
+from spruce.server.routing import ROUTES, Route, match, split_path
+
+SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+IX = "/index/bodies"
+# One succeeding request per route: (method, path, keyword arguments for httpx).
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/indexes", {"json": {"name": "bodies", "dimension": 2, "spec": SPEC}}),
+    ("GET", "/indexes", {}),
+    ("GET", "/indexes/bodies", {}),
+    ("PATCH", "/indexes/bodies", {"json": {"tags": {"a": "b"}}}),
+    (
+        "POST",
+        f"{IX}/vectors/upsert",
+        {"json": {"vectors": [{"id": "a", "values": [1, 2], "metadata": {"g": "x"}}]}},
+    ),
+    (
+        "POST",
+        f"{IX}/query",
+        {"json": {"topK": 2, "vector": [1, 2], "includeValues": True, "includeMetadata": True}},
+    ),
+    ("GET", f"{IX}/vectors/fetch", {"params": {"ids": ["a", "b"]}}),
+    ("POST", f"{IX}/vectors/fetch_by_metadata", {"json": {"filter": {"g": "x"}, "limit": 1}}),
+    ("POST", f"{IX}/vectors/update", {"json": {"id": "a", "setMetadata": {"h": 1}}}),
+    ("GET", f"{IX}/vectors/list", {"params": {"limit": 1}}),
+    ("POST", f"{IX}/describe_index_stats", {"json": {}}),
+    ("GET", f"{IX}/describe_index_stats", {}),
+    ("POST", f"{IX}/namespaces", {"json": {"name": "made"}}),
+    ("GET", f"{IX}/namespaces", {"params": {"limit": 1}}),
+    ("GET", f"{IX}/namespaces/made", {}),
+    ("DELETE", f"{IX}/namespaces/made", {}),
+    ("POST", f"{IX}/vectors/delete", {"json": {"ids": ["a"]}}),
+    ("DELETE", "/indexes/bodies", {}),
+]
+
+
+def _route(method: str, path: str) -> Route:
+    return match(method, split_path(path.encode()))[0]
+
+
+def test_every_route_is_exercised() -> None:
+    assert {(m, _route(m, p).path) for m, p, _ in REQUESTS} == {(r.method, r.path) for r in ROUTES}
+
+
+@pytest.mark.parametrize("headers", [NEW_API, CLASSIC_API], ids=["2026-07", "2025-04"])
+def test_success_bodies_decode_as_declared(http: httpx.Client, headers: dict[str, str]) -> None:
+    for method, path, kwargs in REQUESTS:
+        route = _route(method, path)
+        if (method, path) == ("POST", "/indexes") and headers is NEW_API:
+            fields = {"_values": {"type": "dense_vector", "dimension": 2, "metric": "cosine"}}
+            kwargs = {"json": {"name": "bodies", "schema": {"fields": fields}}}
+        r = http.request(method, path, headers=headers, **kwargs)
+        assert r.status_code == route.status, (method, path, r.text)
+        if route.response is None:
+            assert r.content == b""
+            continue
+        alternatives = route.response if isinstance(route.response, tuple) else (route.response,)
+        errors = []
+        for tp in alternatives:
+            try:
+                msgspec.json.decode(r.content, type=tp, strict=True)
+                break
+            except msgspec.ValidationError as exc:
+                errors.append(f"{tp.__name__}: {exc}")
+        else:
+            raise AssertionError(f"{method} {path}: {r.text} matches no declared type: {errors}")
