@@ -522,6 +522,9 @@ class IndexStats(_Result):
     """Live records that background flush and compaction have still to move: in a memtable (only in the
     log on disk), or in a segment the compaction policy will merge or rewrite next. Queries see them at
     once (by exact scan); 0 means the index is fully indexed and background work is idle."""
+    background_error: str | None = None
+    """The last failure of background work (flush, compaction), until a step succeeds; ``None`` when it
+    runs fine. Says so when the same failure repeated and background work stopped (``engine.maintenance``)."""
 
 
 @dataclass(slots=True)

@@ -24,7 +24,6 @@ from spruce.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
     NotFoundError,
-    StoreReadOnlyError,
 )
 from spruce.filter import Filter, parse_filter
 from spruce.index.hnsw import DEFAULT_EF, MAX_EF
@@ -466,6 +465,7 @@ class IndexEngine(DataPlane):
             metric=self.config.metric,
             pending_deletions=pending,
             unindexed_records=unindexed,
+            background_error=self._maint.error,
         )
 
     # ================================================================ namespaces
@@ -556,8 +556,9 @@ class IndexEngine(DataPlane):
         if flush and st.failed is None and st.lsn > int(st.manifest_doc["lsn"]):
             try:
                 self._maint.flush_now()
-            except StoreReadOnlyError:
-                log.warning("index %s: flush on close failed; the log holds every write", st.config.name)
+            except Exception:  # a failing flush must not keep the store open: the log holds every write
+                name = st.config.name
+                log.warning("index %s: flush on close failed; the log holds every write", name, exc_info=True)
         with st.write_mu, st.rw.write():
             st.closed = True
 

@@ -35,6 +35,13 @@ graph about once, not once per merge.
 Idle flush: when an index has taken no write for ``IDLE_FLUSH_S`` seconds, its memtables are flushed even
 though they are below ``flush_rows``, so a quiet index ends up with nothing to replay on open and nothing
 unindexed (``describe_index_stats().unindexed_records`` reaches 0).
+
+Failures: a background step that raises is logged and shown in ``describe_index_stats().background_error``
+(over HTTP, ``backgroundError``) until a step succeeds. The loop retries after a pause that doubles with
+each failure in a row; the same failure ``HALT_AFTER`` times in a row is taken for deterministic (a bug,
+or data it cannot handle), and the loop stops retrying it, saying so in the log and the stats: retrying
+would only burn the cores and fill the log. Reads and writes go on either way (the log holds every
+write); reopening the index starts the loop afresh.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from spruce.engine.block import EXACT_MAX_WORK, Block, pick_rows
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
-from spruce.errors import SpruceError, StoreClosedError
+from spruce.errors import StoreClosedError
 from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
@@ -73,6 +80,7 @@ DEAD_FRACTION = 0.2
 REPOINT_STEP = 1024  # id-map entries re-pointed per exclusive hold of ``rw`` (about a millisecond)
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
+HALT_AFTER = 3  # the same background failure this many times in a row stops the retries
 FLUSH_ROUNDS = 4
 MAX_TAIL = 4
 # A block built without a graph is stored in cluster order above this many (rows x dimension), about 20,000
@@ -108,6 +116,9 @@ class Maintainer:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._finishing = 0  # rows of a step installed in memory whose commit and clean-up still run
+        self.error: str | None = None  # the last background failure, until a step succeeds
+        self._failures = 0  # failures in a row
+        self._halted = False
         state.on_freeze = self._wake.set
         if background:
             self._thread = threading.Thread(
@@ -132,8 +143,8 @@ class Maintainer:
                 self._warm()
         except Exception:
             log.exception("index %s: warming metadata columns failed", self.state.config.name)
-        while not self._stop:
-            self._wake.wait(timeout=IDLE_FLUSH_S)
+        while not self._stop and not self._halted:
+            self._wake.wait(timeout=IDLE_FLUSH_S * 2 ** min(self._failures, 6))
             self._wake.clear()
             if self._stop:
                 return
@@ -146,10 +157,23 @@ class Maintainer:
                 # what was not flushed is in the log
                 log.debug("index %s: store closed; background maintenance stops", self.state.config.name)
                 return
-            except SpruceError:
-                log.exception("index %s: background maintenance failed", self.state.config.name)
-            except Exception:
-                log.exception("index %s: background maintenance crashed", self.state.config.name)
+            except Exception as exc:
+                self._failed(exc)
+            else:
+                self.error, self._failures = None, 0
+
+    def _failed(self, exc: Exception) -> None:
+        """Record a background failure; stop retrying one that repeats ``HALT_AFTER`` times in a row."""
+        name = self.state.config.name
+        what = f"{type(exc).__name__}: {exc}"
+        same = self.error is not None and self.error.startswith(what)
+        self._failures = self._failures + 1 if same or self.error is None else 1
+        log.error("index %s: background maintenance failed (%d in a row)", name, self._failures, exc_info=exc)
+        self.error = what
+        if self._failures >= HALT_AFTER:
+            self._halted = True
+            self.error = f"{what} (the same failure {self._failures} times in a row: background work stopped)"
+            log.error("index %s: background maintenance stopped; reopen the index to retry", name)
 
     def stop(self) -> None:
         self._stop = True

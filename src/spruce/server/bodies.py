@@ -234,7 +234,8 @@ class NamespaceSummary(_Camel):
 class IndexStats(_Camel):
     """Pinecone's stats, plus two spruce extensions a client can poll to know background work is done:
     ``unindexedRecordCount`` (live records flush/compaction has still to move; 0 = fully indexed and idle)
-    and ``pendingDeletionCount`` (deleted or overwritten records still stored until compaction purges them).
+    and ``pendingDeletionCount`` (deleted or overwritten records still stored until compaction purges them);
+    ``backgroundError``, only while background work is failing, says how.
     Both SDK generations ignore unknown fields (tests/integration/test_unindexed_stat.py)."""
 
     namespaces: dict[str, NamespaceSummary]
@@ -245,6 +246,7 @@ class IndexStats(_Camel):
     vector_type: str
     unindexed_record_count: int
     pending_deletion_count: int
+    background_error: str | UnsetType = UNSET
 
 
 # ---------------------------------------------------------------- namespaces (snake_case)

@@ -98,7 +98,7 @@ def stats_body(r: IndexStats) -> dict[str, Any]:
     them) are not in Pinecone's API: both SDK generations ignore unknown fields, so they cost nothing to
     clients that do not know them (checked by tests/integration/test_unindexed_stat.py).
     """
-    return {
+    body = {
         "namespaces": {name: {"vectorCount": s.vector_count} for name, s in r.namespaces.items()},
         "dimension": r.dimension,
         "indexFullness": r.index_fullness,
@@ -108,6 +108,9 @@ def stats_body(r: IndexStats) -> dict[str, Any]:
         "unindexedRecordCount": r.unindexed_records,
         "pendingDeletionCount": r.pending_deletions,
     }
+    if r.background_error is not None:
+        body["backgroundError"] = r.background_error
+    return body
 
 
 def namespace_body(d: NamespaceDescription) -> dict[str, Any]:
