@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "demo":
-        from spruce.server.demo import run_demo
+        from spruce.demo import run_demo
 
         return run_demo()
     return 2  # pragma: no cover - argparse rejects unknown commands
