@@ -54,8 +54,9 @@ def test_a_value_set_meanwhile_is_kept_and_a_shorter_one_is_left_alone() -> None
     assert sys.getswitchinterval() == pytest.approx(0.0001)
 
 
-def test_background_steps_run_with_the_short_interval(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("tuned", "expected"), [(True, gil.INTERVAL), (False, 0.005)])
+def test_background_steps_run_with_the_short_interval_unless_disabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tuned: bool, expected: float
 ) -> None:
     from spruce.engine import maintenance
 
@@ -67,6 +68,7 @@ def test_background_steps_run_with_the_short_interval(
         return real(self, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(maintenance.Maintainer, "_build", spy)
+    gil.set_enabled(tuned)
     db = Database.open(tmp_path, flush_rows=50)
     db.create_index("ix", dimension=4, metric="cosine")
     idx = db.index("ix")
@@ -74,7 +76,7 @@ def test_background_steps_run_with_the_short_interval(
     idx.upsert([(str(i), vecs[i], {}) for i in range(120)])
     idx.flush()
     db.close()
-    assert seen and all(v == gil.INTERVAL for v in seen)
+    assert seen and all(v == expected for v in seen)
     assert sys.getswitchinterval() == 0.005
 
 
@@ -107,27 +109,3 @@ def test_switching_during_a_step_takes_effect_at_once() -> None:
         gil.set_enabled(True)  # a step that began disabled is shortened from here, and restored after
         assert sys.getswitchinterval() == gil.INTERVAL
     assert sys.getswitchinterval() == 0.005
-
-
-def test_background_steps_leave_the_interval_alone_when_disabled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from spruce.engine import maintenance
-
-    seen: list[float] = []
-    real = maintenance.Maintainer._build
-
-    def spy(self: maintenance.Maintainer, *a: object, **k: object) -> object:
-        seen.append(sys.getswitchinterval())
-        return real(self, *a, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(maintenance.Maintainer, "_build", spy)
-    gil.set_enabled(False)
-    db = Database.open(tmp_path, flush_rows=50)
-    db.create_index("ix", dimension=4, metric="cosine")
-    idx = db.index("ix")
-    vecs = np.random.default_rng(0).normal(size=(120, 4)).astype(np.float32)
-    idx.upsert([(str(i), vecs[i], {}) for i in range(120)])
-    idx.flush()
-    db.close()
-    assert seen and all(v == 0.005 for v in seen)
