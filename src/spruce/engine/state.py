@@ -294,7 +294,13 @@ class IndexState:
                     assert b.segment_key is not None
                     seg_no = b.segment_key.rsplit("/", 1)[1].split(".")[0]
                     deleted = f"{self.prefix}del/{seg_no}.{version}"
-                    self.store.put_if_absent(deleted, encode_deleted(~alive))
+                    bitmap = encode_deleted(~alive)
+                    if not self.store.put_if_absent(deleted, bitmap):
+                        # Left by a commit of this same version that failed before its manifest (a full
+                        # disk, say): no manifest names it, and it lacks the deaths since, so it is replaced.
+                        self.store.delete(deleted)
+                        if not self.store.put_if_absent(deleted, bitmap):
+                            raise DataCorruptionError(f"{deleted} could not be replaced")
                     new_del.append((b, deleted, kills))
                 entry: dict[str, Any] = {"segment": b.segment_key, "rows": b.n, "deleted": deleted}
                 if b.ann is not None:
