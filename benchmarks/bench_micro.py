@@ -3,6 +3,11 @@
     .venv-bench/bin/python benchmarks/bench_micro.py kernels   # index/exact.py: scan kernels, 50,000 x 384
     .venv-bench/bin/python benchmarks/bench_micro.py gil       # engine/gil.py: queries beside Python work
     .venv-bench/bin/python benchmarks/bench_micro.py backlog   # index/clusters.py: queries over unmerged rows
+    .venv/bin/python benchmarks/bench_micro.py api             # the embedded API's per-call latency
+
+``api`` times the embedded calls on 60,000 x 384 indexed rows (query top-10 unfiltered and with a 10%
+filter, fetch of 100 ids, upsert of 100 rows), using only calls every release has had, so that it runs
+unchanged at an older commit for an A/B (``PYTHONPATH=<old checkout>/src``).
 
 ``backlog`` loads 200,000 x 384 rows (the ``bench_stalls.py`` data) with merges held back, so that 150,000
 rows wait beside a 50,000-row graph, and times queries with nothing else running; run it once at a
@@ -68,8 +73,7 @@ def _loaded_index(n: int) -> tuple[Any, Any, np.ndarray]:
     cats = [f"c{i}" for i in range(10)]
     for s in range(0, n, 1000):
         idx.upsert([(str(i), x[i], {"category": cats[i % 10], "year": i % 30}) for i in range(s, s + 1000)])
-    idx.flush()
-    while idx.describe_index_stats().unindexed_records:
+    while idx.describe_index_stats().unindexed_records:  # the idle flush, then compaction's graph
         time.sleep(0.2)
     return client, idx, x
 
@@ -160,12 +164,38 @@ def backlog() -> None:
     client.close()
 
 
+def _percentiles(fn: Callable[[int], object], n: int) -> str:
+    lat = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        lat.append(time.perf_counter() - t)
+    a = np.array(lat) * 1e3
+    return f"p50 {np.percentile(a, 50):.3f} ms  p99 {np.percentile(a, 99):.3f} ms"
+
+
+def api() -> None:
+    client, idx, x = _loaded_index(60_000)
+    qs = x[:2000] + 0.01
+    ids = [[str((i * 100 + j) % 60_000) for j in range(100)] for i in range(500)]
+    new = np.random.default_rng(9).standard_normal((100, 384)).astype(np.float32)
+    print("query top-10      ", _percentiles(lambda i: idx.query(vector=qs[i], top_k=10), 2000))
+    flt = {"category": "c3"}
+    print("query 10% filter  ", _percentiles(lambda i: idx.query(vector=qs[i], top_k=10, filter=flt), 2000))
+    print("fetch 100 ids     ", _percentiles(lambda i: idx.fetch(ids[i % 500]), 500))
+    print(
+        "upsert 100 rows   ",
+        _percentiles(lambda i: idx.upsert([(f"n{i}-{j}", new[j]) for j in range(100)]), 200),
+    )
+    client.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["kernels", "gil", "backlog"])
+    ap.add_argument("what", choices=["kernels", "gil", "backlog", "api"])
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
-    {"kernels": kernels, "gil": gil, "backlog": backlog}[args.what]()
+    {"kernels": kernels, "gil": gil, "backlog": backlog, "api": api}[args.what]()
 
 
 if __name__ == "__main__":
