@@ -238,7 +238,8 @@ def _spec_dict(spec: object) -> dict[str, Any]:
         if hasattr(spec, "cloud") and hasattr(spec, "region"):
             return {"serverless": {"cloud": str(spec.cloud), "region": str(spec.region)}}
         if hasattr(spec, "environment"):
-            return {"pod": {"environment": str(spec.environment)}}
+            keys = ("environment", "pod_type", "replicas", "shards", "pods")
+            return {"pod": {k: getattr(spec, k) for k in keys if getattr(spec, k, None) is not None}}
     if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
         raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")
     return dict(spec)
