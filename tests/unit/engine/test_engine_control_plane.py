@@ -80,3 +80,13 @@ def test_catalog_survives_reopen_and_deleted_index_data_is_gone(tmp_path: Path) 
     assert [i.name for i in c.list_indexes()] == ["keep"]
     assert c.describe_index("keep").tags == {"a": "b"}
     c.close()
+
+
+def test_the_sdks_spec_objects_are_read_by_their_attributes(client: spruce.Client) -> None:
+    from pinecone import PodSpec, ServerlessSpec
+
+    serverless = client.create_index("s", spec=ServerlessSpec(cloud="gcp", region="us-central1"), dimension=2)
+    assert serverless.spec == {"serverless": {"cloud": "gcp", "region": "us-central1"}}
+    pod = client.create_index("p", spec=PodSpec(environment="us-east-1-aws", pod_type="p1.x2"), dimension=2)
+    assert pod.spec["pod"]["environment"] == "us-east-1-aws" and pod.spec["pod"]["pod_type"] == "p1.x2"
+    assert client.list_indexes().names() == ["s", "p"]
