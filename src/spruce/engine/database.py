@@ -234,12 +234,11 @@ def _spec_dict(spec: object) -> dict[str, Any]:
     SDK's ``ServerlessSpec``/``PodSpec`` objects (read by their attributes, so the engine needs no SDK)."""
     if spec is None:
         return {"serverless": {"cloud": "aws", "region": "us-east-1"}}
-    if not isinstance(spec, Mapping):
-        if hasattr(spec, "cloud") and hasattr(spec, "region"):
-            return {"serverless": {"cloud": str(spec.cloud), "region": str(spec.region)}}
-        if hasattr(spec, "environment"):
-            keys = ("environment", "pod_type", "replicas", "shards", "pods")
-            return {"pod": {k: getattr(spec, k) for k in keys if getattr(spec, k, None) is not None}}
-    if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in ("serverless", "pod"):
-        raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")
-    return dict(spec)
+    if isinstance(spec, Mapping) and len(spec) == 1 and next(iter(spec)) in ("serverless", "pod"):
+        return dict(spec)
+    if not isinstance(spec, Mapping) and hasattr(spec, "cloud") and hasattr(spec, "region"):
+        return {"serverless": {"cloud": str(spec.cloud), "region": str(spec.region)}}
+    if not isinstance(spec, Mapping) and hasattr(spec, "environment"):
+        keys = ("environment", "pod_type", "replicas", "shards", "pods")
+        return {"pod": {k: getattr(spec, k) for k in keys if getattr(spec, k, None) is not None}}
+    raise InvalidArgumentError("spec must be an object with one key, 'serverless' or 'pod'", field="spec")

@@ -164,7 +164,8 @@ class IndexEngine(DataPlane):
             size = validate_int(batch_size, 1, 2**31, field="batch_size")
             if isinstance(vectors, (str, bytes)) or not isinstance(vectors, Sequence):
                 raise InvalidArgumentError("vectors must be a list of records", field="vectors")
-            slices = [vectors[i : i + size] for i in range(0, len(vectors), size)]
+            # an empty list stays one (empty) slice, refused as it is without batch_size
+            slices = [vectors[i : i + size] for i in range(0, len(vectors), size)] or [vectors]
         batches = [validate_batch(part, self.config.dimension, self.config.metric) for part in slices]
         self._st.check_writable()
         lsn = self._st.lsn

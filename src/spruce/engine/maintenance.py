@@ -118,6 +118,7 @@ class Maintainer:
         self._finishing = 0  # rows of a step installed in memory whose commit and clean-up still run
         self.error: str | None = None  # the last background failure, until a step succeeds
         self._failures = 0  # failures in a row
+        self._last_failure: str | None = None  # type and message of the last one, to tell repeats
         self._halted = False
         state.on_freeze = self._wake.set
         if background:
@@ -160,14 +161,14 @@ class Maintainer:
             except Exception as exc:
                 self._failed(exc)
             else:
-                self.error, self._failures = None, 0
+                self.error, self._failures, self._last_failure = None, 0, None
 
     def _failed(self, exc: Exception) -> None:
         """Record a background failure; stop retrying one that repeats ``HALT_AFTER`` times in a row."""
         name = self.state.config.name
         what = f"{type(exc).__name__}: {exc}"
-        same = self.error is not None and self.error.startswith(what)
-        self._failures = self._failures + 1 if same or self.error is None else 1
+        self._failures = self._failures + 1 if what == self._last_failure else 1
+        self._last_failure = what
         log.error("index %s: background maintenance failed (%d in a row)", name, self._failures, exc_info=exc)
         self.error = what
         if self._failures >= HALT_AFTER:
