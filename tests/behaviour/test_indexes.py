@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import SPEC, Face
+from faces import SPEC, Face
 
 _names = itertools.count()
 

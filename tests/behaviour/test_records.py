@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from conftest import FLUSH_ROWS, Face
+from faces import FLUSH_ROWS, Face
 
 DIM = 8
 
