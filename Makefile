@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# The 7.x SDK generation is tested from its own venv: it installs as the same package name as 10.x.
+# The 7.x SDK generation is tested from its own venv: it installs as the same package name as 10.x. Its
+# gRPC client (grpcio) is the `grpc` extra; 9.x and 10.x build theirs in and have no such extra.
 SDK7   := .venv-sdk7/.installed
 # A subset of tests/behaviour/ runs under the 9.x SDK from a third venv, which also holds spruce
 # itself (editable, no extras) so that pytest there imports both.
@@ -16,7 +17,7 @@ DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: run demo test lint typecheck install clean bench-server bench-smoke bench-real bench-clustered
+.PHONY: run demo test lint typecheck install clean proto bench-server bench-grpc bench-smoke bench-real bench-clustered
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +25,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-$(SDK7):
+$(SDK7): Makefile
 	$(PYTHON) -m venv .venv-sdk7
 	.venv-sdk7/bin/python -m pip install --quiet --upgrade pip
-	.venv-sdk7/bin/python -m pip install --quiet 'pinecone==7.3.0'
+	.venv-sdk7/bin/python -m pip install --quiet 'pinecone[grpc]==7.3.0'
 	touch $(SDK7)
 
 $(SDK9): pyproject.toml
@@ -57,6 +58,21 @@ test: lint typecheck $(SDK7) $(SDK9)
 bench-server: $(STAMP)
 	$(BIN)/python benchmarks/bench_server.py
 
+bench-grpc: $(STAMP)
+	$(BIN)/python benchmarks/bench_grpc.py
+
+# Regenerates src/spruce/server/grpc/vector_service_pb2.py{,i} from vector_service.proto. grpcio-tools is
+# needed only here (its own venv), never to install or run spruce; the generated files are committed.
+PROTO_VENV := .venv-proto
+$(PROTO_VENV)/.installed:
+	$(PYTHON) -m venv $(PROTO_VENV)
+	$(PROTO_VENV)/bin/python -m pip install --quiet 'grpcio-tools==1.85.1'
+	touch $@
+
+proto: $(PROTO_VENV)/.installed
+	cd src && ../$(PROTO_VENV)/bin/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. \
+		spruce/server/grpc/vector_service.proto
+
 # The issue-4 suite (spruce vs Chroma, Qdrant local, Milvus Lite, LanceDB) in its own venv; see
 # benchmarks/README.md. The first run builds and caches the data sets under benchmarks/.cache/.
 BENCH := .venv-bench
@@ -76,4 +92,4 @@ bench-clustered: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset clustered --timeout 3600
 
 clean:
-	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 $(PROTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="spruce", description="A vector database that speaks Pinecone's API."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve Pinecone's REST API (control and data plane) over HTTP")
+    serve = sub.add_parser(
+        "serve", help="serve Pinecone's API: REST (control and data plane) and the gRPC data plane"
+    )
     serve.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument(
@@ -56,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
         help="memtable rows that trigger a flush to a segment, a tuning knob (default: the engine's, "
         "spruce.engine.index.DEFAULT_FLUSH_ROWS)",
     )
+    serve.add_argument(
+        "--index-ports",
+        default=None,
+        metavar="BASE|none",
+        help="give index number n its own port BASE+n, serving REST and gRPC (gRPC clients reach an index "
+        "only by port); 'none' serves every index on the main port only, REST at /index/<name> "
+        "(default: the --port value, so index 1 listens on port+1; under --port 0 the OS picks each)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub.add_parser(
         "demo",
@@ -77,6 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key or None,
         max_body_bytes=args.max_body_bytes,
         threads=args.threads,
+        index_port_base=_index_port_base(args.index_ports, args.port),
     )
     try:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}
@@ -92,6 +103,20 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     serve(db, config, sock)
     return 0
+
+
+def _index_port_base(value: str | None, port: int) -> int | None:
+    if value is None:
+        return port
+    if value.lower() == "none":
+        return None
+    try:
+        base = int(value)
+    except ValueError:
+        raise SystemExit(f"spruce: --index-ports takes a port number or 'none', got {value!r}") from None
+    if not 0 <= base <= 65535:
+        raise SystemExit(f"spruce: --index-ports {base} is not a port number")
+    return base
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,8 +7,9 @@ is the only such table: every layer raises these, the HTTP layer included (an un
 into response bodies. A bare ``ValueError``/``TypeError`` escaping the engine is
 a bug and must surface as a 500, never be disguised as a client error.
 
-Client mistakes map to 4xx statuses that the official SDK does *not* retry (never 408/429/5xx); only faults
-of the store itself (a failed fsync, a locked or closed store, corruption) use 5xx.
+Client mistakes map to 4xx statuses that the official SDK does *not* retry (never 408/429/5xx), and to gRPC
+codes it does not retry either (never UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED, nor INTERNAL or UNKNOWN);
+only faults of the store itself (a failed fsync, a locked or closed store, corruption) use 5xx.
 """
 
 from __future__ import annotations
@@ -69,10 +70,14 @@ class UnprocessableEntityError(SpruceError):
 
 
 class PayloadTooLargeError(SpruceError):
-    """The request body is larger than the configured cap (HTTP 413)."""
+    """The request body is larger than the configured cap (HTTP 413).
+
+    Its gRPC code is INVALID_ARGUMENT, not RESOURCE_EXHAUSTED: SDK 9.x/10.x gRPC clients retry
+    RESOURCE_EXHAUSTED (10.2.0: five times, about 40 s in all), and resending the same oversized batch
+    cannot succeed. The REST data-plane body carries the same code, so both faces say one thing."""
 
     code = "PAYLOAD_TOO_LARGE"
-    grpc_code = 8
+    grpc_code = 3
     http_status = 413
 
 

@@ -376,7 +376,10 @@ class IndexConfig:
     """An index's configuration as stored in the catalog.
 
     ``spec`` is recorded as given (serverless or pod); spruce runs every index the same way. ``uid`` names
-    the index's storage prefix, so an index re-created under a deleted name starts empty.
+    the index's storage prefix, so an index re-created under a deleted name starts empty. ``number`` is
+    the index's place in creation order across the store's whole life, never reused (1, 2, ...; 0 only
+    before the catalog assigns one): the server derives the index's own port from it, so a client holding
+    a deleted index's port can never reach an index created later.
     """
 
     name: str
@@ -390,6 +393,7 @@ class IndexConfig:
     tags: dict[str, str] = field(default_factory=dict)
     vector_type: str = "dense"
     created_at: float = 0.0
+    number: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -4,7 +4,12 @@ Catalog document (a ``storage.versioned`` document under ``catalog/``, magic ``S
 
     {"indexes": [{"name": "docs", "dimension": 384, "metric": "cosine", "uid": "<32 hex>",
                   "spec": {...}, "deletion_protection": "disabled", "tags": {}, "vector_type": "dense",
-                  "created_at": 1764240000.0}]}
+                  "created_at": 1764240000.0, "number": 3}],
+     "next_number": 4}
+
+``number`` counts index creations over the store's life and is never reused (the server's per-index port
+is derived from it). A catalog written before numbers existed has neither key: its indexes are numbered
+1, 2, ... in catalog (creation) order when it is read, and the next commit stores them.
 
 An index's data lives under ``indexes/<uid>/``; a fresh uid per creation means an index re-created under a
 deleted name starts empty even if the old objects were not yet removed. Deleting an index commits the
@@ -14,6 +19,7 @@ name are removed when the store opens.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -75,8 +81,12 @@ class Database(ControlPlane):
         self._catalog = VersionedDoc(store, "catalog/", b"SPRC")
         self._indexes: dict[str, IndexEngine] = {}
         doc = self._catalog.load() or {"indexes": []}
-        for d in doc["indexes"]:
-            cfg = IndexConfig.from_json(d)
+        configs = [IndexConfig.from_json(d) for d in doc["indexes"]]
+        self._next_number = max([doc.get("next_number", 1), *(c.number + 1 for c in configs)])
+        for cfg in configs:
+            if not cfg.number:
+                cfg = dataclasses.replace(cfg, number=self._next_number)
+                self._next_number += 1
             self._indexes[cfg.name] = self._engine(cfg)
         live = {f"indexes/{e.config.uid}/" for e in self._indexes.values()}
         for key in store.list("indexes/"):
@@ -97,8 +107,9 @@ class Database(ControlPlane):
         """Open (or create) the store in a local directory, locking it against other processes."""
         return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
 
-    def _commit_catalog(self) -> None:
-        self._catalog.commit({"indexes": [e.config.to_json() for e in self._indexes.values()]})
+    def _commit_catalog(self, next_number: int | None = None) -> None:
+        indexes = [e.config.to_json() for e in self._indexes.values()]
+        self._catalog.commit({"indexes": indexes, "next_number": next_number or self._next_number})
 
     def _get(self, name: object) -> IndexEngine:
         engine = self._indexes.get(name) if isinstance(name, str) else None
@@ -138,13 +149,15 @@ class Database(ControlPlane):
         with self._mu:
             if cfg_name in self._indexes:
                 raise AlreadyExistsError(f"Resource already exists: index {cfg_name}", field="name")
+            config = dataclasses.replace(config, number=self._next_number)
             engine = self._engine(config)
             self._indexes[cfg_name] = engine
             try:
-                self._commit_catalog()
+                self._commit_catalog(next_number=config.number + 1)
             except BaseException:
                 del self._indexes[cfg_name]
                 raise
+            self._next_number = config.number + 1
         return config
 
     def list_indexes(self) -> IndexList:

@@ -2,7 +2,9 @@
 
 Everything cross-cutting happens here, once, so handlers stay a few lines each. A request goes:
 
-1. split the raw path into segments (duplicate slashes collapse);
+1. split the raw path into segments (duplicate slashes collapse); on an index's own port
+   (:mod:`spruce.server.ports`) the path is relative to that index, so ``/vectors/upsert`` there is
+   ``/index/<name>/vectors/upsert``;
 2. check the API key in constant time (401 ``text/plain``);
 3. match a route (404 / 405);
 4. refuse a body above the cap from ``Content-Length`` alone, or while streaming a chunked body (413), so
@@ -17,14 +19,14 @@ The plane (control or data) decides the error body shape: paths under ``/index/<
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
-from spruce.errors import PayloadTooLargeError, SpruceError, UnauthenticatedError
+from spruce.errors import PayloadTooLargeError, SpruceError
+from spruce.server.auth import check_api_key
 from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error
 from spruce.server.http import Request, Response
@@ -64,6 +66,10 @@ class SpruceApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         segments = split_path(scope.get("raw_path") or scope["path"].encode())
+        server = scope.get("server")
+        index = self.ctx.ports.index_at(server[1]) if server else None
+        if index is not None:  # an index's own port: its paths are the data plane's, without the prefix
+            segments = ["index", index, *segments]
         data_plane = bool(segments) and segments[0] == "index"
         headers = _headers(scope)
         try:
@@ -140,13 +146,7 @@ class SpruceApp:
         return await loop.run_in_executor(self.pool, self._handle, route, request)
 
     def _authenticate(self, headers: dict[bytes, bytes]) -> None:
-        if self._api_key is None:
-            return
-        given = headers.get(b"api-key", b"")
-        if not hmac.compare_digest(given, self._api_key):
-            raise UnauthenticatedError(
-                "Invalid API key." if given else "Missing API key (the Api-Key header)."
-            )
+        check_api_key(self._api_key, headers.get(b"api-key"), where="Api-Key header")
 
     def _handle(self, route: Route, request: Request) -> Response:
         """The handler, and the mapping of whatever it raises (on the loop or in a worker thread)."""

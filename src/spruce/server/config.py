@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spruce import limits
 from spruce.api import ControlPlane
+from spruce.server.ports import IndexPorts
 
 __all__ = ["Context", "ServerConfig"]
 
@@ -17,7 +18,9 @@ class ServerConfig:
     """What ``spruce serve`` was told.
 
     ``port`` is the port actually bound (it may differ from the requested one when that was 0), because
-    index hosts handed to clients must name a port they can reach.
+    index hosts handed to clients must name a port they can reach. ``index_port_base``: index number
+    ``n`` gets its own port ``base + n`` (0: a port the OS picks, for ``--port 0``); ``None`` serves every
+    index on the main port only (``--index-ports none``). See :mod:`spruce.server.ports`.
     """
 
     host: str = "127.0.0.1"
@@ -26,20 +29,31 @@ class ServerConfig:
     api_key: str | None = None
     max_body_bytes: int = limits.UPSERT_MAX_BODY_BYTES
     threads: int = 8
+    index_port_base: int | None = None
 
     def base_url(self, host_header: str = "") -> str:
-        """``http://<host>:<port>``: the prefix of every index host this server advertises.
+        """``http://<host>:<port>``: the control plane's URL, and the prefix of path-style index hosts.
 
         The advertised host is ``--advertise-host`` if given, else the bind address; a wildcard bind
         (``0.0.0.0``) falls back to the host the client used to reach us, else ``localhost``. The SDK
         refuses hosts with neither a dot nor ``localhost``, which is why ``localhost`` is the last resort.
         """
+        return f"http://{self._advertised(host_header)}:{self.port}"
+
+    def index_host(self, name: str, port: int | None, host_header: str = "") -> str:
+        """The ``host`` describe_index hands out: the index's own port (REST and gRPC) when it has one,
+        else ``<base_url>/index/<name>`` on the main port (REST only: gRPC clients drop the path)."""
+        if port is None:
+            return f"{self.base_url(host_header)}/index/{name}"
+        return f"http://{self._advertised(host_header)}:{port}"
+
+    def _advertised(self, host_header: str) -> str:
         host = self.advertise_host or (self.host if self.host not in _WILDCARDS else "")
         if not host:
             host = _hostname(host_header) or "localhost"
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return host
 
 
 def _hostname(host_header: str) -> str:
@@ -50,7 +64,9 @@ def _hostname(host_header: str) -> str:
 
 @dataclass(slots=True)
 class Context:
-    """Everything a handler may touch besides its request: the database and the settings."""
+    """Everything a handler may touch besides its request: the database, the settings, and which port
+    serves which index."""
 
     db: ControlPlane
     config: ServerConfig
+    ports: IndexPorts = field(default_factory=IndexPorts.disabled)

@@ -1,7 +1,8 @@
 """Control-plane handlers: ``/indexes`` CRUD and configure.
 
 Each handler decodes the wire shape, calls one engine method, and encodes the index model in the shape
-the caller's API version expects (see :mod:`spruce.server.index_model`).
+the caller's API version expects (see :mod:`spruce.server.index_model`). Creating and deleting an index
+also opens and closes its own port (:mod:`spruce.server.ports`), whose address the model's ``host`` names.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from spruce.types import IndexConfig
 __all__ = ["configure_index", "create_index", "delete_index", "describe_index", "list_indexes"]
 
 
+def _host(ctx: Context, req: Request, cfg: IndexConfig) -> str:
+    return ctx.config.index_host(cfg.name, ctx.ports.port_of(cfg.name), req.host_header)
+
+
 def _model(ctx: Context, req: Request, cfg: IndexConfig, status: int = 200) -> Response:
-    return json_response(index_model(cfg, ctx.config.base_url(req.host_header), req.api_version), status)
+    return json_response(index_model(cfg, _host(ctx, req, cfg), req.api_version), status)
 
 
 def list_indexes(ctx: Context, req: Request) -> Response:
-    base = ctx.config.base_url(req.host_header)
-    models = [index_model(cfg, base, req.api_version) for cfg in ctx.db.list_indexes()]
+    models = [index_model(cfg, _host(ctx, req, cfg), req.api_version) for cfg in ctx.db.list_indexes()]
     return json_response({"indexes": models})
 
 
@@ -38,6 +42,7 @@ def create_index(ctx: Context, req: Request) -> Response:
         tags=args.tags,
         vector_type=args.vector_type,
     )
+    ctx.ports.open(cfg)
     return _model(ctx, req, cfg, 201)
 
 
@@ -58,4 +63,5 @@ def configure_index(ctx: Context, req: Request) -> Response:
 
 def delete_index(ctx: Context, req: Request) -> Response:
     ctx.db.delete_index(req.params["name"])
+    ctx.ports.close(req.params["name"])
     return Response(202, b"")

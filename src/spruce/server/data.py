@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from spruce.api import DataPlane
-from spruce.errors import InvalidArgumentError, SpruceError
-from spruce.server import encode
+from spruce.errors import SpruceError
+from spruce.server import encode, rules
 from spruce.server.config import Context
 from spruce.server.http import Request, Response, json_response
 from spruce.server.wire import json_object, opt_bool, opt_int_param, opt_str_param, require
@@ -29,11 +29,6 @@ __all__ = [
     "update",
     "upsert",
 ]
-
-# Reads at most this big run on the event loop (see ``spruce.server.app``): a top-k 100 query or a fetch of
-# 100 records is about a millisecond of engine time plus at most ~40 KB of JSON to encode.
-SHORT_TOP_K = 100
-SHORT_FETCH_IDS = 100
 
 
 def _index(ctx: Context, req: Request) -> DataPlane:
@@ -65,8 +60,7 @@ def upsert(ctx: Context, req: Request) -> Response:
 def query(ctx: Context, req: Request) -> Response:
     body = req.json_object()
     top_k = require(body, "topK")
-    if body.get("queries"):
-        raise InvalidArgumentError("queries (batch query) is deprecated and not supported.", field="queries")
+    rules.refuse_batch_queries(body.get("queries"))
     result = _index(ctx, req).query(
         top_k=top_k,
         vector=body.get("vector"),
@@ -85,20 +79,19 @@ def query(ctx: Context, req: Request) -> Response:
 def short_query(req: Request) -> bool:
     """A query whose cost is bounded by a small ``topK`` (malformed bodies too: they end in a 4xx)."""
     try:
-        top_k = req.json_object().get("topK")
+        return rules.short_query(req.json_object().get("topK"))
     except SpruceError:
         return True
-    return isinstance(top_k, int) and top_k <= SHORT_TOP_K
 
 
 def short_fetch(req: Request) -> bool:
-    return len(req.query.get("ids", ())) <= SHORT_FETCH_IDS
+    return rules.short_fetch(len(req.query.get("ids", ())))
 
 
 def short_stats(req: Request) -> bool:
     """Stats are counters kept up to date, except with a ``filter``: that one scans every record."""
     try:
-        return req.json_object(empty_ok=True).get("filter") is None
+        return rules.short_stats(req.json_object(empty_ok=True).get("filter"))
     except SpruceError:
         return True
 

@@ -54,9 +54,9 @@ class CreateArgs:
 # ---------------------------------------------------------------- responses
 
 
-def index_model(cfg: IndexConfig, base_url: str, api_version: str) -> dict[str, Any]:
-    """The IndexModel body for ``cfg`` in the shape ``api_version`` expects."""
-    host = f"{base_url}/index/{cfg.name}"
+def index_model(cfg: IndexConfig, host: str, api_version: str) -> dict[str, Any]:
+    """The IndexModel body for ``cfg`` in the shape ``api_version`` expects; ``host`` is its data-plane
+    host (:meth:`spruce.server.config.ServerConfig.index_host`)."""
     if is_schema_api(api_version):
         return _schema_model(cfg, host)
     return _classic_model(cfg, host)

@@ -12,19 +12,25 @@ acknowledged only after the engine made it durable, so a SIGKILL loses nothing a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
 import sys
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import uvicorn
 
 from spruce.api import ControlPlane
 from spruce.server.app import SpruceApp
 from spruce.server.config import Context, ServerConfig
+from spruce.server.grpc.calls import Calls
+from spruce.server.ports import IndexPorts
+from spruce.server.protocol import sniffing_protocol
 
 __all__ = ["bind_socket", "serve"]
 
@@ -47,7 +53,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, minus re-raising the captured signal after a graceful shutdown.
+    """uvicorn's server, minus re-raising the captured signal after a graceful shutdown, plus listeners
+    for index ports that open and close while it runs (:mod:`spruce.server.ports`).
 
     uvicorn re-raises SIGTERM once it has stopped serving, which would kill the process before the store
     is closed; we close the store first and then exit normally.
@@ -65,26 +72,73 @@ class _Server(uvicorn.Server):
             for sig in handled:
                 signal.signal(sig, signal.SIG_IGN)
 
+    def __init__(self, config: uvicorn.Config, ports: IndexPorts) -> None:
+        super().__init__(config)
+        self.ports = ports
+        self._listeners: dict[socket.socket, asyncio.base_events.Server] = {}
+        self._starting: set[asyncio.Task[None]] = set()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's startup, then index ports opened from now on are served (and closed) as they come."""
+        await super().startup(sockets=sockets)
+        loop = asyncio.get_running_loop()
+        self.ports.attach(
+            serve=lambda sock: loop.call_soon_threadsafe(self._start_listener, sock),
+            stop=lambda sock: loop.call_soon_threadsafe(self._stop_listener, sock),
+        )
+
+    def _start_listener(self, sock: socket.socket) -> None:
+        task = asyncio.ensure_future(self._listen(sock))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _listen(self, sock: socket.socket) -> None:
+        config = self.config
+        protocol_class: Any = config.http_protocol_class  # uvicorn's own call passes these keywords too
+        factory = functools.partial(
+            protocol_class,
+            config=config,
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
+        listener = await asyncio.get_running_loop().create_server(factory, sock=sock, backlog=config.backlog)
+        self._listeners[sock] = listener
+        self.servers.append(listener)  # so that uvicorn's shutdown closes it with the others
+
+    def _stop_listener(self, sock: socket.socket) -> None:
+        listener = self._listeners.pop(sock, None)
+        if listener is None:
+            sock.close()
+            return
+        listener.close()
+        if listener in self.servers:
+            self.servers.remove(listener)
+
 
 def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
-    """Serve ``db`` on the bound ``sock`` until SIGINT/SIGTERM; then drain and close ``db``."""
+    """Serve ``db`` on the bound ``sock`` (and every index on its own port, unless disabled) until
+    SIGINT/SIGTERM; then drain and close ``db``."""
     config.port = sock.getsockname()[1]
+    ports = IndexPorts(config.host, config.index_port_base, bind_socket)
+    for cfg in db.list_indexes():
+        ports.open(cfg)
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="spruce-worker")
-    app = SpruceApp(Context(db, config), pool)
+    ctx = Context(db, config, ports)
+    app = SpruceApp(ctx, pool)
     uconfig = uvicorn.Config(
         app,
         loop="auto",
-        http="httptools",
+        http=sniffing_protocol(Calls(ctx, pool)),
         lifespan="off",
         access_log=False,
         log_level="warning",
         timeout_keep_alive=75,
         timeout_graceful_shutdown=30,
     )
-    server = _Server(uconfig)
+    server = _Server(uconfig, ports)
     print(f"spruce listening on {config.base_url()}", file=sys.stderr, flush=True)
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=[sock, *ports.sockets()])
     finally:
         log.info("draining in-flight work and closing the store")
         pool.shutdown(wait=True)
