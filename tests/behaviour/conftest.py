@@ -25,10 +25,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "sdk10" in item.keywords:
                 item.add_marker(skip)
+    skip_grpc = pytest.mark.skip(reason="REST-only behaviour (marked rest_only)")
+    for item in items:
+        if "rest_only" in item.keywords and item.name.endswith("[grpc]"):
+            item.add_marker(skip_grpc)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sdk10: needs SDK 10.x on the client side (skipped in the 9.x run)")
+    config.addinivalue_line("markers", "rest_only: not a data-plane call over gRPC (skipped on that face)")
 
 
 @pytest.fixture(scope="module", params=FACES)
@@ -39,10 +44,15 @@ def face(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield Face("embedded", client)
         client.close()
         return
-    from pinecone import Pinecone
-
     proc = ServerProcess(Path(data), ["--flush-rows", str(FLUSH_ROWS)]).start()
     try:
-        yield Face("server", Pinecone(api_key="anything", host=proc.url))
+        if request.param == "grpc":
+            from pinecone.grpc import PineconeGRPC
+
+            yield Face("grpc", PineconeGRPC(api_key="anything", host=proc.url, grpc_scheme="http"))
+        else:
+            from pinecone import Pinecone
+
+            yield Face("server", Pinecone(api_key="anything", host=proc.url))
     finally:
         proc.stop()

@@ -344,3 +344,9 @@ def test_namespace_names_with_url_characters(face: Face) -> None:
     assert idx.describe_namespace(name="slash/and space").record_count == 1
     idx.delete_namespace(name="slash/and space")
     assert idx.describe_index_stats().namespaces == {}
+
+
+def test_each_face_speaks_its_own_transport(face: Face) -> None:
+    idx = face.create_index(2)
+    kind = {"embedded": "IndexEngine", "server": "Index", "grpc": "GrpcIndex"}[face.name]
+    assert type(idx).__name__ == kind

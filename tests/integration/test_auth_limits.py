@@ -86,7 +86,7 @@ def test_413_from_content_length_before_reading_body(locked: ServerProcess) -> N
     reply = _raw(locked.port, head + b"{" * 100)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     body = reply.partition(b"\r\n\r\n")[2]
-    assert b'"code":8' in body and b"4096" in body
+    assert b'"code":3' in body and b"4096" in body
 
 
 def test_413_while_streaming_chunked_body(locked: ServerProcess) -> None:
@@ -112,4 +112,4 @@ def test_under_the_cap_is_fine_and_keepalive_survives_413(locked: ServerProcess)
 def test_default_cap_is_2mb(server: ServerProcess) -> None:
     body = b'{"vectors": [], "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     r = httpx.post(server.url + "/index/any/vectors/upsert", content=body)
-    assert r.status_code == 413 and r.json()["code"] == 8
+    assert r.status_code == 413 and r.json()["code"] == 3

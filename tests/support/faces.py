@@ -1,10 +1,12 @@
-"""The two faces every behaviour test runs against: the embedded client, and a real ``spruce serve``
-process driven by the official ``pinecone`` SDK. A scenario is written once against the SDK 10.x
-surface, which both faces speak, and runs on each (the ``face`` fixture: ``tests/behaviour/conftest.py``).
+"""The three faces every behaviour test runs against: the embedded client, a real ``spruce serve``
+process driven by the official ``pinecone`` SDK over REST, and the same over gRPC (SDK 10.x's
+``PineconeGRPC``: the control plane stays REST, ``Index(name=...)`` is a ``GrpcIndex`` dialling the index's
+own port in plaintext). A scenario is written once against the SDK 10.x surface, which every face speaks,
+and runs on each (the ``face`` fixture: ``tests/behaviour/conftest.py``).
 A module of its own, not the conftest, so that test modules import it by a name no other directory
 shares (``from conftest import`` found ``tests/integration/conftest.py`` when that was collected first).
 
-``SPRUCE_FACES`` (comma-separated, default ``embedded,server``) picks the faces: the SDK 9.x run
+``SPRUCE_FACES`` (comma-separated, default ``embedded,server,grpc``) picks the faces: the SDK 9.x run
 (``tests/integration/test_sdk9.py``) runs this suite from its own venv with ``SPRUCE_FACES=server``,
 skipping tests marked ``sdk10`` (behaviour only SDK 10.x has on the client side).
 
@@ -29,7 +31,10 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module="pinecone")
 
 FLUSH_ROWS = 50
 SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
-FACES = [f for f in os.environ.get("SPRUCE_FACES", "embedded,server").split(",") if f]
+FACES = [f for f in os.environ.get("SPRUCE_FACES", "embedded,server,grpc").split(",") if f]
+# Over gRPC a status is all there is: 422 (body not decodable, field missing) and 413 (too large) both
+# travel as INVALID_ARGUMENT, which the SDK reports as 400.
+_GRPC_STATUS = {413: 400, 422: 400}
 
 
 @dataclass
@@ -46,11 +51,18 @@ class Face:
         self.client.create_index(name=name, dimension=dimension, metric=metric, spec=SPEC)
         return self.client.Index(name=name)
 
+    @property
+    def remote(self) -> bool:
+        return self.name != "embedded"
+
     @contextlib.contextmanager
     def rejects(self, status: int, match: str | None = None) -> Iterator[None]:
         """The call is refused as ``status``: a ``SpruceError`` embedded, the SDK's ``ApiError`` from the
-        server. The SDK refuses some mistakes itself before sending anything (``PineconeValueError``);
-        that is the same behaviour for its user, so it counts too, its message matched the same way."""
+        server (over gRPC, the status the SDK derives from the gRPC code). The SDK refuses some mistakes
+        itself before sending anything (``PineconeValueError``); that is the same behaviour for its user,
+        so it counts too, its message matched the same way."""
+        if self.name == "grpc":
+            status = _GRPC_STATUS.get(status, status)
         try:
             yield
         except spruce.SpruceError as exc:
@@ -65,7 +77,7 @@ class Face:
                 assert exc.status_code == status, f"{exc!r} is {exc.status_code}, expected {status}"
                 if match:
                     assert re.search(match, str(exc)), f"{exc} does not match {match!r}"
-            elif self.name == "server" and isinstance(exc, ValueError):
+            elif self.remote and isinstance(exc, ValueError):
                 if match:
                     assert re.search(match, str(exc)), f"the SDK's {exc} does not match {match!r}"
             else:
