@@ -46,6 +46,12 @@ class Face:
         self.client.create_index(name=name, dimension=dimension, metric=metric, spec=SPEC)
         return self.client.Index(name=name)
 
+    def create_sparse_index(self) -> Any:
+        """A fresh sparse index (vector_type "sparse", metric dotproduct, no dimension); its handle."""
+        name = f"b{next(self._names)}"
+        self.client.create_index(name=name, vector_type="sparse", metric="dotproduct", spec=SPEC)
+        return self.client.Index(name=name)
+
     @contextlib.contextmanager
     def rejects(self, status: int, match: str | None = None) -> Iterator[None]:
         """The call is refused as ``status``: a ``SpruceError`` embedded, the SDK's ``ApiError`` from the
