@@ -11,7 +11,8 @@ metric). Two paths, both exact:
   their largest possible contribution; each is added in full to a dense accumulator while a record that
   holds none of the terms seen so far could still reach the top k. Once the contributions left (the sum
   of the remaining terms' bounds) fall below a proven lower bound of the k-th best score, the remaining
-  terms are only looked up for the records already met (binary search in their postings), and records
+  terms are only looked up for the records already met (binary search in their postings, or one pass
+  over a term's postings when those are fewer than the records left), and records
   whose bound falls below that lower bound are dropped as it rises. Long postings of common, low-weight
   terms are therefore never read in full, which is where a BM25 or SPLADE query spends most of a full
   scan's time (``benchmarks/bench_sparse.py`` prints how many postings a query touches).
@@ -223,16 +224,21 @@ class Postings:
         scores = acc[cand]
         keep = ~_below(scores + up_left[i], theta)
         cand, scores = cand[keep], scores[keep]
-        for j in range(i, m):  # the non-essential terms: looked up for the candidates left
+        for j in range(i, m):  # the non-essential terms: only for the candidates left
             if not len(cand):
                 break
             a, b = int(self.ptr[tids[j]]), int(self.ptr[tids[j] + 1])
             r = self.rows[a:b]
-            at = np.searchsorted(r, cand)
-            inside = at < len(r)
-            inside[inside] = r[at[inside]] == cand[inside]
-            scores[inside] += w[j] * self.values[a + at[inside]]
-            touched += len(cand)
+            if len(cand) < b - a:  # binary search of each candidate in the term's postings
+                at = np.searchsorted(r, cand)
+                inside = at < len(r)
+                inside[inside] = r[at[inside]] == cand[inside]
+                acc[cand[inside]] += w[j] * self.values[a + at[inside]]
+                touched += len(cand)
+            else:  # as many candidates as postings: reading them all is cheaper
+                acc[r] += w[j] * self.values[a:b]
+                touched += b - a
+            scores = acc[cand]
             if len(cand) >= k:
                 kth = float(np.partition(scores, len(cand) - k)[len(cand) - k])
                 theta = max(theta, kth + float(down_left[j + 1]))
