@@ -46,13 +46,101 @@ class _Result:
 # ---------------------------------------------------------------- records
 
 
+IndexArray: TypeAlias = "np.ndarray[Any, np.dtype[np.uint32]]"
+OffsetArray: TypeAlias = "np.ndarray[Any, np.dtype[np.int64]]"
+
+
+def le_bytes(arr: np.ndarray[Any, Any], dtype: str) -> memoryview:
+    """The bytes of ``arr`` as the little-endian ``dtype`` (e.g. ``"<f4"``), a view where no conversion
+    is needed; empty arrays (and a sparse index's n x 0 vectors) included, which ``.data.cast`` refuses."""
+    flat = np.ascontiguousarray(arr, dtype=dtype).reshape(-1)
+    return flat.view(np.uint8).data
+
+
+@dataclass(frozen=True, slots=True)
+class SparseRows:
+    """The sparse parts of ``n`` records in compressed-row form: row ``i`` holds ``indices[indptr[i]:
+    indptr[i + 1]]`` (uint32, in the order the caller gave them) with the float32 ``values`` beside them.
+    A record without sparse values is an empty row. The same three arrays are what the log and segments
+    store (``storage.ops``, ``storage.segment``)."""
+
+    indptr: OffsetArray
+    indices: IndexArray
+    values: Vector32
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr[-1])
+
+    @classmethod
+    def empty(cls, rows: int) -> SparseRows:
+        """``rows`` records without sparse values."""
+        return cls(
+            np.zeros(rows + 1, dtype=np.int64), np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.float32)
+        )
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[IndexArray, Vector32] | None]) -> SparseRows:
+        """One row per item (``None``: an empty row)."""
+        lengths = np.fromiter((0 if r is None else len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        present = [r for r in rows if r is not None and len(r[0])]
+        if not present:
+            return cls(indptr, np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.float32))
+        indices = np.concatenate([r[0] for r in present]).astype(np.uint32, copy=False)
+        values = np.concatenate([r[1] for r in present]).astype(np.float32, copy=False)
+        return cls(indptr, indices, values)
+
+    def row(self, i: int) -> tuple[IndexArray, Vector32]:
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        return self.indices[lo:hi], self.values[lo:hi]
+
+    def positions(self, rows: OffsetArray) -> tuple[OffsetArray, OffsetArray]:
+        """For ``rows``: the positions of their entries in ``indices``/``values`` (row by row, in order) and
+        each row's entry count, without a Python loop."""
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64), lengths
+        ends = np.cumsum(lengths)
+        pos = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
+        return pos, lengths
+
+    def take(self, rows: OffsetArray) -> SparseRows:
+        """The given rows, in that order, as new arrays."""
+        pos, lengths = self.positions(np.asarray(rows, dtype=np.int64))
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return SparseRows(indptr, self.indices[pos], self.values[pos])
+
+    @staticmethod
+    def concat(parts: Sequence[SparseRows]) -> SparseRows:
+        if len(parts) == 1:
+            return parts[0]
+        lengths = np.concatenate([np.diff(p.indptr) for p in parts]) if parts else np.empty(0, np.int64)
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.concatenate([p.indices[: p.nnz] for p in parts]) if parts else np.empty(0, np.uint32)
+        values = np.concatenate([p.values[: p.nnz] for p in parts]) if parts else np.empty(0, np.float32)
+        return SparseRows(
+            indptr, indices.astype(np.uint32, copy=False), values.astype(np.float32, copy=False)
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class RecordBatch:
-    """A validated upsert batch: ids, an (n, dim) float32 matrix, and one metadata dict per row."""
+    """A validated upsert batch: ids, an (n, dim) float32 matrix (n x 0 on a sparse index), one metadata
+    dict per row, and the rows' sparse values (``None`` when no record has any)."""
 
     ids: list[str]
     vectors: Vector32
     metadata: list[Metadata]
+    sparse: SparseRows | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -234,16 +322,88 @@ def _record_parts(item: object, i: int) -> tuple[object, object, object, object]
     )
 
 
-def _sparse_is_empty(sparse: object) -> bool:
-    if sparse is None:
-        return True
-    if isinstance(sparse, Mapping):
-        return not sparse.get("indices") and not sparse.get("values")
-    return False
+def _sparse_parts(value: object, field: str) -> tuple[object, object]:
+    """``indices`` and ``values`` of a sparse vector given as a dict or as an object with both (the SDK's
+    ``SparseValues``)."""
+    if isinstance(value, Mapping):
+        return value.get("indices"), value.get("values")
+    if hasattr(value, "indices") and hasattr(value, "values"):
+        return value.indices, value.values
+    raise InvalidArgumentError(f"{field} must be an object with indices and values", field=field)
 
 
-def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
-    """Validate a whole upsert batch; any bad record rejects all of it (nothing is written)."""
+def validate_sparse(value: object, *, field: str) -> tuple[IndexArray, Vector32] | None:
+    """A sparse vector: equally long ``indices`` (distinct integers from 0 to 2**32-1) and ``values``
+    (finite float32 numbers), at most ``SPARSE_MAX_NNZ`` of them. ``None`` for an absent or empty one;
+    where one is required, the caller says so. The given order is kept."""
+    if value is None:
+        return None
+    raw_idx, raw_val = _sparse_parts(value, field)
+    raw_idx = [] if raw_idx is None else raw_idx
+    raw_val = [] if raw_val is None else raw_val
+    for name, seq in (("indices", raw_idx), ("values", raw_val)):
+        if isinstance(seq, (str, bytes, Mapping)) or not isinstance(seq, (Sequence, np.ndarray)):
+            raise InvalidArgumentError(f"{field}.{name} must be a list of numbers", field=f"{field}.{name}")
+    assert isinstance(raw_idx, (Sequence, np.ndarray)) and isinstance(raw_val, (Sequence, np.ndarray))
+    if len(raw_idx) != len(raw_val):
+        raise InvalidArgumentError(
+            f"{field}: indices and values must have the same length, got {len(raw_idx)} indices and "
+            f"{len(raw_val)} values",
+            field=field,
+        )
+    if not len(raw_idx):
+        return None
+    if len(raw_idx) > limits.SPARSE_MAX_NNZ:
+        raise InvalidArgumentError(
+            f"{field} has {len(raw_idx)} non-zero values, above the limit of {limits.SPARSE_MAX_NNZ}",
+            field=field,
+        )
+    if isinstance(raw_idx, np.ndarray):
+        if raw_idx.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"{field}.indices must be integers", field=f"{field}.indices")
+        idx = raw_idx.astype(np.int64)
+    else:
+        if not set(map(type, raw_idx)) <= {int}:
+            raise InvalidArgumentError(f"{field}.indices must be integers", field=f"{field}.indices")
+        try:
+            idx = np.asarray(raw_idx, dtype=np.int64)
+        except OverflowError:
+            idx = np.asarray([-1], dtype=np.int64)  # beyond int64: out of range below
+    if idx.ndim != 1:
+        raise InvalidArgumentError(f"{field}.indices must be a list of integers", field=f"{field}.indices")
+    if int(idx.min()) < 0 or int(idx.max()) > limits.SPARSE_INDEX_MAX:
+        raise InvalidArgumentError(
+            f"{field}.indices must be integers from 0 to {limits.SPARSE_INDEX_MAX} (uint32)",
+            field=f"{field}.indices",
+        )
+    if len(np.unique(idx)) != len(idx):
+        raise InvalidArgumentError(f"{field}.indices must not repeat an index", field=f"{field}.indices")
+    if not isinstance(raw_val, np.ndarray) and not set(map(type, raw_val)) <= _NUMBER_TYPES:
+        raise InvalidArgumentError(f"{field}.values must contain only numbers", field=f"{field}.values")
+    vals = _to_float32(np.asarray(raw_val, dtype=np.float64))
+    if vals.ndim != 1 or not np.isfinite(vals).all():
+        raise InvalidArgumentError(
+            f"{field}.values must contain only finite float32 numbers (no NaN, infinity, or magnitude above "
+            "3.4e38)",
+            field=f"{field}.values",
+        )
+    return idx.astype(np.uint32), vals
+
+
+def validate_vector_type(value: object) -> str:
+    if value not in limits.VECTOR_TYPES:
+        raise InvalidArgumentError(
+            f"vector_type must be one of {', '.join(limits.VECTOR_TYPES)}, got {value!r}", field="vector_type"
+        )
+    return str(value)
+
+
+def validate_batch(vectors: object, dimension: int, metric: str, vector_type: str = "dense") -> RecordBatch:
+    """Validate a whole upsert batch; any bad record rejects all of it (nothing is written).
+
+    A dense index needs ``values`` in every record and takes ``sparse_values`` beside them only with the
+    dot-product metric (hybrid); a sparse index (dimension 0) needs ``sparse_values`` and refuses values.
+    """
     if isinstance(vectors, (str, bytes, Mapping)) or not isinstance(vectors, Sequence):
         raise InvalidArgumentError("vectors must be a list of records", field="vectors")
     n = len(vectors)
@@ -256,40 +416,71 @@ def validate_batch(vectors: object, dimension: int, metric: str) -> RecordBatch:
         )
     ids: list[str] = []
     metas: list[Metadata] = []
+    sparse_rows: list[tuple[IndexArray, Vector32] | None] = []
     mat = np.empty((n, dimension), dtype=np.float32)
     seen: dict[str, int] = {}
     fields: list[str] = []
+    is_sparse = vector_type == "sparse"
     # Values beyond float32 become inf on assignment and are rejected by _check_rows below.
     with np.errstate(over="ignore", invalid="ignore"):
         for i, item in enumerate(vectors):
             rid, values, meta, sparse = _record_parts(item, i)
             rid = validate_id(rid, field=f"vectors[{i}].id")
-            if not _sparse_is_empty(sparse):
-                raise InvalidArgumentError(
-                    f"vectors[{i}].sparse_values: sparse values are not supported on a dense index",
-                    field=f"vectors[{i}].sparse_values",
-                )
-            if values is None:
-                raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
-            row = _as_row(values, dimension, f"vectors[{i}].values")
+            sp = _record_sparse(sparse, values, i, metric, is_sparse)
+            row = None if is_sparse else _as_row(values, dimension, f"vectors[{i}].values")
             meta = validate_metadata(meta, field=f"vectors[{i}].metadata")
             slot = seen.get(rid)
             if slot is None:  # same id twice in one batch: the later record wins, as if upserted in turn
                 slot = seen[rid] = len(ids)
                 ids.append(rid)
                 metas.append(meta)
+                sparse_rows.append(sp)
                 fields.append(f"vectors[{i}].values")
             else:
                 _check_rows(
                     mat[slot : slot + 1], metric, [fields[slot]]
                 )  # the overwritten one must be valid too
                 metas[slot] = meta
+                sparse_rows[slot] = sp
                 fields[slot] = f"vectors[{i}].values"
-            mat[slot] = row
+            if row is not None:
+                mat[slot] = row
     if len(ids) < n:
         mat = np.ascontiguousarray(mat[: len(ids)])
     _check_rows(mat, metric, fields)
-    return RecordBatch(ids=ids, vectors=mat, metadata=metas)
+    has_sparse = any(sp is not None for sp in sparse_rows)
+    return RecordBatch(
+        ids=ids, vectors=mat, metadata=metas, sparse=SparseRows.from_rows(sparse_rows) if has_sparse else None
+    )
+
+
+def _record_sparse(
+    sparse: object, values: object, i: int, metric: str, is_sparse: bool
+) -> tuple[IndexArray, Vector32] | None:
+    """One record's sparse values, checked against the index's kind (``validate_batch``)."""
+    field = f"vectors[{i}].sparse_values"
+    sp = validate_sparse(sparse, field=field)
+    if is_sparse:
+        if values is not None and (
+            isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) or len(values)
+        ):
+            raise InvalidArgumentError(
+                f"vectors[{i}].values: a sparse index takes no dense values; give sparse_values only",
+                field=f"vectors[{i}].values",
+            )
+        if sp is None:
+            raise InvalidArgumentError(
+                f"{field} is required on a sparse index and must hold at least one value", field=field
+            )
+        return sp
+    if values is None:
+        raise InvalidArgumentError(f"vectors[{i}].values is required", field=f"vectors[{i}].values")
+    if sp is not None and metric != "dotproduct":
+        raise InvalidArgumentError(
+            f"{field}: sparse values need an index with metric dotproduct (hybrid); this one is {metric}",
+            field=field,
+        )
+    return sp
 
 
 def validate_int(value: object, lo: int, hi: int, *, field: str) -> int:
@@ -300,8 +491,8 @@ def validate_int(value: object, lo: int, hi: int, *, field: str) -> int:
     return value
 
 
-def validate_top_k(value: object) -> int:
-    return validate_int(value, limits.TOP_K_MIN, limits.TOP_K_MAX, field="top_k")
+def validate_top_k(value: object, maximum: int = limits.TOP_K_MAX) -> int:
+    return validate_int(value, limits.TOP_K_MIN, maximum, field="top_k")
 
 
 # ---------------------------------------------------------------- index configuration
@@ -407,24 +598,34 @@ class IndexConfig:
 
 
 @dataclass(slots=True)
+class SparseValues(_Result):
+    """A record's sparse values as stored (in the order they were given)."""
+
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(slots=True)
 class Vector(_Result):
-    """A fetched record. ``metadata`` is ``None`` for a record without any, as the SDK reads it."""
+    """A fetched record. ``metadata`` is ``None`` for a record without any, as the SDK reads it;
+    ``sparse_values`` ``None`` for one without sparse values (and ``values`` empty on a sparse index)."""
 
     id: str
     values: list[float]
     metadata: Metadata | None = None
-    sparse_values: Any = None
+    sparse_values: SparseValues | None = None
 
 
 @dataclass(slots=True)
 class ScoredVector(_Result):
-    """A query match; ``values`` is empty unless asked for, ``metadata`` ``None`` unless asked for."""
+    """A query match; ``values`` (and ``sparse_values``) are empty unless asked for, ``metadata`` ``None``
+    unless asked for."""
 
     id: str
     score: float
     values: list[float] = field(default_factory=list)
     metadata: Metadata | None = None
-    sparse_values: Any = None
+    sparse_values: SparseValues | None = None
 
 
 @dataclass(slots=True)

@@ -89,7 +89,13 @@ def split_events(
 # ---------------------------------------------------------------- the model
 
 
-def f32(values: list[float]) -> tuple[float, ...]:
+def f32(values: Any) -> tuple[Any, ...]:
+    """A record's vector as compared: dense values as float32, or sparse values (a dict, or the engine's
+    ``SparseValues``) as (indices, float32 values) in their stored order."""
+    if isinstance(values, dict):
+        return (tuple(values["indices"]), f32(values["values"]))
+    if hasattr(values, "indices"):
+        return (tuple(values.indices), f32(values.values))
     return tuple(float(x) for x in np.asarray(values, dtype=np.float32))
 
 
@@ -138,7 +144,7 @@ class Model:
     """namespace -> id -> (values, metadata); a namespace exists from its first upsert until delete_all."""
 
     def __init__(self) -> None:
-        self.ns: dict[str, dict[str, tuple[list[float], dict[str, Any]]]] = {}
+        self.ns: dict[str, dict[str, tuple[Any, dict[str, Any]]]] = {}
 
     def copy(self) -> Model:
         m = Model()
@@ -151,7 +157,7 @@ class Model:
         if kind == "upsert":
             recs = self.ns.setdefault(name, {})
             for rid, values, meta in op["records"]:
-                recs[rid] = (list(values), dict(meta))
+                recs[rid] = (copy.deepcopy(values), dict(meta))
             return True
         recs = self.ns.get(name)
         if recs is None:
@@ -170,7 +176,7 @@ class Model:
                 return False
             values, meta = recs[rid]
             if op["values"] is not None:
-                values = list(op["values"])
+                values = copy.deepcopy(op["values"])
             if op["set_metadata"] is not None:
                 meta = {**meta, **op["set_metadata"]}
             recs[rid] = (values, meta)
@@ -210,14 +216,20 @@ def snapshot(
         if name not in names:
             assert not got, f"namespace {name!r} absent from stats but fetch returns {sorted(got)}"
             continue
-        state[name] = {rid: (f32(v.values), canon_meta(v.metadata)) for rid, v in got.items()}
+        state[name] = {
+            rid: (f32(v.sparse_values if v.sparse_values is not None else v.values), canon_meta(v.metadata))
+            for rid, v in got.items()
+        }
         key = name if name in stats.namespaces else "__default__"
         count = stats.namespaces[key].vector_count
         assert count == len(got), f"namespace {name!r}: stats say {count}, fetch finds {len(got)}"
         listed = [item.id for page in idx.list(namespace=name) for item in page.vectors]
         assert listed == sorted(got), f"namespace {name!r}: list {listed[:5]}.. != fetched ids"
         for rid in sorted(got)[:2]:  # the search path sees the same records (segments, memtable)
-            res = idx.query(vector=list(got[rid].values), top_k=3, namespace=name)
+            if got[rid].sparse_values is not None:  # (dot product: the record scores > 0 against itself)
+                res = idx.query(id=rid, top_k=len(universe), namespace=name)
+            else:
+                res = idx.query(vector=list(got[rid].values), top_k=3, namespace=name)
             assert rid in [m.id for m in res.matches], f"query by {name!r}/{rid}'s own vector misses it"
     assert stats.total_vector_count == sum(len(r) for r in state.values())
     return state

@@ -2,7 +2,9 @@
 
 Run as a script (never imported by pytest as a test module)::
 
-    python writer.py load <dir> <seed> <flush_rows> [excluded,kinds]   # random writes until killed
+    python writer.py load <dir> <seed> <flush_rows> [excluded,kinds] [dense|sparse]   # random writes until
+                                                      killed (``sparse``: a sparse index, records carry
+                                                      sparse values instead of dense ones)
     python writer.py torn <dir>                       # the fixed TORN_ENTRIES, then wait to be killed
     python writer.py hold <dir>                       # open the store, write one record, wait
 
@@ -79,6 +81,20 @@ def _metadata(rng: random.Random) -> dict[str, Any]:
     return meta
 
 
+SPARSE_DIMS = 200  # sparse records draw their indices from 0..199, so they overlap
+
+
+def _sparse_values(rng: random.Random) -> dict[str, list[Any]]:
+    """A sparse vector of 1-20 values, exact in float32 like ``_values``; indices in the order drawn."""
+    indices = rng.sample(range(SPARSE_DIMS), rng.randint(1, 20))
+    return {"indices": indices, "values": [rng.randint(1, 4095) / 64 for _ in indices]}
+
+
+def _record_values(rng: random.Random, kind: str) -> Any:
+    """A record's vector: dense values (a list), or sparse values (a dict) on a sparse index."""
+    return _sparse_values(rng) if kind == "sparse" else _values(rng)
+
+
 def _patch(rng: random.Random, i: int) -> dict[str, Any]:
     patch: dict[str, Any] = {"upd": i}
     if rng.random() < 0.5:
@@ -107,27 +123,29 @@ def _filter(rng: random.Random, narrow: bool) -> dict[str, Any]:
     )
 
 
-def random_op(rng: random.Random, i: int, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+def random_op(
+    rng: random.Random, i: int, exclude: frozenset[str] = frozenset(), kind: str = "dense"
+) -> dict[str, Any]:
     """One write, as a JSON-able dict the parent's model can replay; never one of the ``exclude`` kinds."""
     while True:
-        op = _random_op(rng, i)
+        op = _random_op(rng, i, kind)
         if op["kind"] not in exclude:
             return op
 
 
-def _random_op(rng: random.Random, i: int) -> dict[str, Any]:
+def _random_op(rng: random.Random, i: int, kind: str) -> dict[str, Any]:
     ns = rng.choice(NAMESPACES)
     universe = ids_universe()
     roll = rng.random()
     if roll < 0.45:
         size = rng.choice([1, 1, 2, 5, 10, 25, 60, 100])
-        records = [[rid, _values(rng), _metadata(rng)] for rid in rng.sample(universe, size)]
+        records = [[rid, _record_values(rng, kind), _metadata(rng)] for rid in rng.sample(universe, size)]
         return {"kind": "upsert", "ns": ns, "records": records}
     if roll < 0.60:
         return {"kind": "delete_ids", "ns": ns, "ids": rng.sample(universe, rng.randint(1, 20))}
     if roll < 0.77:
         which = rng.random()
-        values = _values(rng) if which < 0.7 else None
+        values = _record_values(rng, kind) if which < 0.7 else None
         patch = _patch(rng, i) if which >= 0.4 else None
         return {
             "kind": "update_id",
@@ -152,11 +170,25 @@ def run_op(idx: Any, op: dict[str, Any]) -> int:
     """Perform ``op`` through the embedded client; returns the acknowledged LSN."""
     kind, ns = op["kind"], op["ns"]
     if kind == "upsert":
-        resp = idx.upsert([(r[0], r[1], r[2]) for r in op["records"]], namespace=ns)
+        records = [
+            {"id": r[0], "sparse_values": r[1], "metadata": r[2]}
+            if isinstance(r[1], dict)
+            else (r[0], r[1], r[2])
+            for r in op["records"]
+        ]
+        resp = idx.upsert(records, namespace=ns)
     elif kind == "delete_ids":
         resp = idx.delete(ids=op["ids"], namespace=ns)
     elif kind == "update_id":
-        resp = idx.update(id=op["id"], values=op["values"], set_metadata=op["set_metadata"], namespace=ns)
+        vec = op["values"]
+        sparse = isinstance(vec, dict)
+        resp = idx.update(
+            id=op["id"],
+            values=None if sparse else vec,
+            sparse_values=vec if sparse else None,
+            set_metadata=op["set_metadata"],
+            namespace=ns,
+        )
     elif kind == "update_filter":
         resp = idx.update(filter=op["filter"], set_metadata=op["set_metadata"], namespace=ns)
     elif kind == "delete_filter":
@@ -173,14 +205,17 @@ def emit(event: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _open(path: str, flush_rows: int, dim: int) -> tuple[Any, Any]:
+def _open(path: str, flush_rows: int, dim: int, kind: str = "dense") -> tuple[Any, Any]:
     import spruce
 
     # ann_min_rows well below flush_rows: flushes and merges also build, extend and save HNSW graphs, so
     # kills land in the middle of those too.
     db = spruce.Client(path=path, flush_rows=flush_rows, ann_min_rows=max(2, flush_rows // 8))
     if not db.has_index(INDEX):
-        db.create_index(INDEX, dimension=dim, metric=METRIC)
+        if kind == "sparse":
+            db.create_index(INDEX, vector_type="sparse")
+        else:
+            db.create_index(INDEX, dimension=dim, metric=METRIC)
     return db, db.Index(INDEX)
 
 
@@ -195,13 +230,14 @@ def main(argv: list[str]) -> None:
     if mode == "load":
         seed, flush_rows = int(argv[3]), int(argv[4])
         exclude = frozenset(k for k in (argv[5] if len(argv) > 5 else "").split(",") if k)
+        kind = argv[6] if len(argv) > 6 else "dense"
         rng = random.Random(seed)
-        _db, idx = _open(path, flush_rows, DIM)
+        _db, idx = _open(path, flush_rows, DIM, kind)
         emit({"t": "ready"})
         deadline = time.monotonic() + MAX_SECONDS
         i = 0
         while time.monotonic() < deadline:
-            op = random_op(rng, i, exclude)
+            op = random_op(rng, i, exclude, kind)
             emit({"t": "begin", "i": i, "op": op})
             lsn = run_op(idx, op)
             emit({"t": "ack", "i": i, "lsn": lsn})

@@ -82,7 +82,47 @@ def main(url: str) -> None:
         raise AssertionError("deleted index still described")
     except NotFoundException:
         pass
+    sparse_and_hybrid(pc)
     print("sdk7 ok")
+
+
+def sparse_and_hybrid(pc: Pinecone) -> None:
+    """A sparse index and hybrid records through 7.x's classic shapes (``sparseValues``, ``sparseVector``)."""
+    spec = ServerlessSpec(cloud="aws", region="us-east-1")
+    pc.create_index(name="seven-sparse", metric="dotproduct", vector_type="sparse", spec=spec)
+    desc = pc.describe_index("seven-sparse")
+    assert desc.vector_type == "sparse" and desc.metric == "dotproduct", desc
+    sp = pc.Index(name="seven-sparse")
+    records = [
+        {
+            "id": f"s{i}",
+            "sparse_values": {"indices": [i % 5, 10 + i], "values": [1.0, 0.5]},
+            "metadata": {"i": i},
+        }
+        for i in range(20)
+    ]
+    assert sp.upsert(vectors=records).upserted_count == 20
+    res = sp.query(sparse_vector={"indices": [3, 13], "values": [1.0, 2.0]}, top_k=3, include_values=True)
+    assert res.matches[0].id == "s3" and abs(res.matches[0].score - 2.0) < 1e-6, res
+    assert list(res.matches[0].sparse_values.indices) == [3, 13]
+    got = sp.fetch(ids=["s7"]).vectors["s7"]
+    assert list(got.sparse_values.indices) == [2, 17] and list(got.sparse_values.values) == [1.0, 0.5]
+    try:
+        sp.upsert(vectors=[{"id": "bad", "sparse_values": {"indices": [1, 1], "values": [1.0, 2.0]}}])
+        raise AssertionError("repeated sparse index accepted")
+    except PineconeApiException as exc:
+        assert exc.status == 400 and "repeat" in str(exc.body)
+
+    pc.create_index(name="seven-hybrid", dimension=2, metric="dotproduct", spec=spec)
+    hy = pc.Index(name="seven-hybrid")
+    hy.upsert(
+        vectors=[
+            {"id": "a", "values": [1.0, 0.0], "sparse_values": {"indices": [7], "values": [3.0]}},
+            {"id": "b", "values": [2.0, 0.0]},
+        ]
+    )
+    top = hy.query(vector=[1.0, 0.0], sparse_vector={"indices": [7], "values": [1.0]}, top_k=2)
+    assert [(m.id, m.score) for m in top.matches] == [("a", 4.0), ("b", 2.0)], top
 
 
 if __name__ == "__main__":

@@ -347,3 +347,53 @@ def test_query_search_breadth_knobs(wire: httpx.Client) -> None:
     assert "scan_factor" in _data_error(
         wire.post(f"{base}/query", json={"topK": 1, "vector": [1, 0, 0], "scanFactor": 9}), 400, 3
     )
+
+
+def test_sparse_index_wire_shapes(wire: httpx.Client) -> None:
+    """A sparse index in both API generations' models, its create rules (classic form: 9.x/7.x send the
+    metric), and the camelCase sparse shapes of upsert, query and fetch."""
+    spec = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
+    body = {"name": "wire-sp", "vector_type": "sparse", "metric": "dotproduct", "spec": spec}
+    assert wire.post("/indexes", headers=CLASSIC_API, json=body).status_code == 201
+    classic = wire.get("/indexes/wire-sp", headers=CLASSIC_API).json()
+    assert classic["vector_type"] == "sparse" and classic["metric"] == "dotproduct"
+    assert "dimension" not in classic
+    schema = wire.get("/indexes/wire-sp", headers=NEW_API).json()["schema"]
+    assert schema == {"fields": {"_sparse_values": {"type": "sparse_vector"}}}
+    for bad, field in (
+        ({**body, "name": "wire-sp2", "metric": "cosine"}, "metric"),
+        ({**body, "name": "wire-sp3", "dimension": 4}, "dimension"),
+        ({**body, "name": "wire-sp4", "vector_type": "fuzzy"}, "vector_type"),
+    ):
+        msg = _control_error(wire.post("/indexes", headers=CLASSIC_API, json=bad), 400, "INVALID_ARGUMENT")
+        assert field in msg
+    new = {"name": "wire-sp5", "schema": {"fields": {"_sparse_values": {"type": "sparse_vector"}}}}
+    assert wire.post("/indexes", headers=NEW_API, json=new).status_code == 201
+    assert wire.get("/indexes/wire-sp5", headers=CLASSIC_API).json()["vector_type"] == "sparse"
+
+    h = CLASSIC_API
+    rec = {"id": "r", "sparseValues": {"indices": [9, 2], "values": [0.5, 1.5]}, "metadata": {"g": "x"}}
+    r = wire.post("/index/wire-sp/vectors/upsert", headers=h, json={"vectors": [rec]})
+    assert r.json() == {"upsertedCount": 1}
+    q = wire.post(
+        "/index/wire-sp/query",
+        headers=h,
+        json={"topK": 1, "sparseVector": {"indices": [2], "values": [2.0]}, "includeValues": True},
+    ).json()
+    assert q["matches"] == [
+        {"id": "r", "score": 3.0, "sparseValues": {"indices": [9, 2], "values": [0.5, 1.5]}}
+    ]
+    f = wire.get("/index/wire-sp/vectors/fetch", headers=h, params={"ids": "r"}).json()
+    assert f["vectors"]["r"] == {
+        "id": "r",
+        "values": [],
+        "sparseValues": {"indices": [9, 2], "values": [0.5, 1.5]},
+        "metadata": {"g": "x"},
+    }
+    stats = wire.post("/index/wire-sp/describe_index_stats", headers=h, json={}).json()
+    assert stats["vectorType"] == "sparse" and stats["totalVectorCount"] == 1
+    bad_rec = {"id": "b", "sparseValues": {"indices": [1, 2], "values": [1.0]}}
+    msg = _data_error(
+        wire.post("/index/wire-sp/vectors/upsert", headers=h, json={"vectors": [bad_rec]}), 400, 3
+    )
+    assert "vectors[0].sparse_values" in msg and "same length" in msg

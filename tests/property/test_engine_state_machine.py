@@ -1,14 +1,17 @@
 """The embedded engine against a plain dict model: random write sequences, all read back after each step.
 
-A hypothesis ``RuleBasedStateMachine`` drives ``spruce.Client`` (one index, dimension 3 or 4, the metric
-drawn per run, a tiny ``flush_rows`` so that memtables become segments all the time, and the background
-flush/compaction thread running) with random sequences of: upserts (duplicate ids inside a batch, ids that
-already exist, tuple and dict records), updates by id (values and/or ``set_metadata``) and by filter
+A hypothesis ``RuleBasedStateMachine`` drives ``spruce.Client`` (one index of a kind drawn per run: dense
+with dimension 3 or 4 and any metric, hybrid (dense dotproduct records that may carry sparse values too),
+or sparse (no dense values, dotproduct); a tiny ``flush_rows`` so that memtables become segments all the
+time, and the background flush/compaction thread running) with random sequences of: upserts (duplicate
+ids inside a batch, ids that already exist, tuple and dict records, sparse values), updates by id (values,
+sparse values and/or ``set_metadata``) and by filter
 (``dry_run`` too), deletes by ids (unknown ones too), by filter and by id prefix (the documented
 list-then-delete loop), ``delete_all``, namespace create and delete, refused writes, explicit flush and
 compaction, and close-and-reopen (with the flush on close, and without it as after a crash).
 
-The model is ``namespace -> {id: (float32 values, metadata)}``. A namespace exists once written to or
+The model is ``namespace -> {id: (float32 values, metadata, sparse values as {index: float32})}``. A
+namespace exists once written to or
 created, until ``delete_namespace`` or ``delete_all``; deleting its last record leaves it there, empty.
 After every step (each rule also draws a :class:`Probe`: the random parameters of the reads) the engine
 must agree with the model on:
@@ -22,7 +25,8 @@ must agree with the model on:
 * ``fetch_by_metadata`` with a filter, following tokens;
 * ``query`` by vector (unfiltered, filtered, and with a ``top_k`` covering everything) and by id, against
   the exact ranking computed in float64 (cosine similarity, dot product, squared euclidean where lower is
-  better; ties by ascending id): each score within 1e-4 relative of the model's, reordering allowed only
+  better; hybrid: dense dot + sparse dot; sparse: sparse dot, records scoring 0 left out; ties by
+  ascending id): each score within 1e-4 relative of the model's, reordering allowed only
   among ids the model scores within that tolerance, equal engine scores in ascending id order, and the
   top-k equal to the prefix of the full ranking (ties at the k-th place broken the same way).
 
@@ -101,6 +105,9 @@ REJECTED = [
     "bad_filter",
     "ids_and_filter",
     "values_by_filter",
+    "sparse_repeat",
+    "sparse_lengths",
+    "sparse_misplaced",
 ]
 
 # ---------------------------------------------------------------- strategies
@@ -170,6 +177,10 @@ filters = st.one_of(
 )
 
 
+# Sparse values: up to four of eight dimensions (so records share dimensions), in the order drawn.
+sparse_vectors = st.dictionaries(st.integers(0, 7), component, max_size=4)
+
+
 @dataclasses.dataclass(frozen=True)
 class Probe:
     """The random parameters of the reads that check the state after a step."""
@@ -183,6 +194,7 @@ class Probe:
     by_id: str | None
     include_values: bool
     include_metadata: bool
+    sparse: tuple[tuple[int, float], ...] = ()
 
 
 probes = st.builds(
@@ -196,11 +208,16 @@ probes = st.builds(
     by_id=st.one_of(st.none(), st.sampled_from(IDS)),
     include_values=st.booleans(),
     include_metadata=st.booleans(),
+    sparse=sparse_vectors.map(lambda d: tuple(d.items())),
 )
 
 records = st.lists(
     st.tuples(
-        st.sampled_from(IDS), raw_vectors, st.one_of(st.none(), metadata), st.sampled_from(["tuple", "dict"])
+        st.sampled_from(IDS),
+        raw_vectors,
+        st.one_of(st.none(), metadata),
+        st.sampled_from(["tuple", "dict"]),
+        sparse_vectors,
     ),
     min_size=1,
     max_size=6,
@@ -208,7 +225,7 @@ records = st.lists(
 
 # ---------------------------------------------------------------- the model's helpers
 
-Record = tuple[np.ndarray, dict[str, Any]]
+Record = tuple[np.ndarray, dict[str, Any], dict[int, float]]
 
 
 def canonical(ns: str) -> str:
@@ -257,8 +274,8 @@ def fingerprint(model: dict[str, dict[str, Record]]) -> Any:
         (
             ns,
             tuple(
-                (rid, vals.tobytes(), repr(sorted(meta.items())))
-                for rid, (vals, meta) in sorted(recs.items())
+                (rid, vals.tobytes(), repr(sorted(meta.items())), repr(list(sparse.items())))
+                for rid, (vals, meta, sparse) in sorted(recs.items())
             ),
         )
         for ns, recs in sorted(model.items())
@@ -279,6 +296,21 @@ def score(metric: str, values: np.ndarray, q: np.ndarray) -> tuple[float, float]
     return d, REL_TOL * max(1.0, d, nv * nv + nw * nw)
 
 
+def sparse_score(a: dict[int, float], b: dict[int, float]) -> tuple[float, float]:
+    """The exact sparse dot product in float64, and the tolerance for float32 arithmetic."""
+    terms = [float(v) * float(b[i]) for i, v in a.items() if i in b]
+    return sum(terms), REL_TOL * max(1.0, sum(abs(t) for t in terms))
+
+
+def sparse_f32(raw: dict[int, Any]) -> dict[int, float]:
+    """Sparse values as stored: float32, in the order given."""
+    return {i: float(np.float32(v)) for i, v in raw.items()}
+
+
+def sparse_arg(sparse: dict[int, float]) -> dict[str, list[Any]]:
+    return {"indices": list(sparse), "values": list(sparse.values())}
+
+
 def enabled(name: str) -> Any:
     """A rule switched off by ``SPRUCE_SM_DISABLE`` gets a precondition that never holds."""
     if name not in DISABLED:
@@ -297,6 +329,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.model: dict[str, dict[str, Record]] = {}
         self.last_lsn = 0
         self.metric = "cosine"
+        self.kind = "dense"
         self.dim = 4
         self.flush_rows = 7
         self.ann_min_rows = 10_000
@@ -309,15 +342,30 @@ class EngineMachine(RuleBasedStateMachine):
         flush_rows=st.sampled_from([1, 3, 7, 1000]),
         ann_min_rows=st.sampled_from([2, 5, 10_000]),
         probe=probes,
+        kind=st.sampled_from(["dense", "dense", "hybrid", "sparse"]),
     )
     def open_index(
-        self, metric: str, dim: int, flush_rows: int, probe: Probe, ann_min_rows: int = 10_000
+        self,
+        metric: str,
+        dim: int,
+        flush_rows: int,
+        probe: Probe,
+        ann_min_rows: int = 10_000,
+        kind: str = "dense",
     ) -> None:
         # Small ann_min_rows: segments get HNSW graphs (built, extended by merges, saved, memory-mapped
         # on reopen, their storage serving fetches), while queries of this size still plan exact scans.
+        if kind != "dense":
+            metric = "dotproduct"
+        if kind == "sparse":
+            dim = 0
         self.metric, self.dim, self.flush_rows, self.ann_min_rows = metric, dim, flush_rows, ann_min_rows
+        self.kind = kind
         self.db = spruce.Client(path=self.dir, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
-        self.db.create_index(INDEX, dimension=dim, metric=metric)
+        if kind == "sparse":
+            self.db.create_index(INDEX, vector_type="sparse")
+        else:
+            self.db.create_index(INDEX, dimension=dim, metric=metric)
         self.idx = self.db.Index(INDEX)
         self.check(probe)
 
@@ -365,19 +413,38 @@ class EngineMachine(RuleBasedStateMachine):
     def _vec(self, raw: Any) -> list[Any]:
         return list(raw[: self.dim])
 
-    def _upsert(self, ns: str, recs: list[tuple[str, Any, Any, str]], probe: Probe) -> None:
+    def _sparse_of(self, rest: Any) -> dict[int, float]:
+        """A drawn record's sparse values as this index takes them: none on a dense index; on a sparse
+        one, at least one (dimension 0 stands in for an empty draw)."""
+        raw = dict(rest[0]) if rest else {}
+        if self.kind == "dense":
+            return {}
+        if self.kind == "sparse" and not raw:
+            raw = {0: 1.0}
+        return sparse_f32(raw)
+
+    def _record(self, rid: str, raw: Any, meta: Any, form: str, sparse: dict[int, float]) -> Any:
+        values = self._vec(raw)
+        if form == "dict" or sparse or self.kind == "sparse":
+            rec: dict[str, Any] = {"id": rid}
+            if self.kind != "sparse":
+                rec["values"] = values
+            if sparse:
+                rec["sparse_values"] = sparse_arg(sparse)
+            if meta is not None:
+                rec["metadata"] = meta
+            return rec
+        return (rid, values) if meta is None else (rid, values, meta)
+
+    def _upsert(self, ns: str, recs: list[tuple[Any, ...]], probe: Probe) -> None:
         before = fingerprint(self.model)
         batch: list[Any] = []
-        for rid, raw, meta, form in recs:
-            values = self._vec(raw)
-            if form == "dict":
-                batch.append({"id": rid, "values": values, **({} if meta is None else {"metadata": meta})})
-            else:
-                batch.append((rid, values) if meta is None else (rid, values, meta))
+        for rid, raw, meta, form, *rest in recs:
+            batch.append(self._record(rid, raw, meta, form, self._sparse_of(rest)))
         resp = self.idx.upsert(batch, namespace=ns)
         space = self.model.setdefault(canonical(ns), {})
-        for rid, raw, meta, _ in recs:  # one after the other: the last of duplicate ids wins
-            space[rid] = (as_float32(self._vec(raw)), normalise_meta(meta))
+        for rid, raw, meta, _, *rest in recs:  # one after the other: the last of duplicate ids wins
+            space[rid] = (as_float32(self._vec(raw)), normalise_meta(meta), self._sparse_of(rest))
         assert resp.upserted_count == len(batch)
         self._lsn(resp.lsn, before, "upsert")
         self.check(probe)
@@ -386,17 +453,17 @@ class EngineMachine(RuleBasedStateMachine):
     # namespaces hold a few records most of the time.
     @enabled("upsert")
     @rule(ns=st.sampled_from(NS_ARGS), recs=records, probe=probes)
-    def upsert(self, ns: str, recs: list[tuple[str, Any, Any, str]], probe: Probe) -> None:
+    def upsert(self, ns: str, recs: list[tuple[Any, ...]], probe: Probe) -> None:
         self._upsert(ns, recs, probe)
 
     @enabled("upsert")
     @rule(ns=st.sampled_from(NS_ARGS), recs=records, probe=probes)
-    def upsert_more(self, ns: str, recs: list[tuple[str, Any, Any, str]], probe: Probe) -> None:
+    def upsert_more(self, ns: str, recs: list[tuple[Any, ...]], probe: Probe) -> None:
         self._upsert(ns, recs, probe)
 
     @enabled("upsert")
     @rule(ns=st.sampled_from(NS_ARGS), recs=records, probe=probes)
-    def upsert_again(self, ns: str, recs: list[tuple[str, Any, Any, str]], probe: Probe) -> None:
+    def upsert_again(self, ns: str, recs: list[tuple[Any, ...]], probe: Probe) -> None:
         self._upsert(ns, recs, probe)
 
     @enabled("update")
@@ -406,22 +473,43 @@ class EngineMachine(RuleBasedStateMachine):
         raw=st.one_of(st.none(), raw_vectors),
         patch=st.one_of(st.none(), patches),
         probe=probes,
+        sparse=st.one_of(st.none(), sparse_vectors.filter(bool)),
     )
-    def update_by_id(self, ns: str, rid: str, raw: Any, patch: dict[str, Any] | None, probe: Probe) -> None:
+    def update_by_id(
+        self,
+        ns: str,
+        rid: str,
+        raw: Any,
+        patch: dict[str, Any] | None,
+        probe: Probe,
+        sparse: dict[int, Any] | None = None,
+    ) -> None:
         before = fingerprint(self.model)
-        if raw is None and patch is None:
+        if self.kind == "sparse":
+            raw = None  # (a sparse index has no dense values to update)
+        if self.kind == "dense":
+            sparse = None
+        new_sparse = None if sparse is None else sparse_f32(sparse)
+        if raw is None and patch is None and new_sparse is None:
             with pytest.raises(InvalidArgumentError):
                 self.idx.update(id=rid, namespace=ns)
             self.check(probe)
             return
         values = None if raw is None else self._vec(raw)
-        resp = self.idx.update(id=rid, values=values, set_metadata=patch, namespace=ns)
+        resp = self.idx.update(
+            id=rid,
+            values=values,
+            set_metadata=patch,
+            namespace=ns,
+            sparse_values=None if new_sparse is None else sparse_arg(new_sparse),
+        )
         space = self.model.get(canonical(ns), {})
         exists = rid in space
-        if exists:  # values replace, set_metadata merges
-            old_values, old_meta = space[rid]
+        if exists:  # values and sparse values replace, set_metadata merges
+            old_values, old_meta, old_sparse = space[rid]
             new_values = old_values if values is None else as_float32(values)
-            space[rid] = (new_values, {**old_meta, **normalise_meta(patch)})
+            kept = old_sparse if new_sparse is None else new_sparse
+            space[rid] = (new_values, {**old_meta, **normalise_meta(patch)}, kept)
         assert resp.matched_records == int(exists)
         self._lsn(resp.lsn, before, "update by id")
         self.check(probe)
@@ -446,14 +534,14 @@ class EngineMachine(RuleBasedStateMachine):
         lsn_before = self.last_lsn
         resp = self.idx.update(filter=flt, set_metadata=patch, namespace=ns, dry_run=dry_run)
         space = self.model.get(canonical(ns), {})
-        matched = [rid for rid, (_, meta) in space.items() if reference_matches(flt, meta)]
+        matched = [rid for rid, (_, meta, _) in space.items() if reference_matches(flt, meta)]
         assert resp.matched_records == len(matched), f"update by {flt}: matched {resp.matched_records}"
         if dry_run:
             assert resp.lsn == lsn_before, "a dry run moved the LSN"
         else:
             for rid in matched:
-                values, meta = space[rid]
-                space[rid] = (values, {**meta, **normalise_meta(patch)})
+                values, meta, sparse = space[rid]
+                space[rid] = (values, {**meta, **normalise_meta(patch)}, sparse)
         self._lsn(resp.lsn, before, "update by filter")
         self.check(probe)
 
@@ -478,7 +566,7 @@ class EngineMachine(RuleBasedStateMachine):
         before = fingerprint(self.model)
         resp = self.idx.delete(filter=flt, namespace=ns)
         space = self.model.get(canonical(ns), {})
-        for rid in [rid for rid, (_, meta) in space.items() if reference_matches(flt, meta)]:
+        for rid in [rid for rid, (_, meta, _) in space.items() if reference_matches(flt, meta)]:
             del space[rid]
         self._lsn(resp.lsn, before, "delete by filter")
         self.check(probe)
@@ -521,30 +609,48 @@ class EngineMachine(RuleBasedStateMachine):
         probe=probes,
     )
     def rejected_write(
-        self, ns: str, recs: list[tuple[str, Any, Any, str]], where: int, kind: str, probe: Probe
+        self, ns: str, recs: list[tuple[Any, ...]], where: int, kind: str, probe: Probe
     ) -> None:
         """Bad requests change nothing; an upsert batch with one bad record is refused whole and creates no
         namespace."""
         lsn_before = self.idx.lsn
         values: list[Any] = [0.5] * self.dim
+        sparse: dict[str, Any] = {"indices": [1], "values": [0.5]}
         rid, meta, write = "bad", {}, True
         if kind == "dimension":
             values = [0.5] * (self.dim + 1)
         elif kind == "nan":
-            values[-1] = math.nan
+            values = [*values[:-1], math.nan] if self.dim else values
+            sparse = {"indices": [1], "values": [math.nan]}
         elif kind == "not_finite":  # inf; or zero on a cosine index
             values = [0.0] * self.dim if self.metric == "cosine" else [math.inf, *values[1:]]
+            sparse = {"indices": [1], "values": [math.inf]}
         elif kind == "id":
             rid = ""
         elif kind == "nested":
             meta = {"genre": {"nested": 1}}
         elif kind == "list":
             meta = {"tags": ["x", 1]}
+        elif kind == "sparse_repeat":
+            sparse = {"indices": [2, 2], "values": [0.5, 1.0]}
+        elif kind == "sparse_lengths":
+            sparse = {"indices": [2, 3], "values": [0.5]}
+        elif kind == "sparse_misplaced":  # on a cosine/euclidean index any sparse values are; else none given
+            sparse = {"indices": [], "values": []} if self.metric == "dotproduct" else sparse
+            if self.metric == "dotproduct" and self.kind != "sparse":
+                values = [0.5] * (self.dim + 2)
         else:
             write = False
         if write:
-            batch: list[Any] = [(r, self._vec(raw), m or {}) for r, raw, m, _ in recs]
-            batch.insert(min(where, len(batch)), (rid, values, meta))
+            batch: list[Any] = [
+                self._record(r, raw, m or {}, "dict", self._sparse_of(rest)) for r, raw, m, _, *rest in recs
+            ]
+            bad: dict[str, Any] = {"id": rid, "metadata": meta}
+            if self.kind != "sparse" or kind == "dimension":
+                bad["values"] = values
+            if self.kind != "dense" or kind.startswith("sparse"):
+                bad["sparse_values"] = sparse
+            batch.insert(min(where, len(batch)), bad)
             with pytest.raises(InvalidArgumentError):
                 self.idx.upsert(batch, namespace=ns)
         else:
@@ -559,7 +665,7 @@ class EngineMachine(RuleBasedStateMachine):
                     self.idx.delete(ids=["a"], filter={"genre": "a"}, namespace=ns)
                 else:
                     assert kind == "values_by_filter"
-                    self.idx.update(filter={"genre": "a"}, values=[1.0] * self.dim, namespace=ns)
+                    self.idx.update(filter={"genre": "a"}, values=[1.0] * max(self.dim, 1), namespace=ns)
         assert self.idx.lsn == lsn_before, f"a refused write ({kind}) moved the LSN"
         self.check(probe)
 
@@ -627,15 +733,29 @@ class EngineMachine(RuleBasedStateMachine):
             f"fetch in {ns!r}: {sorted(resp.vectors)} != {sorted(space)}"
         )
         for rid, vec in resp.vectors.items():
-            self.check_record(ns, rid, vec.id, vec.values, vec.metadata, "fetch")
+            self.check_record(ns, rid, vec, "fetch")
 
-    def check_record(self, ns: str, rid: str, got_id: str, values: Any, meta: Any, what: str) -> None:
-        want_values, want_meta = self.model[ns][rid]
-        assert got_id == rid
-        assert np.array_equal(as_float32(values), want_values), (
-            f"{what} {ns!r}/{rid}: {values} != {want_values}"
+    def check_record(self, ns: str, rid: str, vec: Any, what: str) -> None:
+        want_values, want_meta, want_sparse = self.model[ns][rid]
+        assert vec.id == rid
+        assert np.array_equal(as_float32(vec.values), want_values), (
+            f"{what} {ns!r}/{rid}: {vec.values} != {want_values}"
         )
-        assert meta_equal(meta, want_meta), f"{what} {ns!r}/{rid}: metadata {meta} != {want_meta}"
+        assert meta_equal(vec.metadata, want_meta), (
+            f"{what} {ns!r}/{rid}: metadata {vec.metadata} != {want_meta}"
+        )
+        self.check_sparse(vec.sparse_values, want_sparse, f"{what} {ns!r}/{rid}")
+
+    @staticmethod
+    def check_sparse(got: Any, want: dict[int, float], where: str) -> None:
+        """Sparse values bit for bit and in the order given; ``None`` for a record without any."""
+        if not want:
+            assert got is None, f"{where}: sparse values {got} for a record without any"
+            return
+        assert got is not None, f"{where}: sparse values missing"
+        assert list(got.indices) == list(want) and list(got.values) == list(want.values()), (
+            f"{where}: sparse values {got} != {want}"
+        )
 
     def check_list(self, ns: str, arg: str, prefix: str | None, limit: int) -> None:
         got: list[str] = []
@@ -663,7 +783,7 @@ class EngineMachine(RuleBasedStateMachine):
         stats = self.idx.describe_index_stats(filter=flt)
         assert stats.total_vector_count == sum(counts.values()), "the stats total must ignore the filter"
         want = {
-            ns: sum(reference_matches(flt, meta) for _, meta in space.values())
+            ns: sum(reference_matches(flt, meta) for _, meta, _ in space.values())
             for ns, space in self.model.items()
         }
         got = {ns: s.vector_count for ns, s in stats.namespaces.items()}
@@ -696,7 +816,7 @@ class EngineMachine(RuleBasedStateMachine):
             page = self.idx.fetch_by_metadata(flt, namespace=arg, limit=limit, pagination_token=token)
             assert len(page.vectors) <= limit
             for rid, vec in page.vectors.items():
-                self.check_record(ns, rid, vec.id, vec.values, vec.metadata, "fetch_by_metadata")
+                self.check_record(ns, rid, vec, "fetch_by_metadata")
             got += list(page.vectors)
             if page.pagination is None:
                 break
@@ -704,52 +824,83 @@ class EngineMachine(RuleBasedStateMachine):
         else:
             raise AssertionError("fetch_by_metadata pagination does not end")
         want = sorted(
-            rid for rid, (_, meta) in self.model.get(ns, {}).items() if reference_matches(flt, meta)
+            rid for rid, (_, meta, _) in self.model.get(ns, {}).items() if reference_matches(flt, meta)
         )
         assert sorted(got) == want and len(got) == len(set(got)), f"fetch_by_metadata {flt}: {got} != {want}"
 
     def check_queries(self, p: Probe) -> None:
         ns = canonical(p.ns)
-        q = as_float32(self._vec(p.vector))
+        q = None if self.kind == "sparse" else as_float32(self._vec(p.vector))
+        sq = {} if self.kind == "dense" else sparse_f32(dict(p.sparse))
+        if self.kind == "sparse" and not sq:
+            sq = {0: 1.0}
         kw: dict[str, Any] = {
             "namespace": p.ns,
             "include_values": p.include_values,
             "include_metadata": p.include_metadata,
         }
+        if q is not None:
+            kw["vector"] = q.tolist()
+        if sq:
+            kw["sparse_vector"] = sparse_arg(sq)
         # Both unfiltered queries over the same blocks: a background flush in between could move rows to a
         # block where float32 rounds a near-tie differently. Holding the maintenance lock keeps it out.
         maint = getattr(self.idx, "_maint", None)
         with maint.mu if maint is not None else contextlib.nullcontext():
-            everything = self.idx.query(vector=q.tolist(), top_k=100, **kw)
-            top = self.idx.query(vector=q.tolist(), top_k=p.top_k, **kw)
-        self.check_ranking(ns, q, 100, None, everything.matches, p)
-        self.check_ranking(ns, q, p.top_k, None, top.matches, p)
+            everything = self.idx.query(top_k=100, **kw)
+            top = self.idx.query(top_k=p.top_k, **kw)
+        self.check_ranking(ns, (q, sq), 100, None, everything.matches, p)
+        self.check_ranking(ns, (q, sq), p.top_k, None, top.matches, p)
         assert [m.id for m in top.matches] == [m.id for m in everything.matches][: p.top_k], (
             "top-k is not the prefix of the full ranking: ties at the k-th place broken differently"
         )
-        filtered = self.idx.query(vector=q.tolist(), top_k=p.top_k, filter=p.filter, **kw)
-        self.check_ranking(ns, q, p.top_k, p.filter, filtered.matches, p)
+        filtered = self.idx.query(top_k=p.top_k, filter=p.filter, **kw)
+        self.check_ranking(ns, (q, sq), p.top_k, p.filter, filtered.matches, p)
         if p.by_id is not None:
+            kw.pop("vector", None)
+            kw.pop("sparse_vector", None)
             by_id = self.idx.query(id=p.by_id, top_k=p.top_k, **kw)
             space = self.model.get(ns, {})
-            if p.by_id in space:
-                self.check_ranking(ns, space[p.by_id][0], p.top_k, None, by_id.matches, p)
+            if p.by_id in space:  # the stored record's dense and sparse values
+                values, _, sparse = space[p.by_id]
+                target = (None if self.kind == "sparse" else values, sparse)
+                self.check_ranking(ns, target, p.top_k, None, by_id.matches, p)
             else:
                 assert by_id.matches == [], "query by an unknown id found matches"
 
+    def model_score(
+        self, q: tuple[np.ndarray | None, dict[int, float]], values: np.ndarray, sparse: dict[int, float]
+    ) -> tuple[float, float]:
+        """The exact score of a record: dense, sparse, or their sum (hybrid), with its tolerance."""
+        dense, qs = q
+        total, tol = score(self.metric, values, dense) if dense is not None else (0.0, 0.0)
+        if qs:
+            s, t = sparse_score(qs, sparse)
+            total, tol = total + s, tol + t
+        return total, tol
+
     def check_ranking(
-        self, ns: str, q: np.ndarray, top_k: int, flt: dict[str, Any] | None, matches: list[Any], p: Probe
+        self,
+        ns: str,
+        q: tuple[np.ndarray | None, dict[int, float]],
+        top_k: int,
+        flt: dict[str, Any] | None,
+        matches: list[Any],
+        p: Probe,
     ) -> None:
         space = self.model.get(ns, {})
         scored = {
-            rid: score(self.metric, vals, q)
-            for rid, (vals, meta) in space.items()
+            rid: self.model_score(q, vals, sparse)
+            for rid, (vals, meta, sparse) in space.items()
             if reference_matches(flt, meta)
         }
+        if self.kind == "sparse":  # a sparse index leaves out records that score 0
+            scored = {rid: st for rid, st in scored.items() if st[0] != 0.0}
         sign = -1.0 if self.metric != "euclidean" else 1.0
         want = sorted(scored, key=lambda rid: (sign * scored[rid][0], rid))[:top_k]
         got = [m.id for m in matches]
-        where = f"query {ns!r} q={q.tolist()} top_k={top_k} filter={flt}: got {got}, model {want}"
+        shown = (q[0].tolist() if q[0] is not None else None, q[1])
+        where = f"query {ns!r} q={shown} top_k={top_k} filter={flt}: got {got}, model {want}"
         assert len(got) == len(want) and len(set(got)) == len(got), where
         for i, m in enumerate(matches):
             assert m.id in scored, f"{where}: {m.id} is not a candidate"
@@ -766,8 +917,9 @@ class EngineMachine(RuleBasedStateMachine):
                     assert prev.id < m.id, f"{where}: equal scores not in ascending id order"
             if p.include_values:
                 assert np.array_equal(as_float32(m.values), space[m.id][0]), f"{where}: values of {m.id}"
+                self.check_sparse(m.sparse_values, space[m.id][2], f"{where}: sparse values of {m.id}")
             else:
-                assert not m.values
+                assert not m.values and m.sparse_values is None
             if p.include_metadata:
                 assert meta_equal(m.metadata, space[m.id][1]), f"{where}: metadata of {m.id}"
             else:

@@ -51,6 +51,12 @@ class Face:
         self.client.create_index(name=name, dimension=dimension, metric=metric, spec=SPEC)
         return self.client.Index(name=name)
 
+    def create_sparse_index(self) -> Any:
+        """A fresh sparse index (vector_type "sparse", metric dotproduct, no dimension); its handle."""
+        name = f"b{next(self._names)}"
+        self.client.create_index(name=name, vector_type="sparse", metric="dotproduct", spec=SPEC)
+        return self.client.Index(name=name)
+
     @property
     def remote(self) -> bool:
         return self.name != "embedded"

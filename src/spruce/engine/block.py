@@ -20,9 +20,10 @@ from spruce.filter import Filter, MetadataColumns
 from spruce.index import exact_scores, top_candidates
 from spruce.index.clusters import PROBE_FRACTION, Clusters
 from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
+from spruce.index.sparse import Postings, SparseQuery, dot_all, dot_rows
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import SegmentContents
-from spruce.types import Metadata, Vector32
+from spruce.types import Metadata, SparseRows, Vector32
 
 __all__ = ["Block", "Snapshot", "pick_rows"]
 
@@ -38,6 +39,12 @@ PROBE_MIN_ALLOWED = 0.5
 GROW_STRAIGHT_ROWS = 4096  # see ``Block.reserve``
 GROW_STRAIGHT_BYTES = 256 << 20
 COLUMN_STEP = 16_384  # rows of metadata decoded at a time while building columns
+# A memtable's sparse rows get postings (``Block.sparse_index``) once this many, or an eighth of those
+# already indexed, are past the last build: below that the exact scan of the rest costs about as much as
+# a query of the postings (``dot_all``: some 17 ns per sparse entry read).
+SPARSE_TAIL_ROWS = 2048
+# At most this many allowed rows are scored straight from their rows, not through the postings.
+SPARSE_EXACT_ROWS = 1024
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -59,7 +66,11 @@ class Snapshot(NamedTuple):
 
 
 class Block:
-    """Rows ``0..n`` of ids, float32 vectors, squared norms, metadata, and a liveness mask."""
+    """Rows ``0..n`` of ids, float32 vectors, squared norms, metadata, sparse values, and a liveness mask.
+
+    A sparse index's blocks have dimension 0 (no dense vectors); a dense index's rows have empty sparse
+    rows unless the records were upserted with sparse values (hybrid, dot product only).
+    """
 
     def __init__(
         self,
@@ -73,6 +84,8 @@ class Block:
         ann: HnswIndex | None = None,
         columns: MetadataColumns | None = None,
         clusters: Clusters | None = None,
+        sparse: SparseRows | None = None,
+        postings: Postings | None = None,
     ) -> None:
         self.dim = dim
         self.segment_key = segment_key
@@ -107,6 +120,17 @@ class Block:
         self._columns = MetadataColumns() if columns is None else columns
         self._columns_rows = len(self._columns)  # rows of ``metadata`` already in the columns
         self._columns_mu = threading.Lock()
+        # Sparse rows in compressed-row form (``types.SparseRows``), growable like the vectors: indptr has
+        # room for the row capacity + 1, indices/values for ``len(self._sp_indices)`` entries.
+        if sparse is None:
+            sparse = SparseRows.empty(self.n)
+        assert len(sparse) == self.n
+        self._sp_indptr = np.zeros(max(self.n, 16) + 1, dtype=np.int64)
+        self._sp_indptr[: self.n + 1] = sparse.indptr
+        self._sp_indices = sparse.indices
+        self._sp_values = sparse.values
+        self._postings = postings  # over the first ``postings.n`` rows (a segment's: all of them)
+        self._sparse_mu = threading.Lock()
 
     # ------------------------------------------------------------ views
 
@@ -122,6 +146,42 @@ class Block:
     @property
     def alive(self) -> BoolArray:
         return self._alive[: self.n]
+
+    def sparse_rows(self, n: int | None = None) -> SparseRows:
+        """The sparse values of rows ``0..n`` (default: all), as views: rows below ``n`` never change,
+        and growing copies them into new arrays before it swaps them in."""
+        n = self.n if n is None else n
+        indptr = self._sp_indptr[: n + 1]
+        nnz = int(indptr[-1])
+        return SparseRows(indptr, self._sp_indices[:nnz], self._sp_values[:nnz])
+
+    @property
+    def has_sparse(self) -> bool:
+        return bool(self._sp_indptr[self.n])
+
+    @property
+    def postings(self) -> Postings | None:
+        return self._postings
+
+    def build_postings(self) -> None:
+        """Index the sparse rows now (a segment's, which never grow); nothing without sparse values."""
+        if self.has_sparse:
+            self._postings = Postings.build(self.sparse_rows())
+
+    def sparse_index(self, n: int) -> Postings | None:
+        """Postings over a prefix of rows ``0..n``: a segment's own, or a memtable's, rebuilt once enough
+        rows arrived since the last build (``SPARSE_TAIL_ROWS``); the caller scans the rows past it."""
+        have = self._postings
+        if self.segment_key is not None or not self._sp_indptr[n]:
+            return have
+        covered = 0 if have is None else have.n
+        if n - covered <= max(SPARSE_TAIL_ROWS, covered // 8):
+            return have
+        with self._sparse_mu:
+            have = self._postings
+            if have is None or n - have.n > max(SPARSE_TAIL_ROWS, have.n // 8):
+                have = self._postings = Postings.build(self.sparse_rows(n))
+        return have
 
     def map_vectors(self, contents: SegmentContents) -> None:
         """Read this segment's rows from its memory-mapped object from now on (the same values) instead
@@ -188,30 +248,94 @@ class Block:
 
     def search(
         self,
-        q: Vector32,
+        q: Vector32 | None,
         k: int,
         metric: str,
         flt: Filter | None,
         ef: int = DEFAULT_EF,
         at: Snapshot | None = None,
+        sparse: SparseQuery | None = None,
     ) -> tuple[IntArray, FloatArray]:
-        """Best candidate rows among live rows passing ``flt``, with their exact scores.
+        """Best candidate rows among live rows passing ``flt``, with their exact scores: by the dense
+        vector ``q``, by the sparse vector ``sparse`` (a sparse index: ``q`` is ``None``), or by both
+        (hybrid: the sum of the dense and the sparse dot product)."""
+        at = self.snapshot() if at is None else at
+        mask = self.matching(flt, at)
+        allowed = int(np.count_nonzero(mask))
+        if allowed == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        if q is None:
+            assert sparse is not None
+            return self._sparse_search(sparse, k, mask, allowed, at.n)
+        if sparse is None or not len(sparse) or not self._sp_indptr[at.n]:
+            return self._dense_search(q, k, metric, mask, allowed, ef, at.n)
+        return self._hybrid_search(q, sparse, k, mask, allowed, ef, at.n)
+
+    def _sparse_search(
+        self, q: SparseQuery, k: int, mask: BoolArray, allowed: int, n: int
+    ) -> tuple[IntArray, FloatArray]:
+        """The rows of the best ``k`` non-zero sparse scores among the allowed ones (ties at the k-th
+        kept): through the postings over most rows, the rest scanned exactly; survivors rescored in float64
+        from the rows (``index.sparse``)."""
+        rows_all = self.sparse_rows(n)
+        if allowed <= SPARSE_EXACT_ROWS:
+            picked = np.flatnonzero(mask).astype(np.int64)
+            scores = dot_rows(rows_all, picked, q)
+        else:
+            index = self.sparse_index(n)
+            covered = 0 if index is None else index.n
+            parts: list[IntArray] = []
+            if index is not None:
+                parts.append(index.search(q, k, None if allowed == n else mask[:covered]).rows)
+            if covered < n:
+                lo = int(rows_all.indptr[covered])
+                tail = SparseRows(rows_all.indptr[covered:] - lo, rows_all.indices[lo:], rows_all.values[lo:])
+                tail_scores = dot_all(tail, q)
+                parts.append(covered + np.flatnonzero((tail_scores != 0) & mask[covered:n]))
+            picked = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+            scores = dot_rows(rows_all, picked, q)
+        nonzero = np.flatnonzero(scores != 0)  # Pinecone drops sparse matches that score 0
+        picked, scores = picked[nonzero], scores[nonzero]
+        pos = top_candidates(scores, k, "dotproduct")
+        return picked[pos], scores[pos]
+
+    def _hybrid_search(
+        self, q: Vector32, sparse: SparseQuery, k: int, mask: BoolArray, allowed: int, ef: int, n: int
+    ) -> tuple[IntArray, FloatArray]:
+        """Dense dot + sparse dot, exactly: over every allowed row when the dense side would scan them
+        anyway, else over the union of the dense side's best ``max(k, ef)`` candidates and the sparse
+        side's, rescored exactly."""
+        vectors, sq_norms = self._vectors[:n], self._sq[:n]
+        rows_all = self.sparse_rows(n)
+        if (self.ann is None and self.clusters is None) or allowed * self.dim <= EXACT_MAX_WORK:
+            picked = np.arange(n, dtype=np.int64) if allowed == n else np.flatnonzero(mask).astype(np.int64)
+            dense = exact_scores(vectors, sq_norms, q, "dotproduct", None if allowed == n else picked)
+            sp = dot_all(rows_all, sparse) if allowed == n else dot_rows(rows_all, picked, sparse)
+        else:
+            wide = max(k, ef)
+            from_dense = self._dense_search(q, wide, "dotproduct", mask, allowed, ef, n)[0]
+            from_sparse = self._sparse_search(sparse, wide, mask, allowed, n)[0]
+            picked = np.union1d(from_dense, from_sparse).astype(np.int64)
+            dense = exact_scores(vectors, sq_norms, q, "dotproduct", picked)
+            sp = dot_rows(rows_all, picked, sparse)
+        total: FloatArray = dense + sp
+        pos = top_candidates(total, k, "dotproduct")
+        return picked[pos], total[pos]
+
+    def _dense_search(
+        self, q: Vector32, k: int, metric: str, mask: BoolArray, allowed: int, ef: int, n: int
+    ) -> tuple[IntArray, FloatArray]:
+        """Best candidate rows by the dense vector among the ``allowed`` rows of ``mask``.
 
         The plan: when few rows are allowed (``EXACT_MAX_WORK`` multiply-adds), or the block has neither
         a graph nor clusters, an exact scan of exactly the allowed rows, keeping ties at the k-th score.
         With a graph: the HNSW search with the allowed rows pushed inside it as a bitmap and ``ef`` raised
         for selective filters. With clusters (and most rows allowed): the allowed rows of the nearest
         clusters, a fraction that grows with ``ef`` and with the filter's selectivity, scored exactly.
-        Never a fixed top-k filtered afterwards, so recall holds at any selectivity. ``at``: search the
-        rows as of that snapshot (default: now, with the index lock held).
+        Never a fixed top-k filtered afterwards, so recall holds at any selectivity. ``n``: the rows of
+        the snapshot searched (``search``'s ``at``, default: now, with the index lock held).
         """
-        at = self.snapshot() if at is None else at
-        n = at.n
         vectors, sq_norms = self._vectors[:n], self._sq[:n]  # rows below n are the same in any later array
-        mask = self.matching(flt, at)
-        allowed = int(np.count_nonzero(mask))
-        if allowed == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0)
         rows: IntArray | None = None
         if self.ann is not None and allowed * self.dim > EXACT_MAX_WORK:
             allow = None if allowed == n else mask
@@ -250,7 +374,7 @@ class Block:
         self.n_alive = int(alive.sum())
         self.kills = self.kills_saved + (self.n_alive < self.n)
 
-    def reserve(self, need: int, expect: int = 0) -> None:
+    def reserve(self, need: int, expect: int = 0, entries: int = 0) -> None:
         """Make room for ``need`` rows in all. Growing copies every row, so writers call this before they
         take ``rw`` exclusively: holding only ``write_mu``, nothing else changes this block meanwhile, and
         readers go on with the old arrays, whose rows are the same.
@@ -259,10 +383,13 @@ class Block:
         ``GROW_STRAIGHT_ROWS`` rows it grows straight to that instead of doubling: a doubling copy of a
         large memtable (50 MB at 32,768 x 384) held ``write_mu`` for 130-270 ms, so every write queued
         behind it. The arrays are allocated, not touched: the memory becomes resident as rows fill it (up to
-        ``GROW_STRAIGHT_BYTES`` of vectors, so a huge flush threshold does not reserve absurd amounts)."""
+        ``GROW_STRAIGHT_BYTES`` of vectors, so a huge flush threshold does not reserve absurd amounts).
+        ``entries``: sparse entries to make room for beyond those stored."""
         if need > GROW_STRAIGHT_ROWS:
-            need = max(need, min(expect, GROW_STRAIGHT_BYTES // (4 * self.dim)))
+            need = max(need, min(expect, GROW_STRAIGHT_BYTES // (4 * max(self.dim, 1))))
         self._grow(need)
+        if entries:
+            self._grow_sparse(int(self._sp_indptr[self.n]) + entries)
 
     def _grow(self, need: int) -> None:
         cap = len(self._alive)
@@ -278,11 +405,37 @@ class Block:
         alive = np.zeros(new_cap, dtype=bool)
         alive[: self.n] = self._alive[: self.n]
         self._alive = alive
+        indptr = np.zeros(new_cap + 1, dtype=np.int64)
+        indptr[: self.n + 1] = self._sp_indptr[: self.n + 1]
+        self._sp_indptr = indptr
 
-    def append(self, ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> int:
+    def _grow_sparse(self, need: int) -> None:
+        """Room for ``need`` sparse entries in all (doubling: entries are small)."""
+        cap = len(self._sp_indices)
+        if need <= cap:
+            return
+        new_cap = max(need, cap * 2, 1024)
+        nnz = int(self._sp_indptr[self.n])
+        indices = np.empty(new_cap, dtype=np.uint32)
+        indices[:nnz] = self._sp_indices[:nnz]
+        values = np.empty(new_cap, dtype=np.float32)
+        values[:nnz] = self._sp_values[:nnz]
+        self._sp_indices, self._sp_values = indices, values
+
+    def append(
+        self, ids: list[str], vectors: Vector32, metadata: list[Metadata], sparse: SparseRows | None = None
+    ) -> int:
         """Append live rows; returns the first new row number."""
         start, m = self.n, len(ids)
         self._grow(start + m)
+        base = int(self._sp_indptr[start])
+        if sparse is not None and sparse.nnz:
+            self._grow_sparse(base + sparse.nnz)
+            self._sp_indices[base : base + sparse.nnz] = sparse.indices
+            self._sp_values[base : base + sparse.nnz] = sparse.values
+            self._sp_indptr[start + 1 : start + m + 1] = base + sparse.indptr[1:]
+        else:
+            self._sp_indptr[start + 1 : start + m + 1] = base
         self._vectors[start : start + m] = vectors
         v64 = vectors.astype(np.float64)
         self._sq[start : start + m] = np.einsum("ij,ij->i", v64, v64)

@@ -41,9 +41,12 @@ from spruce.types import (
     validate_index_name,
     validate_metric,
     validate_tags,
+    validate_vector_type,
 )
 
 __all__ = ["Database"]
+
+_DEFAULT_METRIC = {"dense": "cosine", "sparse": "dotproduct"}
 
 
 class Database(ControlPlane):
@@ -131,15 +134,22 @@ class Database(ControlPlane):
         tags: object = None,
     ) -> IndexConfig:
         cfg_name = validate_index_name(name)
-        if vector_type not in (None, "dense"):
-            raise InvalidArgumentError(
-                f"vector_type {vector_type!r} is not supported; spruce serves dense indexes",
-                field="vector_type",
-            )
+        kind = validate_vector_type("dense" if vector_type is None else vector_type)
+        if kind == "sparse":
+            # Pinecone's rules: a sparse index scores by dot product and has no dimension
+            if dimension is not None:
+                raise InvalidArgumentError(
+                    "dimension must not be given for a sparse index (vector_type 'sparse')", field="dimension"
+                )
+            if metric not in (None, "dotproduct"):
+                raise InvalidArgumentError(
+                    f"metric must be 'dotproduct' for a sparse index, got {metric!r}", field="metric"
+                )
         config = IndexConfig(
             name=cfg_name,
-            dimension=validate_dimension(dimension),
-            metric=validate_metric("cosine" if metric is None else metric),
+            dimension=0 if kind == "sparse" else validate_dimension(dimension),
+            metric=validate_metric(metric if metric is not None else _DEFAULT_METRIC[kind]),
+            vector_type=kind,
             uid=uuid.uuid4().hex,
             spec=_spec_dict(spec),
             deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from spruce.errors import (
 )
 from spruce.filter import Filter, parse_filter
 from spruce.index.hnsw import DEFAULT_EF, MAX_EF
+from spruce.index.sparse import SparseQuery
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
     CreateNamespace,
@@ -49,6 +50,8 @@ from spruce.types import (
     Pagination,
     QueryResponse,
     ScoredVector,
+    SparseRows,
+    SparseValues,
     UpdateResponse,
     UpsertResponse,
     Usage,
@@ -61,6 +64,7 @@ from spruce.types import (
     validate_int,
     validate_metadata,
     validate_namespace,
+    validate_sparse,
     validate_top_k,
     validate_values,
 )
@@ -68,6 +72,8 @@ from spruce.types import (
 __all__ = ["DEFAULT_FLUSH_ROWS", "IndexEngine"]
 
 DEFAULT_FLUSH_ROWS = 50_000
+# what a query searches: the namespace, its dense and sparse query vectors, and the blocks' snapshot
+_QueryInput: TypeAlias = "tuple[Namespace, Vector32 | None, SparseQuery | None, list[tuple[Block, Snapshot]]]"
 log = logging.getLogger("spruce.engine")
 T = TypeVar("T")
 
@@ -79,6 +85,13 @@ def _public_ns(name: str) -> str:
 
 def _copy_meta(meta: Metadata) -> Metadata:
     return {k: (list(v) if isinstance(v, list) else v) for k, v in meta.items()}
+
+
+def _sparse_of(block: Block, row: int) -> SparseValues | None:
+    indices, values = block.sparse_rows().row(row)
+    if not len(indices):
+        return None
+    return SparseValues(indices=indices.tolist(), values=values.tolist())
 
 
 def _search_breadth(ef: object, max_candidates: object, scan_factor: object) -> int:
@@ -166,11 +179,12 @@ class IndexEngine(DataPlane):
                 raise InvalidArgumentError("vectors must be a list of records", field="vectors")
             # an empty list stays one (empty) slice, refused as it is without batch_size
             slices = [vectors[i : i + size] for i in range(0, len(vectors), size)] or [vectors]
-        batches = [validate_batch(part, self.config.dimension, self.config.metric) for part in slices]
+        cfg = self.config
+        batches = [validate_batch(part, cfg.dimension, cfg.metric, cfg.vector_type) for part in slices]
         self._st.check_writable()
         lsn = self._st.lsn
         for batch in batches:
-            lsn = self._st.write_upsert(Upsert(ns, batch.ids, batch.vectors, batch.metadata))
+            lsn = self._st.write_upsert(Upsert(ns, batch.ids, batch.vectors, batch.metadata, batch.sparse))
         count = sum(len(part) for part in slices)  # type: ignore[arg-type,misc]  # validate_batch checked
         if batch_size is None:
             return UpsertResponse(upserted_count=count, lsn=lsn)
@@ -214,44 +228,43 @@ class IndexEngine(DataPlane):
         embeddings); ``scan_factor`` scales that default. Filters raise it automatically in proportion to
         their selectivity. Small segments are always searched exactly.
         """
-        k = validate_top_k(top_k)
+        cfg = self.config
+        sparse_index = cfg.vector_type == "sparse"
+        k = validate_top_k(top_k, limits.SPARSE_TOP_K_MAX if sparse_index else limits.TOP_K_MAX)
         ef_value = _search_breadth(ef, max_candidates, scan_factor)
         ns_name = validate_namespace(namespace)
-        if sparse_vector:
-            raise InvalidArgumentError(
-                "sparse_vector: sparse queries are not supported on a dense index", field="sparse_vector"
-            )
-        if (vector is None) == (id is None):
-            raise InvalidArgumentError("query needs exactly one of vector or id", field="vector")
-        q = None
-        if vector is not None:
-            q = validate_values(vector, self.config.dimension, self.config.metric, field="vector")
-        rid = validate_id(id, field="id") if id is not None else None
+        q, sq, rid = self._query_vectors(vector, sparse_vector, id)
         flt = self._parse_filter(filter)
 
-        def run() -> tuple[Namespace, Vector32, list[tuple[Block, Snapshot]]] | None:
+        def run() -> _QueryInput | None:
             ns = self._st.namespaces.get(ns_name)
             if ns is None:
                 return None
-            qv = q
-            if qv is None:
+            qv, qs = q, sq
+            if rid is not None:  # by id: the stored record's dense and sparse values
                 if rid not in ns.loc:
                     return None
-                qv = np.array(ns.values_of(rid), dtype=np.float32)
-            return ns, qv, ns.snapshot()
+                if not sparse_index:
+                    qv = np.array(ns.values_of(rid), dtype=np.float32)
+                if qs is None and (stored := ns.sparse_of(rid)) and len(stored[0]):
+                    qs = SparseQuery.of(*stored)
+            if qv is None and qs is None:
+                return None  # (a sparse record always has values; this is for type checkers)
+            return ns, qv, qs, ns.snapshot()
 
         # Only the snapshot is taken under the index lock; the search reads it afterwards (Namespace.snapshot)
         found = self._st.read(run)
         hits: list[Hit] = []
         if found is not None:
-            ns, qv, at = found
-            hits = ns.search(qv, k, self.config.metric, flt, ef_value, at)
+            ns, qv, qs, at = found
+            hits = ns.search(qv, k, cfg.metric, flt, ef_value, at, qs)
         matches = [
             ScoredVector(
                 id=h.id,
                 score=h.score,
                 values=h.block.vectors[h.row].tolist() if include_values else [],
                 metadata=_copy_meta(h.block.metadata[h.row]) if include_metadata else None,
+                sparse_values=_sparse_of(h.block, h.row) if include_values else None,
             )
             for h in hits
         ]
@@ -259,10 +272,51 @@ class IndexEngine(DataPlane):
             matches=matches, namespace=ns_name, usage=Usage(read_units=max(1, len(hits) // 10))
         )
 
+    def _query_vectors(
+        self, vector: object, sparse_vector: object, id: object
+    ) -> tuple[Vector32 | None, SparseQuery | None, str | None]:
+        """A query's dense vector, sparse vector and id, checked against the index's kind: a sparse index
+        is queried by ``sparse_vector`` or ``id``; a dense one by ``vector`` or ``id``, with a
+        ``sparse_vector`` beside either only at metric dotproduct (hybrid)."""
+        cfg = self.config
+        if isinstance(vector, (list, tuple, np.ndarray)) and len(vector) == 0:
+            vector = None  # the SDK sends [] beside a sparse vector
+        sp = validate_sparse(sparse_vector, field="sparse_vector")
+        sq = SparseQuery.of(*sp) if sp is not None else None
+        if cfg.vector_type == "sparse":
+            if vector is not None:
+                raise InvalidArgumentError(
+                    "vector: a sparse index is queried by sparse_vector (or id), not by a dense vector",
+                    field="vector",
+                )
+            if (sq is None) == (id is None):
+                raise InvalidArgumentError(
+                    "query of a sparse index needs exactly one of sparse_vector (with at least one value) "
+                    "or id",
+                    field="sparse_vector",
+                )
+        else:
+            if sq is not None and cfg.metric != "dotproduct":
+                raise InvalidArgumentError(
+                    f"sparse_vector: hybrid queries need an index with metric dotproduct; this one is "
+                    f"{cfg.metric}",
+                    field="sparse_vector",
+                )
+            if (vector is None) == (id is None):
+                raise InvalidArgumentError("query needs exactly one of vector or id", field="vector")
+        q = validate_values(vector, cfg.dimension, cfg.metric, field="vector") if vector is not None else None
+        rid = validate_id(id, field="id") if id is not None else None
+        return q, sq, rid
+
     def _vector(self, ns: Namespace, rid: str) -> Vector:
         block, row = ns.locate(rid)
         meta = block.metadata[row]
-        return Vector(id=rid, values=block.vectors[row].tolist(), metadata=_copy_meta(meta) if meta else None)
+        return Vector(
+            id=rid,
+            values=block.vectors[row].tolist(),
+            metadata=_copy_meta(meta) if meta else None,
+            sparse_values=_sparse_of(block, row),
+        )
 
     def fetch(self, ids: object, namespace: object = "", timeout: float | None = None) -> FetchResponse:
         id_list = validate_ids(ids, max_count=limits.FETCH_MAX_IDS)
@@ -324,25 +378,38 @@ class IndexEngine(DataPlane):
         dry_run: bool = False,
         timeout: float | None = None,
     ) -> UpdateResponse:
+        cfg = self.config
         ns_name = validate_namespace(namespace)
-        if sparse_values:
-            raise InvalidArgumentError(
-                "sparse_values: sparse values are not supported on a dense index", field="sparse_values"
-            )
         if (id is None) == (filter is None):
             raise InvalidArgumentError("update needs exactly one of id or filter", field="id")
         patch = validate_metadata(set_metadata, field="set_metadata") if set_metadata is not None else None
+        sp = validate_sparse(sparse_values, field="sparse_values")
         if id is not None:
             rid = validate_id(id)
             vec = None
-            if values is not None:
-                vec = validate_values(values, self.config.dimension, self.config.metric)
-            if vec is None and patch is None:
-                raise InvalidArgumentError("update by id needs values or set_metadata", field="values")
-            return self._update_one(ns_name, rid, vec, patch)
-        if values is not None:
+            if values is not None and cfg.vector_type == "sparse":
+                if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values):
+                    raise InvalidArgumentError(
+                        "values: a sparse index takes no dense values; update sparse_values instead",
+                        field="values",
+                    )
+            elif values is not None:
+                vec = validate_values(values, cfg.dimension, cfg.metric)
+            if sp is not None and cfg.metric != "dotproduct":
+                raise InvalidArgumentError(
+                    "sparse_values: sparse values need an index with metric dotproduct (hybrid); this one "
+                    f"is {cfg.metric}",
+                    field="sparse_values",
+                )
+            if vec is None and sp is None and patch is None:
+                raise InvalidArgumentError(
+                    "update by id needs values, sparse_values or set_metadata", field="values"
+                )
+            return self._update_one(ns_name, rid, vec, sp, patch)
+        if values is not None or sp is not None:
             raise InvalidArgumentError(
-                "update by filter changes metadata only; values are not allowed", field="values"
+                "update by filter changes metadata only; values and sparse_values are not allowed",
+                field="values" if values is not None else "sparse_values",
             )
         flt = self._parse_filter(filter, required="Update with empty metadata filter is not allowed")
         if patch is None and not dry_run:
@@ -354,21 +421,28 @@ class IndexEngine(DataPlane):
             if dry_run or not ids or not patch:
                 return [], len(ids)
             assert ns is not None
-            present, vectors, metas = ns.patched(sorted(ids), patch)
-            return [Upsert(ns_name, present, vectors, metas)], len(ids)
+            present, vectors, metas, sparse = ns.patched(sorted(ids), patch)
+            return [Upsert(ns_name, present, vectors, metas, sparse)], len(ids)
 
         lsn, matched = self._st.write(resolve)
         return UpdateResponse(matched_records=matched, lsn=lsn)
 
-    def _update_one(self, ns_name: str, rid: str, vec: Any, patch: Metadata | None) -> UpdateResponse:
+    def _update_one(
+        self, ns_name: str, rid: str, vec: Any, sparse: tuple[Any, Any] | None, patch: Metadata | None
+    ) -> UpdateResponse:
+        """Values and sparse values given replace the stored ones, ``patch`` merges into the metadata; the
+        whole new record is logged (``storage.ops``)."""
+
         def resolve() -> tuple[list[Op], int]:
             ns = self._st.namespaces.get(ns_name)
             if ns is None or rid not in ns.loc:
                 return [], 0
             new_vec = vec if vec is not None else ns.values_of(rid)
+            new_sparse = sparse if sparse is not None else ns.sparse_of(rid)
             meta = ns.metadata_of(rid)
             new_meta = {**meta, **patch} if patch is not None else dict(meta)
-            return [Upsert(ns_name, [rid], np.array([new_vec], dtype=np.float32), [new_meta])], 1
+            rows = SparseRows.from_rows([new_sparse]) if len(new_sparse[0]) else None
+            return [Upsert(ns_name, [rid], np.array([new_vec], dtype=np.float32), [new_meta], rows)], 1
 
         lsn, matched = self._st.write(resolve)
         return UpdateResponse(matched_records=matched, lsn=lsn)
@@ -464,6 +538,7 @@ class IndexEngine(DataPlane):
             index_fullness=0.0,
             total_vector_count=total,
             metric=self.config.metric,
+            vector_type=self.config.vector_type,
             pending_deletions=pending,
             unindexed_records=unindexed,
             background_error=self._maint.error,

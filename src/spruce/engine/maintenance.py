@@ -69,6 +69,7 @@ from spruce.index.clusters import supports as cluster_metric
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
+from spruce.types import SparseRows
 
 __all__ = ["Maintainer"]
 
@@ -274,6 +275,8 @@ class Maintainer:
         st = self.state
         total = sum(len(rows) for _, rows in parts)
         clusters: Clusters | None = None
+        if not st.dim:
+            graph = "none"  # a sparse index: its search is the postings (index.sparse), no dense side
         gets_graph = graph == "extend" or (graph == "auto" and total >= st.ann_min_rows)
         if (
             not gets_graph
@@ -288,6 +291,11 @@ class Maintainer:
                 parts = [(source, rows[perm])]
         ids = tuple(chain.from_iterable(pick_rows(b.ids, rows) for b, rows in parts))
         metas = PackedMetadata.gather((b.metadata, rows) for b, rows in parts)
+        sparse = (
+            SparseRows.concat([b.sparse_rows().take(rows) for b, rows in parts])
+            if any(b.has_sparse for b, _ in parts)
+            else None
+        )
         # The rows go straight into the graph's storage, a chunk at a time; that storage then serves as
         # the new block's vectors and is what the segment is written from. Concatenating them first would
         # hold a second copy of every row (the peak RSS of a merge).
@@ -335,13 +343,27 @@ class Maintainer:
             ann=ann,
             columns=columns,
             clusters=clusters,
+            sparse=sparse if sparse is not None and sparse.nnz else None,
         )
         block.ann_key = ann_key if ann is not None else None
         block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
+        block.build_postings()
         if ids:
             ranges = clusters.to_parts() if clusters is not None else None
-            st.store.put_if_absent(key, encode_segment(ids, vecs, metas, block.columns_parts(), ranges))
-            if ann is None and st.store.local_path(key) is not None:
+            index = block.postings
+            st.store.put_if_absent(
+                key,
+                encode_segment(
+                    ids,
+                    vecs,
+                    metas,
+                    block.columns_parts(),
+                    ranges,
+                    block.sparse_rows() if index is not None else None,
+                    index.to_parts() if index is not None else None,
+                ),
+            )
+            if ann is None and st.dim and st.store.local_path(key) is not None:
                 # Rows without a graph are read from the segment's map from now on, not from the copy in
                 # memory (the memtable's, freed once this block is installed): until they are merged
                 # into a graph they cost the process only the pages that queries touch.
@@ -443,7 +465,7 @@ class Maintainer:
             return None
         if len(ns.segments) == 1:
             (only,) = ns.segments
-            big = only.ann is None and only.n_alive >= self.state.ann_min_rows
+            big = only.ann is None and only.n_alive >= self.state.ann_min_rows and self.state.dim > 0
             return ([only], "auto") if big else None  # a flush's rows, to be given a graph
         main = max(ns.segments, key=lambda b: b.n)
         rest = [b for b in ns.segments if b is not main]

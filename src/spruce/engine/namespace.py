@@ -24,7 +24,8 @@ from sortedcontainers import SortedList
 from spruce.engine.block import Block, Snapshot, pick_rows
 from spruce.filter import Filter
 from spruce.index import higher_is_better
-from spruce.types import Metadata, Vector32
+from spruce.index.sparse import SparseQuery
+from spruce.types import Metadata, SparseRows, Vector32
 
 __all__ = ["Hit", "Namespace"]
 
@@ -192,11 +193,13 @@ class Namespace:
             block.kill(dead)
         return was_live
 
-    def upsert(self, ids: list[str], vectors: Vector32, metadata: list[Metadata]) -> None:
+    def upsert(
+        self, ids: list[str], vectors: Vector32, metadata: list[Metadata], sparse: SparseRows | None = None
+    ) -> None:
         for rid, was_live in zip(ids, self._kill(ids), strict=True):
             if not was_live:
                 self.sorted_ids.add(rid)
-        start = self.memtable.append(ids, vectors, metadata)
+        start = self.memtable.append(ids, vectors, metadata, sparse)
         base = (self.memtable.slot << _ROW_BITS) + start
         self.loc.update(zip(ids, range(base, base + len(ids)), strict=True))
 
@@ -205,13 +208,24 @@ class Namespace:
             if was_live:
                 self.sorted_ids.remove(rid)
 
-    def patched(self, ids: list[str], patch: Metadata) -> tuple[list[str], Vector32, list[Metadata]]:
-        """The live records among ``ids`` with ``patch`` merged into their metadata (to log as an upsert)."""
+    def patched(
+        self, ids: list[str], patch: Metadata
+    ) -> tuple[list[str], Vector32, list[Metadata], SparseRows | None]:
+        """The live records among ``ids`` with ``patch`` merged into their metadata (to log as an upsert,
+        whole: values and sparse values too)."""
         present = [rid for rid in ids if rid in self.loc]
         vectors = np.empty((len(present), self.dim), dtype=np.float32)
+        sparse = []
         for i, rid in enumerate(present):
             vectors[i] = self.values_of(rid)
-        return present, vectors, [{**self.metadata_of(rid), **patch} for rid in present]
+            sparse.append(self.sparse_of(rid))
+        has_sparse = any(len(sp[0]) for sp in sparse)
+        return (
+            present,
+            vectors,
+            [{**self.metadata_of(rid), **patch} for rid in present],
+            SparseRows.from_rows(sparse) if has_sparse else None,
+        )
 
     # ------------------------------------------------------------ reads
 
@@ -225,6 +239,11 @@ class Namespace:
         block, row = self.locate(rid)
         row_values: Vector32 = block.vectors[row]
         return row_values
+
+    def sparse_of(self, rid: str) -> tuple[Any, Any]:
+        """The record's sparse indices and values (empty arrays when it has none)."""
+        block, row = self.locate(rid)
+        return block.sparse_rows().row(row)
 
     def metadata_of(self, rid: str) -> Metadata:
         block, row = self.locate(rid)
@@ -249,20 +268,21 @@ class Namespace:
 
     def search(
         self,
-        q: Vector32,
+        q: Vector32 | None,
         k: int,
         metric: str,
         flt: Filter | None,
         ef: int,
         at: list[tuple[Block, Snapshot]] | None = None,
+        sparse: SparseQuery | None = None,
     ) -> list[Hit]:
         """Top-k over every block (as of the snapshot ``at``, default now), best first, ties broken by
-        ascending id."""
+        ascending id. ``q`` ``None``: by ``sparse`` alone (a sparse index); both: hybrid."""
         hits: list[Hit] = []
         for block, state in self.snapshot() if at is None else at:
             if state.n_alive == 0:
                 continue
-            rows, scores = block.search(q, k, metric, flt, ef, state)
+            rows, scores = block.search(q, k, metric, flt, ef, state, sparse)
             hits.extend(
                 Hit(s, block.ids[r], block, r) for r, s in zip(rows.tolist(), scores.tolist(), strict=True)
             )

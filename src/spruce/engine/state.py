@@ -42,6 +42,7 @@ from spruce.errors import DataCorruptionError, StoreClosedError, StoreReadOnlyEr
 from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
+from spruce.index.sparse import Postings
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
@@ -149,6 +150,12 @@ class IndexState:
                 )
             except ValueError as exc:
                 raise DataCorruptionError(f"segment {s['segment']}: {exc}") from exc
+        postings = None
+        if contents.postings is not None:
+            try:
+                postings = Postings.from_buffer(contents.postings, len(contents.ids))
+            except ValueError as exc:
+                raise DataCorruptionError(f"segment {s['segment']}: {exc}") from exc
         metadata = contents.metadata
         block = Block(
             self.dim,
@@ -160,7 +167,11 @@ class IndexState:
             ann=ann,
             columns=columns,
             clusters=clusters,
+            sparse=contents.sparse,
+            postings=postings,
         )
+        if contents.sparse is not None and postings is None:
+            block.build_postings()  # (a segment written with sparse rows always has its postings)
         block.deleted_key = s["deleted"]
         block.ann_key = ann_key
         return block
@@ -176,7 +187,7 @@ class IndexState:
             if ns is None:
                 ns = self.namespaces[op.ns] = Namespace(op.ns, self.dim)
             if isinstance(op, Upsert):
-                ns.upsert(op.ids, op.vectors, op.metadata)
+                ns.upsert(op.ids, op.vectors, op.metadata, op.sparse)
             elif isinstance(op, Delete):
                 ns.delete(op.ids)
             else:
@@ -192,13 +203,14 @@ class IndexState:
         """Caller holds ``write_mu``. Durable first, then visible."""
         lsn = self.log.append(encode_ops(ops))
         self.last_write = time.monotonic()
-        incoming: dict[str, int] = {}
+        incoming: dict[str, tuple[int, int]] = {}
         for op in ops:
             if isinstance(op, Upsert):
-                incoming[op.ns] = incoming.get(op.ns, 0) + len(op.ids)
-        for name, rows in incoming.items():  # grow memtables before taking ``rw``: see Block.reserve
+                rows, entries = incoming.get(op.ns, (0, 0))
+                incoming[op.ns] = (rows + len(op.ids), entries + (op.sparse.nnz if op.sparse else 0))
+        for name, (rows, entries) in incoming.items():  # grow memtables before taking ``rw``: Block.reserve
             if (ns := self.namespaces.get(name)) is not None:
-                ns.memtable.reserve(ns.memtable.n + rows, expect=self.flush_rows + rows)
+                ns.memtable.reserve(ns.memtable.n + rows, expect=self.flush_rows + rows, entries=entries)
         try:
             with self.rw.write():
                 self.apply(ops)

@@ -20,6 +20,7 @@ from spruce.types import (
     Pagination,
     QueryResponse,
     ScoredVector,
+    SparseValues,
     Usage,
     Vector,
 )
@@ -50,10 +51,16 @@ def _f32(values: Any) -> Any:
     return np.asarray(values, dtype=np.float32)
 
 
+def _sparse(s: SparseValues) -> dict[str, Any]:
+    return {"indices": s.indices, "values": _f32(s.values)}
+
+
 def _match(m: ScoredVector) -> dict[str, Any]:
     out: dict[str, Any] = {"id": m.id, "score": m.score}
     if m.values:
         out["values"] = _f32(m.values)
+    if m.sparse_values is not None:
+        out["sparseValues"] = _sparse(m.sparse_values)
     if m.metadata is not None:
         out["metadata"] = m.metadata
     return out
@@ -61,6 +68,8 @@ def _match(m: ScoredVector) -> dict[str, Any]:
 
 def _vector(v: Vector) -> dict[str, Any]:
     out: dict[str, Any] = {"id": v.id, "values": _f32(v.values)}
+    if v.sparse_values is not None:
+        out["sparseValues"] = _sparse(v.sparse_values)
     if v.metadata is not None:
         out["metadata"] = v.metadata
     return out

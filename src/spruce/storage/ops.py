@@ -14,11 +14,15 @@ Payload layout (little-endian)::
 
     0   4   H = length of the JSON head
     4   H   JSON array of operation objects (orjson), e.g.
-            {"op": "upsert", "ns": "films", "ids": [...], "meta": [...], "off": 0, "rows": 2, "dim": 4}
+            {"op": "upsert", "ns": "films", "ids": [...], "meta": [...], "off": 0, "rows": 2, "dim": 4,
+             "sp": [off, nnz]}     ("sp" only when the records carry sparse values)
             {"op": "delete", "ns": "films", "ids": [...]}
             {"op": "drop_namespace", "ns": "films"}
             {"op": "create_namespace", "ns": "films"}
-    4+H ... the upserts' vectors, float32 row-major, each upsert's block at byte offset ``off`` of this area
+    4+H ... the upserts' vectors, float32 row-major, each upsert's block at byte offset ``off`` of this area;
+            an upsert with sparse values has, at byte offset ``sp[0]``, its rows' sparse parts in
+            compressed-row form (``types.SparseRows``): indptr int64 x (rows + 1), indices uint32 x nnz,
+            values float32 x nnz. (A sparse index's upserts have dim 0 and so no vector bytes.)
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import orjson
 
-from spruce.types import Metadata, Vector32
+from spruce.types import Metadata, SparseRows, Vector32
 
 __all__ = [
     "CreateNamespace",
@@ -49,6 +53,7 @@ class Upsert:
     ids: list[str]
     vectors: Vector32
     metadata: list[Metadata]
+    sparse: SparseRows | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,16 @@ def encode_ops(ops: list[Op]) -> bytes:
             )
             blobs.append(blob)
             offset += len(blob)
+            if op.sparse is not None:
+                sp = op.sparse
+                parts = [
+                    np.ascontiguousarray(sp.indptr, dtype="<i8").tobytes(),
+                    np.ascontiguousarray(sp.indices[: sp.nnz], dtype="<u4").tobytes(),
+                    np.ascontiguousarray(sp.values[: sp.nnz], dtype="<f4").tobytes(),
+                ]
+                head[-1]["sp"] = [offset, sp.nnz]
+                blobs.extend(parts)
+                offset += sum(len(p) for p in parts)
         elif isinstance(op, Delete):
             head.append({"op": "delete", "ns": op.ns, "ids": op.ids})
         elif isinstance(op, DropNamespace):
@@ -112,7 +127,17 @@ def decode_ops(payload: bytes) -> list[Op]:
         if kind == "upsert":
             rows, dim, off = d["rows"], d["dim"], d["off"]
             vecs = np.frombuffer(area[off : off + rows * dim * 4], dtype="<f4").reshape(rows, dim)
-            ops.append(Upsert(d["ns"], d["ids"], vecs.astype(np.float32), d["meta"]))
+            sparse = None
+            if "sp" in d:
+                at, nnz = d["sp"]
+                indptr = np.frombuffer(area, dtype="<i8", count=rows + 1, offset=at)
+                at += (rows + 1) * 8
+                indices = np.frombuffer(area, dtype="<u4", count=nnz, offset=at)
+                values = np.frombuffer(area, dtype="<f4", count=nnz, offset=at + nnz * 4)
+                sparse = SparseRows(
+                    indptr.astype(np.int64), indices.astype(np.uint32), values.astype(np.float32)
+                )
+            ops.append(Upsert(d["ns"], d["ids"], vecs.astype(np.float32), d["meta"], sparse))
         elif kind == "delete":
             ops.append(Delete(d["ns"], d["ids"]))
         elif kind == "drop_namespace":

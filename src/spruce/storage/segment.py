@@ -20,6 +20,10 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
                   persisted form of ``spruce.filter.columns``. ``clusters`` (optional; only in a large
                   segment written without a graph, whose rows are then stored in cluster order): the
                   centroids and row ranges in the persisted form of ``spruce.index.clusters``.
+                  ``sparse_indptr``, ``sparse_indices``, ``sparse_values`` (only when some row has
+                  sparse values): the rows' sparse parts in compressed-row form (``types.SparseRows``),
+                  int64 x (n + 1), uint32 x nnz, float32 x nnz. ``sparse_postings`` (with them): their
+                  inverted index in the persisted form of ``spruce.index.sparse``.
 
 Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
 later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
@@ -43,7 +47,7 @@ from spruce.errors import DataCorruptionError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.packedmeta import PackedMetadata
-from spruce.types import Metadata, Vector32
+from spruce.types import Metadata, SparseRows, Vector32, le_bytes
 
 __all__ = ["SegmentContents", "decode_deleted", "encode_deleted", "encode_segment", "read_segment"]
 
@@ -60,6 +64,8 @@ class SegmentContents:
     metadata: Sequence[Metadata]  # a PackedMetadata, or a list for segments written before it
     columns: memoryview | None = None  # the persisted metadata columns, when the segment has them
     clusters: memoryview | None = None  # the persisted coarse clusters, when the segment has them
+    sparse: SparseRows | None = None  # the rows' sparse values, when any row has some
+    postings: memoryview | None = None  # their persisted inverted index
     mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
     vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
 
@@ -89,13 +95,16 @@ def encode_segment(
     metadata: Sequence[Metadata],
     columns: list[bytes | memoryview] | None = None,
     clusters: list[bytes | memoryview] | None = None,
+    sparse: SparseRows | None = None,
+    postings: list[bytes | memoryview] | None = None,
 ) -> list[bytes | memoryview]:
     """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
     the vectors and columns are views of their arrays, so a large segment is never assembled in memory.
     ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any; ``clusters``: those of
-    ``Clusters.to_parts()``, if the rows are stored in cluster order."""
+    ``Clusters.to_parts()``, if the rows are stored in cluster order; ``sparse`` and ``postings`` (the
+    parts of ``Postings.to_parts()``), if the rows have sparse values."""
     rows, dim = vectors.shape
-    vec = np.ascontiguousarray(vectors, dtype="<f4").data.cast("B")  # a view: no copy of the vectors
+    vec = le_bytes(vectors, "<f4")  # a view: no copy of the vectors
     packed = (
         metadata
         if isinstance(metadata, PackedMetadata)
@@ -112,6 +121,12 @@ def encode_segment(
         blobs.append(("columns", columns))
     if clusters is not None:
         blobs.append(("clusters", clusters))
+    if sparse is not None:
+        blobs.append(("sparse_indptr", [le_bytes(sparse.indptr, "<i8")]))
+        blobs.append(("sparse_indices", [le_bytes(sparse.indices[: sparse.nnz], "<u4")]))
+        blobs.append(("sparse_values", [le_bytes(sparse.values[: sparse.nnz], "<f4")]))
+        if postings is not None:
+            blobs.append(("sparse_postings", postings))
     sizes = {name: sum(len(p) for p in parts) for name, parts in blobs}
     crcs = {}
     for name, parts in blobs:
@@ -185,12 +200,35 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
     columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None
     clusters = _section(buf, secs["clusters"], "clusters", key) if "clusters" in secs else None
+    sparse = None
+    if "sparse_indptr" in secs:
+        indptr = np.frombuffer(_section(buf, secs["sparse_indptr"], "sparse_indptr", key), dtype="<i8")
+        indices = np.frombuffer(_section(buf, secs["sparse_indices"], "sparse_indices", key), dtype="<u4")
+        values = np.frombuffer(_section(buf, secs["sparse_values"], "sparse_values", key), dtype="<f4")
+        if (
+            len(indptr) != rows + 1
+            or indptr[0] != 0
+            or indptr[-1] != len(indices)
+            or len(values) != len(indices)
+            or np.any(np.diff(indptr) < 0)
+        ):
+            raise DataCorruptionError(f"segment {key}: sparse sections do not fit the rows")
+        sparse = SparseRows(
+            indptr.astype(np.int64, copy=False),
+            indices.astype(np.uint32, copy=False),
+            values.astype(np.float32, copy=False),
+        )
+    postings = (
+        _section(buf, secs["sparse_postings"], "sparse_postings", key) if "sparse_postings" in secs else None
+    )
     return SegmentContents(
         ids=ids,
         vectors=vectors,
         metadata=metadata,
         columns=columns,
         clusters=clusters,
+        sparse=sparse,
+        postings=postings,
         mapping=buf if isinstance(buf, mmap.mmap) else None,
         vectors_at=(secs["vectors"][0], secs["vectors"][1]),
     )

@@ -14,6 +14,7 @@ from spruce.storage.ops import (
     decode_ops,
     encode_ops,
 )
+from spruce.types import SparseRows
 
 
 def test_append_recover_in_order(tmp_path: Path) -> None:
@@ -81,3 +82,33 @@ def test_ops_roundtrip() -> None:
             assert b.vectors.dtype == np.float32
         else:
             assert a == b
+
+
+def test_sparse_upserts_roundtrip() -> None:
+    """Sparse rows ride after the vectors (an empty row, a sparse index's n x 0 vectors, and an upsert
+    without sparse values in between)."""
+    sparse = SparseRows.from_rows(
+        [
+            (np.array([7, 2**32 - 1], dtype=np.uint32), np.array([0.5, -1.25], dtype=np.float32)),
+            None,
+            (np.array([3], dtype=np.uint32), np.array([2.0], dtype=np.float32)),
+        ]
+    )
+    ops = [
+        Upsert("h", ["a", "b", "c"], np.ones((3, 2), dtype=np.float32), [{}, {}, {}], sparse),
+        Upsert("", ["d"], np.ones((1, 2), dtype=np.float32), [{}]),
+        Upsert("s", ["e", "f", "g"], np.empty((3, 0), dtype=np.float32), [{"g": 1.0}, {}, {}], sparse),
+    ]
+    back = decode_ops(encode_ops(ops))
+    for a, b in zip(ops, back, strict=True):
+        assert isinstance(a, Upsert) and isinstance(b, Upsert)
+        np.testing.assert_array_equal(a.vectors, b.vectors)
+        assert b.vectors.shape == a.vectors.shape
+        if a.sparse is None:
+            assert b.sparse is None
+            continue
+        assert b.sparse is not None
+        np.testing.assert_array_equal(b.sparse.indptr, a.sparse.indptr)
+        np.testing.assert_array_equal(b.sparse.indices, a.sparse.indices)
+        np.testing.assert_array_equal(b.sparse.values, a.sparse.values)
+        assert b.sparse.indices.dtype == np.uint32 and b.sparse.values.dtype == np.float32

@@ -9,8 +9,10 @@ import orjson
 import pytest
 
 from spruce.errors import DataCorruptionError
+from spruce.index.sparse import Postings
 from spruce.storage.objectstore import LocalStore
 from spruce.storage.segment import decode_deleted, encode_deleted, encode_segment, read_segment
+from spruce.types import SparseRows
 
 
 def test_segment_roundtrip_memory_mapped(tmp_path: Path) -> None:
@@ -82,4 +84,52 @@ def test_segments_written_before_packed_metadata_still_read(tmp_path: Path) -> N
     seg = read_segment(store, "seg/old.seg")
     assert seg.ids == ["a", "b"] and list(seg.metadata) == metas and seg.columns is None
     np.testing.assert_array_equal(seg.vectors, vecs)
+    store.close()
+
+
+def _sparse_rows() -> SparseRows:
+    return SparseRows.from_rows(
+        [
+            (np.array([4, 1], dtype=np.uint32), np.array([0.5, 2.0], dtype=np.float32)),
+            None,
+            (np.array([1, 9, 3], dtype=np.uint32), np.array([1.0, -3.0, 0.25], dtype=np.float32)),
+        ]
+    )
+
+
+@pytest.mark.parametrize("dim", [0, 2])
+def test_sparse_sections_roundtrip(tmp_path: Path, dim: int) -> None:
+    """A sparse index's segment (no dense values) and a hybrid one: rows and postings read back."""
+    store = LocalStore(tmp_path)
+    sparse = _sparse_rows()
+    postings = Postings.build(sparse)
+    vecs = np.ones((3, dim), dtype=np.float32)
+    store.put_if_absent(
+        "seg/1.seg", encode_segment(["a", "b", "c"], vecs, [{}] * 3, None, None, sparse, postings.to_parts())
+    )
+    seg = read_segment(store, "seg/1.seg")
+    assert seg.vectors.shape == (3, dim)
+    assert seg.sparse is not None and seg.postings is not None
+    np.testing.assert_array_equal(seg.sparse.indptr, sparse.indptr)
+    np.testing.assert_array_equal(seg.sparse.indices, sparse.indices)
+    np.testing.assert_array_equal(seg.sparse.values, sparse.values)
+    back = Postings.from_buffer(seg.postings, 3)
+    np.testing.assert_array_equal(back.rows, postings.rows)
+    plain = encode_segment(["a"], np.ones((1, 2), dtype=np.float32), [{}])
+    store.put_if_absent("seg/2.seg", plain)
+    assert read_segment(store, "seg/2.seg").sparse is None  # no sections without sparse values
+    store.close()
+
+
+def test_sparse_section_corruption_is_detected(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    sparse = _sparse_rows()
+    parts = encode_segment(["a", "b", "c"], np.ones((3, 2), dtype=np.float32), [{}] * 3, None, None, sparse)
+    data = bytearray(b"".join(parts))
+    header = orjson.loads(data[16 : 16 + struct.unpack_from("<I", data, 8)[0]])
+    off = header["sections"]["sparse_values"][0]
+    data[off] ^= 0x01
+    store.put_if_absent("seg/1.seg", bytes(data))
+    with pytest.raises(DataCorruptionError, match="sparse_values"):
+        read_segment(store, "seg/1.seg")
     store.close()
