@@ -142,6 +142,11 @@ def test_sparse_validation_writes_nothing(face: Face) -> None:
         ({"indices": [], "values": []}, "required|at least one"),
     ]
     for sparse, match in bad:
+        if face.name == "grpc" and match == "4294967295":
+            # indices are uint32 on the gRPC wire: the SDK cannot even encode these, and says so
+            with pytest.raises((OverflowError, ValueError)):
+                idx.upsert(vectors=[ok, {"id": "bad", "sparse_values": sparse}])
+            continue
         with face.rejects(400, match):
             idx.upsert(vectors=[ok, {"id": "bad", "sparse_values": sparse}])
     with face.rejects(400, "dense|values"):
