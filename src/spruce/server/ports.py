@@ -116,15 +116,11 @@ class IndexPorts:
         """The index a connection to local ``port`` serves (``None``: the main port, or a closed one)."""
         return self._by_port.get(port) if port is not None else None
 
-    def sockets(self) -> list[socket]:
-        """The sockets not yet handed to the server: it serves them from its start."""
-        with self._mu:
-            pending, self._unserved = self._unserved, []
-            return pending
-
     def attach(self, serve: Serve, stop: Serve) -> None:
-        """From now on hand new sockets to ``serve`` (and deleted ones to ``stop``): both are called from
-        any thread and must pass the socket to the event loop themselves."""
+        """Hand every socket opened so far, and from now on each new one, to ``serve`` (and deleted ones to
+        ``stop``): both are called from any thread and must pass the socket to the event loop themselves.
+        All index sockets go this one way, so that ``stop`` finds the listener of each (a socket given
+        to uvicorn's own ``run(sockets=...)`` could not be closed alone)."""
         with self._mu:
             self._serve, self._stop = serve, stop
             pending, self._unserved = self._unserved, []

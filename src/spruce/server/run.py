@@ -138,7 +138,7 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     server = _Server(uconfig, ports)
     print(f"spruce listening on {config.base_url()}", file=sys.stderr, flush=True)
     try:
-        server.run(sockets=[sock, *ports.sockets()])
+        server.run(sockets=[sock])  # index ports: served from startup on, see _Server.startup
     finally:
         log.info("draining in-flight work and closing the store")
         pool.shutdown(wait=True)

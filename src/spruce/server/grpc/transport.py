@@ -101,6 +101,11 @@ class GrpcConnection(asyncio.Protocol):
         sockname = transport.get_extra_info("sockname")
         self.local_port = sockname[1] if isinstance(sockname, tuple) else None
         self.h2.local_settings = h2.settings.Settings(client=False, initial_values=_SETTINGS)
+        # h2 applies our MAX_FRAME_SIZE only when the client's SETTINGS ack is processed, but sizes its
+        # frame parser once per received chunk: a client that sends the ack and a large DATA frame in one
+        # chunk (hyper/tonic does, for any message above 16 KiB) would be cut off as "overlong frame".
+        # Accepting large frames from the start is harmless: no client sends them before our SETTINGS.
+        self.h2.max_inbound_frame_size = _SETTINGS[h2.settings.SettingCodes.MAX_FRAME_SIZE]
         self.h2.initiate_connection()
         self.h2.increment_flow_control_window(_WINDOW - 65535)
         self._flush()
