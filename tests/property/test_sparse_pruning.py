@@ -1,17 +1,21 @@
-"""MaxScore never drops a true top-k hit (``spruce.index.sparse.Postings.search``), against a brute-force
-dot product over the same rows: random rows and queries (positive and negative values, shared and
-missing dimensions, repeated values for ties), with and without an allowed-rows mask, any k. Also: the
-search reads fewer postings than a full scan on skewed (BM25-like) data, which is what pruning is for,
-and the persisted form reads back the same index."""
+"""Neither search path drops a true top-k hit (``spruce.index.sparse.Postings.search``: gathering every
+posting, or MaxScore above ``GATHER_MAX``), against a brute-force dot product over the same rows: random
+rows and queries (positive and negative values, shared and missing dimensions, repeated values for
+ties), with and without an allowed-rows mask, any k. Also: MaxScore reads fewer postings than a full
+scan on skewed (BM25-like) data, which is what pruning is for, and the persisted form reads back the
+same index."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import spruce.index.sparse as sparse_module
 from spruce.index.sparse import Postings, SparseQuery, dot_all, dot_rows
 from spruce.types import SparseRows
 
@@ -40,10 +44,25 @@ def cases(draw: Any) -> tuple[SparseRows, SparseQuery, int, np.ndarray | None]:
     return SparseRows.from_rows(rows), q, k, mask
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
-@given(cases())
-def test_maxscore_keeps_every_true_top_k_hit(case: tuple[SparseRows, SparseQuery, int, Any]) -> None:
-    rows, q, k, mask = case
+@contextlib.contextmanager
+def gather_max(value: int) -> Iterator[None]:
+    """Run searches with ``GATHER_MAX`` = ``value`` (0: always MaxScore; huge: always gather)."""
+    saved = sparse_module.GATHER_MAX
+    sparse_module.GATHER_MAX = value
+    try:
+        yield
+    finally:
+        sparse_module.GATHER_MAX = saved
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(cases(), st.sampled_from([0, 10**9]))
+def test_search_keeps_every_true_top_k_hit(case: tuple[SparseRows, SparseQuery, int, Any], path: int) -> None:
+    with gather_max(path):
+        check_top_k(*case)
+
+
+def check_top_k(rows: SparseRows, q: SparseQuery, k: int, mask: Any) -> None:
     exact = dot_all(rows, q)
     assert np.allclose(dot_rows(rows, np.arange(len(rows)), q), exact)
     allowed = np.ones(len(rows), dtype=bool) if mask is None else mask
@@ -65,9 +84,10 @@ def test_maxscore_keeps_every_true_top_k_hit(case: tuple[SparseRows, SparseQuery
         assert abs(scored[row] - exact[row]) <= 1e-4 * max(1.0, abs(exact[row]))
 
 
-def test_pruning_reads_fewer_postings_than_a_full_scan() -> None:
+def test_maxscore_reads_fewer_postings_than_a_full_scan() -> None:
     """On BM25-shaped data (Zipf-distributed dimensions weighted by inverse document frequency) a top-10
-    query reads under a third of the postings of its dimensions; a full scan reads them all."""
+    MaxScore query reads under a third of the postings of its dimensions; a full scan (and the gathering
+    path, which is faster on short postings all the same) reads them all."""
     rng = np.random.default_rng(0)
     n, vocab = 20_000, 5_000
     weights = 1 / np.arange(1, vocab + 1)  # Zipf: a few dimensions in most rows, most in few
@@ -82,7 +102,8 @@ def test_pruning_reads_fewer_postings_than_a_full_scan() -> None:
     for i in range(50):
         dims = rows[i][0][:6]
         q = SparseQuery.of(dims, np.ones(len(dims), dtype=np.float32))
-        found = index.search(q, 10, None)
+        with gather_max(0):
+            found = index.search(q, 10, None)
         at = np.searchsorted(index.terms, q.indices)
         full += int((index.ptr[at + 1] - index.ptr[at]).sum())
         read += found.touched

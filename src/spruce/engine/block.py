@@ -275,8 +275,8 @@ class Block:
         self, q: SparseQuery, k: int, mask: BoolArray, allowed: int, n: int
     ) -> tuple[IntArray, FloatArray]:
         """The rows of the best ``k`` non-zero sparse scores among the allowed ones (ties at the k-th
-        kept): through the postings over most rows, the rest scanned exactly; survivors rescored in float64
-        from the rows (``index.sparse``)."""
+        kept): through the postings over most rows, the rest scanned exactly; survivors of MaxScore rescored
+        in float64 from the rows (the gathering path's sums are exact already; ``index.sparse``)."""
         rows_all = self.sparse_rows(n)
         if allowed <= SPARSE_EXACT_ROWS:
             picked = np.flatnonzero(mask).astype(np.int64)
@@ -285,15 +285,24 @@ class Block:
             index = self.sparse_index(n)
             covered = 0 if index is None else index.n
             parts: list[IntArray] = []
+            exact: list[FloatArray] = []  # scores of parts[i], where they are complete already
             if index is not None:
-                parts.append(index.search(q, k, None if allowed == n else mask[:covered]).rows)
+                found = index.search(q, k, None if allowed == n else mask[:covered])
+                parts.append(found.rows)
+                if found.exact:
+                    exact.append(found.scores)
             if covered < n:
                 lo = int(rows_all.indptr[covered])
                 tail = SparseRows(rows_all.indptr[covered:] - lo, rows_all.indices[lo:], rows_all.values[lo:])
                 tail_scores = dot_all(tail, q)
-                parts.append(covered + np.flatnonzero((tail_scores != 0) & mask[covered:n]))
+                tail_rows = np.flatnonzero((tail_scores != 0) & mask[covered:n])
+                parts.append(covered + tail_rows)
+                exact.append(tail_scores[tail_rows])
             picked = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-            scores = dot_rows(rows_all, picked, q)
+            if len(exact) == len(parts):
+                scores = np.concatenate(exact) if exact else np.zeros(0)
+            else:  # MaxScore's float32 partial sums: rescored in float64 from the rows
+                scores = dot_rows(rows_all, picked, q)
         nonzero = np.flatnonzero(scores != 0)  # Pinecone drops sparse matches that score 0
         picked, scores = picked[nonzero], scores[nonzero]
         pos = top_candidates(scores, k, "dotproduct")
