@@ -8,7 +8,8 @@ a user would see them (the SDK's request building and response parsing are part 
   server runs with ``--max-body-bytes 64 MiB`` because 1000 x 384 floats in JSON exceed Pinecone's 2 MB,
   while the same batch is 1.6 MB as protobuf);
 * query p50/p99 top_k 10 (ids and scores), top_k 10 with a ~20 % metadata filter and metadata returned,
-  and fetch of 10 ids with values, on the index the 1000-batch run loaded;
+  and fetch of 10 ids with values, on the index the 1000-batch run loaded, once its graph is built;
+* each figure the median of ``--rounds`` (default 3) rounds, REST and gRPC alternating;
 * each figure's gRPC/REST ratio (upsert: higher is better; latencies: lower is better).
 
 Usage::
@@ -22,12 +23,14 @@ import argparse
 import os
 import platform
 import shlex
+import statistics
 import sys
 import tempfile
 import time
 import warnings
 from typing import Any
 
+import httpx
 import numpy as np
 from bench_server import GENRES, clustered, latencies, spruce_server
 
@@ -44,10 +47,10 @@ def handle(pc: Pinecone, name: str, transport: str) -> Any:
 
 
 def upsert_rate(
-    pc: Pinecone, transport: str, rows: list[dict[str, Any]], dim: int, batch: int
+    pc: Pinecone, transport: str, rows: list[dict[str, Any]], dim: int, batch: int, tag: str
 ) -> tuple[str, float]:
     """records/s of sequential upserts of ``batch`` records into a fresh index; the index's name."""
-    name = f"{transport}-{batch}"
+    name = f"{transport}-{batch}-{tag}"
     pc.create_index(name=name, dimension=dim, metric="cosine", spec=SPEC)
     idx = handle(pc, name, transport)
     idx.upsert(vectors=rows[:batch], namespace="warmup")
@@ -57,6 +60,19 @@ def upsert_rate(
     rate = len(rows) / (time.perf_counter() - t0)
     assert idx.describe_index_stats().namespaces[""].vector_count == len(rows)
     return name, rate
+
+
+def settle(pc: Pinecone, names: list[str], timeout: float = 600) -> None:
+    """Wait until the indexes' graphs are built (spruce's ``unindexedRecordCount``, REST only), so that
+    the read figures are not taken while compaction runs beside them."""
+    deadline = time.monotonic() + timeout
+    for name in names:
+        host = pc.describe_index(name).host
+        while time.monotonic() < deadline:
+            stats = httpx.post(f"{host}/describe_index_stats", json={}, headers={"Api-Key": "bench"}).json()
+            if not stats.get("unindexedRecordCount"):
+                break
+            time.sleep(1)
 
 
 def read_figures(
@@ -90,6 +106,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000, help="records per upsert run (default 20000)")
     parser.add_argument("--queries", type=int, default=1_000, help="calls per latency figure (default 1000)")
     parser.add_argument("--dim", type=int, default=384, help="vector dimension (default 384)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per figure, medians printed (default 3)")
     args = parser.parse_args()
     print("command:", shlex.join([os.path.relpath(sys.executable), *sys.argv]))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
@@ -100,20 +117,31 @@ def main() -> None:
     queries = [x[int(i)].tolist() for i in rng.integers(0, args.records, size=args.queries)]
     fetch_ids = [[f"r{int(i)}" for i in rng.integers(0, args.records, size=10)] for _ in range(args.queries)]
 
-    figures: dict[str, dict[str, float]] = {t: {} for t in TRANSPORTS}
+    # every figure is the median of --rounds runs, REST and gRPC alternating, so that drift of the
+    # machine (other load, caches, background compaction) falls on both alike
+    runs: dict[str, dict[str, list[float]]] = {t: {} for t in TRANSPORTS}
     with tempfile.TemporaryDirectory() as data, spruce_server(data) as url:
         pc = Pinecone(api_key="bench", host=url, grpc_scheme="http")
-        loaded: dict[str, str] = {}
-        for batch in (100, 1000):
+        for r in range(args.rounds):
+            for batch in (100, 1000):
+                for transport in TRANSPORTS:
+                    name, rate = upsert_rate(pc, transport, rows, args.dim, batch, f"{r}")
+                    runs[transport].setdefault(f"upsert rec/s, batch {batch}", []).append(rate)
+                    if batch == 100 or r < args.rounds - 1:
+                        pc.delete_index(name)
+        loaded = {t: f"{t}-1000-{args.rounds - 1}" for t in TRANSPORTS}
+        settle(pc, list(loaded.values()))
+        for _ in range(args.rounds):
             for transport in TRANSPORTS:
-                name, rate = upsert_rate(pc, transport, rows, args.dim, batch)
-                figures[transport][f"upsert rec/s, batch {batch}"] = rate
-                loaded[transport] = name
-        for transport in TRANSPORTS:
-            idx = handle(pc, loaded[transport], transport)
-            figures[transport].update(read_figures(idx, queries, fetch_ids, args.queries))
+                idx = handle(pc, loaded[transport], transport)
+                for key, value in read_figures(idx, queries, fetch_ids, args.queries).items():
+                    runs[transport].setdefault(key, []).append(value)
+    figures = {t: {key: statistics.median(v) for key, v in runs[t].items()} for t in TRANSPORTS}
 
-    print(f"\n{args.records:,} records x {args.dim}, {args.queries:,} calls per latency figure, one client")
+    print(
+        f"\n{args.records:,} records x {args.dim}, {args.queries:,} calls per latency figure, one client, "
+        f"median of {args.rounds} alternating rounds"
+    )
     print(f"{'figure':<40} {'REST':>10} {'gRPC':>10} {'gRPC/REST':>10}")
     for key in figures["rest"]:
         rest, grpc = figures["rest"][key], figures["grpc"][key]
