@@ -253,6 +253,34 @@ def bench_bm25s(corpus: Corpus, exact: dict[str, list[Any]], queries: int, backe
     print(f"bm25s      none   all {len(batch)} queries in one retrieve call: {len(batch) / spent:8.0f} QPS")
 
 
+def bench_quantised(corpus: Corpus, exact: dict[str, list[Any]], queries: int) -> None:
+    """Postings values as float32 (what spruce stores) against 8-bit impacts (each term's values scaled
+    to 0..255 by its largest; Lucene-style quantisation), through spruce's own gathering search
+    (``Postings._gather``, with the per-term scale folded into the query weights): time per search,
+    recall@10 of the quantised ranking taken as is (no rescoring from full-precision values), and the
+    values' size."""
+    from spruce.index.sparse import Postings
+    from spruce.types import SparseRows
+
+    index = Postings.build(SparseRows.from_rows(corpus.rows))
+    counts = np.diff(index.ptr)
+    scale = (np.maximum(index.tmax, 1e-30) / 255.0).astype(np.float32)
+    q8 = np.rint(index.values / np.repeat(scale, counts)).astype(np.uint8)
+    quantised = Postings(index.n, index.terms, index.ptr, index.rows, q8, index.tmax, index.tmin)  # type: ignore[arg-type]
+    variants = {"float32": (index, np.ones(len(index.terms), np.float32)), "uint8": (quantised, scale)}
+    for name, (postings, per_term) in variants.items():
+        times, recalls = [], []
+        for qi, terms in enumerate(corpus.query_terms[:queries]):
+            tids = np.searchsorted(index.terms, np.sort(terms))  # every query term occurs in some passage
+            w = per_term[tids]
+            t = time.perf_counter()
+            found = postings._gather(tids, w, K, None)
+            top = found.rows[np.argsort(-found.scores, kind="stable")[:K]]
+            times.append(time.perf_counter() - t)
+            recalls.append(recall(top.tolist(), exact["none"][qi]))
+        report(name, "none", times, recalls, f"values {postings.values.nbytes / 2**20:.1f} MiB")
+
+
 def bench_qdrant(corpus: Corpus, exact: dict[str, list[Any]], queries: int) -> None:
     from qdrant_client import QdrantClient, models
 
@@ -304,7 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--subset", type=int, default=150_000, help="passages (default: all 150,000)")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--qdrant-queries", type=int, default=100)
-    ap.add_argument("--systems", default="spruce,bm25s,qdrant")
+    ap.add_argument(
+        "--systems",
+        default="spruce,bm25s,qdrant",
+        help="any of spruce,bm25s,qdrant,quantised (postings values)",
+    )
     ap.add_argument(
         "--bm25s-backend", default="numba", help="numba (bm25s's fast one, default) or numpy (no numba)"
     )
@@ -331,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_bm25s(corpus, exact, args.queries, args.bm25s_backend)
     if "qdrant" in systems:
         bench_qdrant(corpus, exact, args.qdrant_queries)
+    if "quantised" in systems:
+        bench_quantised(corpus, exact, args.queries)
 
 
 if __name__ == "__main__":
