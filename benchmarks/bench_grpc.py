@@ -9,7 +9,7 @@ a user would see them (the SDK's request building and response parsing are part 
   while the same batch is 1.6 MB as protobuf);
 * query p50/p99 top_k 10 (ids and scores), top_k 10 with a ~20 % metadata filter and metadata returned,
   and fetch of 10 ids with values, on the index the 1000-batch run loaded, once its graph is built;
-* each figure the median of ``--rounds`` (default 3) rounds, REST and gRPC alternating;
+* each figure the median of ``--rounds`` (default 5) rounds, REST and gRPC alternating;
 * each figure's gRPC/REST ratio (upsert: higher is better; latencies: lower is better).
 
 Usage::
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000, help="records per upsert run (default 20000)")
     parser.add_argument("--queries", type=int, default=1_000, help="calls per latency figure (default 1000)")
     parser.add_argument("--dim", type=int, default=384, help="vector dimension (default 384)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per figure, medians printed (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per figure, medians printed (default 5)")
     args = parser.parse_args()
     print("command:", shlex.join([os.path.relpath(sys.executable), *sys.argv]))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
