@@ -585,6 +585,9 @@ class IndexConfig:
     vector_type: str = "dense"
     created_at: float = 0.0
     number: int = 0
+    # a document index's schema (``spruce.docschema``: its searched fields, as describe reports them);
+    # None for a vector index
+    documents: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

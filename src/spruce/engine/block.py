@@ -10,19 +10,22 @@ entry that still names the old block resolves correctly until it is re-pointed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from spruce.filter import Filter, MetadataColumns
+from spruce.filter import Filter, MetadataColumns, TextMatch
 from spruce.index import exact_scores, top_candidates
 from spruce.index.clusters import PROBE_FRACTION, Clusters
 from spruce.index.hnsw import DEFAULT_EF, HnswIndex, filtered_ef
 from spruce.index.sparse import Postings, SparseQuery, dot_all, dot_rows
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import SegmentContents
+from spruce.text.analysis import Analyzer
+from spruce.text.index import Analyzed, TextPostings, TextRows
+from spruce.text.search import BlockText, match_rows
 from spruce.types import Metadata, SparseRows, Vector32
 
 __all__ = ["Block", "Snapshot", "pick_rows"]
@@ -45,6 +48,10 @@ COLUMN_STEP = 16_384  # rows of metadata decoded at a time while building column
 SPARSE_TAIL_ROWS = 2048
 # At most this many allowed rows are scored straight from their rows, not through the postings.
 SPARSE_EXACT_ROWS = 1024
+# A memtable's full-text rows get postings over a prefix once this many rows, or an eighth of those
+# indexed, arrived since the last build; the rows past it get postings of their own per snapshot size
+# (``Block.text_view``), cached, so repeated queries between writes build nothing.
+TEXT_TAIL_ROWS = 2048
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -86,6 +93,8 @@ class Block:
         clusters: Clusters | None = None,
         sparse: SparseRows | None = None,
         postings: Postings | None = None,
+        text_fields: Mapping[str, Analyzer] | None = None,
+        text: Mapping[str, TextPostings] | None = None,
     ) -> None:
         self.dim = dim
         self.segment_key = segment_key
@@ -131,6 +140,20 @@ class Block:
         self._sp_values = sparse.values
         self._postings = postings  # over the first ``postings.n`` rows (a segment's: all of them)
         self._sparse_mu = threading.Lock()
+        # Full-text fields (a document index): a segment's postings per field, or a memtable's growing
+        # rows with the postings of their indexed prefix and of the last tail asked for
+        self.text_fields: Mapping[str, Analyzer] = text_fields or {}
+        self._text: dict[str, TextPostings] = dict(text or {})
+        self._text_rows: dict[str, TextRows] = {}
+        self._text_tail: dict[str, tuple[int, TextPostings]] = {}
+        if text is None and self.text_fields:
+            self._text_rows = {name: TextRows() for name in self.text_fields}
+            if self.n:  # rows given without their postings: analyze them now
+                for name, rows in self._text_rows.items():
+                    rows.append(self._analyze(name, self.metadata[:]))
+                self._text = {name: rows.postings(0, self.n) for name, rows in self._text_rows.items()}
+                if segment_key is not None:
+                    self._text_rows = {}
 
     # ------------------------------------------------------------ views
 
@@ -182,6 +205,52 @@ class Block:
             if have is None or n - have.n > max(SPARSE_TAIL_ROWS, have.n // 8):
                 have = self._postings = Postings.build(self.sparse_rows(n))
         return have
+
+    def _analyze(self, name: str, metadata: Sequence[Metadata]) -> list[Analyzed | None]:
+        analyzer = self.text_fields[name]
+        return [
+            analyzer.analyze(value) if isinstance(value := meta.get(name), str) else None for meta in metadata
+        ]
+
+    def text_view(self, name: str, n: int) -> BlockText:
+        """The full-text index of field ``name`` over rows ``0..n`` (a snapshot's): a segment's postings,
+        or a memtable's prefix postings (rebuilt once enough rows arrived, ``TEXT_TAIL_ROWS``) and the
+        postings of the rows past them (cached for this ``n``)."""
+        rows = self._text_rows.get(name)
+        have = self._text.get(name)
+        if rows is None:
+            assert have is not None and have.n == n
+            return BlockText(((have, 0),), n)
+        covered = 0 if have is None else have.n
+        if n - covered > max(TEXT_TAIL_ROWS, covered // 8):
+            with self._sparse_mu:
+                have = self._text.get(name)
+                if have is None or n - have.n > max(TEXT_TAIL_ROWS, have.n // 8):
+                    have = self._text[name] = rows.postings(0, n)
+            covered = have.n
+        parts: list[tuple[TextPostings, int]] = [] if have is None else [(have, 0)]
+        if covered < n:
+            tail = self._text_tail.get(name)
+            if tail is None or tail[0] != covered or tail[1].n != n - covered:
+                tail = (covered, rows.postings(covered, n))
+                self._text_tail[name] = tail
+            parts.append((tail[1], covered))
+        return BlockText(tuple(parts), n)
+
+    def text_postings(self, name: str) -> TextPostings:
+        """Field ``name``'s postings over every row (a flush or merge source; a segment's own)."""
+        rows = self._text_rows.get(name)
+        if rows is None:
+            return self._text[name]
+        have = self._text.get(name)
+        return have if have is not None and have.n == self.n else rows.postings(0, self.n)
+
+    def text_parts(self) -> dict[str, list[bytes | memoryview]]:
+        """The persisted form of every full-text field's postings (written into the block's segment)."""
+        return {name: self.text_postings(name).to_parts() for name in self.text_fields}
+
+    def _text_match(self, node: TextMatch, n: int) -> IntArray:
+        return match_rows(self.text_view(node.field, n), self.text_fields[node.field], node.mode, node.text)
 
     def map_vectors(self, contents: SegmentContents) -> None:
         """Read this segment's rows from its memory-mapped object from now on (the same values) instead
@@ -241,9 +310,10 @@ class Block:
         n, alive = (self.n, self.alive) if at is None else (at.n, at.alive)
         if flt is None or flt.is_empty:
             return alive
+        text = (lambda node: self._text_match(node, n)) if flt.has_text else None
         with self._columns_mu:
             self._sync_columns()
-            mask = self._columns.evaluate(flt)
+            mask = self._columns.evaluate(flt, text)
         return alive & mask[:n]
 
     def search(
@@ -432,9 +502,18 @@ class Block:
         self._sp_indices, self._sp_values = indices, values
 
     def append(
-        self, ids: list[str], vectors: Vector32, metadata: list[Metadata], sparse: SparseRows | None = None
+        self,
+        ids: list[str],
+        vectors: Vector32,
+        metadata: list[Metadata],
+        sparse: SparseRows | None = None,
+        analyzed: Mapping[str, list[Analyzed | None]] | None = None,
     ) -> int:
-        """Append live rows; returns the first new row number."""
+        """Append live rows; returns the first new row number. ``analyzed``: the full-text fields' text
+        already analyzed (by the writer, before it took the index lock); analyzed here otherwise."""
+        for name, rows in self._text_rows.items():
+            given = None if analyzed is None else analyzed.get(name)
+            rows.append(given if given is not None else self._analyze(name, metadata))
         start, m = self.n, len(ids)
         self._grow(start + m)
         base = int(self._sp_indptr[start])

@@ -52,7 +52,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import chain
 from typing import Any
 
@@ -69,6 +69,8 @@ from spruce.index.clusters import supports as cluster_metric
 from spruce.index.hnsw import HnswIndex
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
+from spruce.text.analysis import Analyzer
+from spruce.text.index import TextPostings
 from spruce.types import SparseRows
 
 __all__ = ["Maintainer"]
@@ -334,6 +336,7 @@ class Maintainer:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"
         columns = _gathered_columns(parts)
+        text = _gathered_text(parts, len(ids), st.text_fields)
         block = Block(
             st.dim,
             ids=ids,
@@ -344,6 +347,8 @@ class Maintainer:
             columns=columns,
             clusters=clusters,
             sparse=sparse if sparse is not None and sparse.nnz else None,
+            text_fields=st.text_fields,
+            text=text,
         )
         block.ann_key = ann_key if ann is not None else None
         block.build_columns()  # now, not on the first filtered query; and they are persisted with the rows
@@ -361,6 +366,7 @@ class Maintainer:
                     ranges,
                     block.sparse_rows() if index is not None else None,
                     index.to_parts() if index is not None else None,
+                    block.text_parts() if text is not None else None,
                 ),
             )
             if ann is None and st.dim and st.store.local_path(key) is not None:
@@ -499,6 +505,26 @@ def _chunks(
         for start in range(0, len(rows), size):
             take = rows[start : start + size]
             yield _rows_of(block, take), block, int(take.min()), int(take.max()) + 1
+
+
+def _gathered_text(
+    parts: list[tuple[Block, IntArray]], rows: int, fields: Mapping[str, Analyzer]
+) -> dict[str, TextPostings] | None:
+    """The new block's full-text postings, per field, from its sources' (``TextPostings.gather``: array
+    work, no text analyzed again); None for an index without full-text fields."""
+    if not fields:
+        return None
+    out: dict[str, TextPostings] = {}
+    for name in fields:
+        sources = []
+        first = 0
+        for block, taken in parts:
+            new_row = np.full(block.n, -1, dtype=np.int64)
+            new_row[taken] = first + np.arange(len(taken), dtype=np.int64)
+            first += len(taken)
+            sources.append((block.text_postings(name), new_row))
+        out[name] = TextPostings.gather(sources, rows)
+    return out
 
 
 def _gathered_columns(parts: list[tuple[Block, IntArray]]) -> MetadataColumns | None:

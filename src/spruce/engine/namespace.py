@@ -14,6 +14,7 @@ leaves forwarding arrays behind; ``loc`` entries naming a retired block are re-p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -25,6 +26,8 @@ from spruce.engine.block import Block, Snapshot, pick_rows
 from spruce.filter import Filter
 from spruce.index import higher_is_better
 from spruce.index.sparse import SparseQuery
+from spruce.text.analysis import Analyzer
+from spruce.text.index import Analyzed
 from spruce.types import Metadata, SparseRows, Vector32
 
 __all__ = ["Hit", "Namespace"]
@@ -43,14 +46,15 @@ class Hit:
 
 
 class Namespace:
-    def __init__(self, name: str, dim: int) -> None:
+    def __init__(self, name: str, dim: int, text_fields: Mapping[str, Analyzer] | None = None) -> None:
         self.name = name
         self.dim = dim
+        self.text_fields: Mapping[str, Analyzer] = text_fields or {}
         self.segments: list[Block] = []
         self.frozen: list[Block] = []
         self._blocks: dict[int, Block] = {}  # slot -> block, for every block a ``loc`` entry may name
         self._next_slot = 0
-        self.memtable = self._register(Block(dim))
+        self.memtable = self._register(Block(dim, text_fields=self.text_fields))
         self.loc: dict[str, int] = {}  # id -> slot << 32 | row (see the module docstring)
         self.sorted_ids: SortedList = SortedList()
         self._repoint: list[tuple[Block, IntArray]] = []
@@ -94,7 +98,7 @@ class Namespace:
             return None
         mem.freeze_lsn = lsn
         self.frozen.append(mem)
-        self.memtable = self._register(Block(self.dim))
+        self.memtable = self._register(Block(self.dim, text_fields=self.text_fields))
         return mem
 
     def install(self, old: list[Block], sources: list[IntArray], new: Block) -> None:
@@ -194,12 +198,17 @@ class Namespace:
         return was_live
 
     def upsert(
-        self, ids: list[str], vectors: Vector32, metadata: list[Metadata], sparse: SparseRows | None = None
+        self,
+        ids: list[str],
+        vectors: Vector32,
+        metadata: list[Metadata],
+        sparse: SparseRows | None = None,
+        analyzed: Mapping[str, list[Analyzed | None]] | None = None,
     ) -> None:
         for rid, was_live in zip(ids, self._kill(ids), strict=True):
             if not was_live:
                 self.sorted_ids.add(rid)
-        start = self.memtable.append(ids, vectors, metadata, sparse)
+        start = self.memtable.append(ids, vectors, metadata, sparse, analyzed)
         base = (self.memtable.slot << _ROW_BITS) + start
         self.loc.update(zip(ids, range(base, base + len(ids)), strict=True))
 

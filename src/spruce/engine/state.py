@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from spruce.docschema import text_analyzers
 from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
@@ -55,8 +56,10 @@ from spruce.storage.ops import (
     encode_ops,
 )
 from spruce.storage.packedmeta import PackedMetadata
-from spruce.storage.segment import decode_deleted, encode_deleted, read_segment
+from spruce.storage.segment import SegmentContents, decode_deleted, encode_deleted, read_segment
 from spruce.storage.versioned import VersionedDoc
+from spruce.text.analysis import Analyzer
+from spruce.text.index import TextPostings
 from spruce.types import IndexConfig
 
 __all__ = ["ANN_MIN_ROWS", "IndexState"]
@@ -85,6 +88,8 @@ class IndexState:
         self.config = config
         self.store = store
         self.dim = config.dimension
+        # a document index's full-text fields and their analyzers (none for a vector index)
+        self.text_fields: dict[str, Analyzer] = text_analyzers(config)
         self.flush_rows = flush_rows
         self.ann_min_rows = ann_min_rows
         self.prefix = f"indexes/{config.uid}/"
@@ -111,7 +116,7 @@ class IndexState:
             self.manifest_doc = doc
             self.lsn = doc["lsn"]
             for name, segs in doc["namespaces"].items():
-                ns = self.namespaces[name] = Namespace(name, self.dim)
+                ns = self.namespaces[name] = Namespace(name, self.dim, self.text_fields)
                 for s in segs:
                     ns.add_segment(self._load_segment(s))
         for lsn, payload in self.log.recover(self.lsn):
@@ -169,12 +174,30 @@ class IndexState:
             clusters=clusters,
             sparse=contents.sparse,
             postings=postings,
+            text_fields=self.text_fields,
+            text=self._load_text(contents, s["segment"]),
         )
         if contents.sparse is not None and postings is None:
             block.build_postings()  # (a segment written with sparse rows always has its postings)
         block.deleted_key = s["deleted"]
         block.ann_key = ann_key
         return block
+
+    def _load_text(self, contents: SegmentContents, key: str) -> dict[str, TextPostings] | None:
+        """The segment's full-text postings by field; None (the block analyzes its rows) if one is
+        missing, which only a segment written before the field had postings could be."""
+        if not self.text_fields:
+            return None
+        out: dict[str, TextPostings] = {}
+        for name in self.text_fields:
+            section = contents.text.get(name)
+            if section is None:
+                return None
+            try:
+                out[name] = TextPostings.from_buffer(section, len(contents.ids))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise DataCorruptionError(f"segment {key}: full-text field {name!r}: {exc}") from exc
+        return out
 
     # ================================================================ applying operations
 
@@ -185,9 +208,9 @@ class IndexState:
                 continue
             ns = self.namespaces.get(op.ns)
             if ns is None:
-                ns = self.namespaces[op.ns] = Namespace(op.ns, self.dim)
+                ns = self.namespaces[op.ns] = Namespace(op.ns, self.dim, self.text_fields)
             if isinstance(op, Upsert):
-                ns.upsert(op.ids, op.vectors, op.metadata, op.sparse)
+                ns.upsert(op.ids, op.vectors, op.metadata, op.sparse, op.analyzed)
             elif isinstance(op, Delete):
                 ns.delete(op.ids)
             else:

@@ -22,7 +22,7 @@ float64; a list of strings matches ``$eq``/``$in`` when any element does and ``$
 from spruce.filter.columns import MetadataColumns
 from spruce.filter.parse import MAX_CONDITIONS, MAX_DEPTH, MAX_IN_VALUES, parse_filter
 from spruce.filter.reference import reference_matches
-from spruce.filter.tree import And, Exists, Filter, In, Node, Or, Range
+from spruce.filter.tree import And, Exists, Filter, In, Node, Or, Range, TextMatch
 
 __all__ = [
     "MAX_CONDITIONS",
@@ -36,6 +36,7 @@ __all__ = [
     "Node",
     "Or",
     "Range",
+    "TextMatch",
     "parse_filter",
     "reference_matches",
 ]

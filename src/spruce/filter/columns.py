@@ -94,7 +94,7 @@ modified in place; a changed record is a new row.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Protocol
@@ -104,7 +104,7 @@ import numpy.typing as npt
 import orjson
 
 from spruce.filter.postings import FieldIndex, Growable, Hits, dedupe_sorted, sorted_union
-from spruce.filter.tree import Exists, Filter, In, Node, Or, Range
+from spruce.filter.tree import Exists, Filter, In, Node, Or, Range, TextMatch
 
 __all__ = ["NARROW_RATIO", "ROWS_RATIO", "SUBSET_COST", "MetadataColumns"]
 
@@ -491,17 +491,34 @@ class _Group:
     children: tuple[_Plan, ...]
 
 
-_Leaf = In | _Interval | Exists
+@dataclass(frozen=True, slots=True, eq=False)
+class _Given:
+    """A condition whose matching rows the caller worked out (a text match, from a block's full-text
+    postings): sorted, unique int64 row numbers."""
+
+    field: str
+    rows: npt.NDArray[np.int64]
+
+
+TextRows = Callable[[TextMatch], npt.NDArray[np.int64]]
+"""What answers a text-match condition for the rows being filtered: its matching rows, sorted."""
+
+_Leaf = In | _Interval | Exists | _Given
 _Plan = _Leaf | _Group
 
 
-def _normalize(node: Node) -> _Plan:
-    """The internal tree: ranges become intervals, and an ``$and``'s intervals on one field are folded."""
+def _normalize(node: Node, text: TextRows | None = None) -> _Plan:
+    """The internal tree: ranges become intervals, an ``$and``'s intervals on one field are folded, and
+    text matches become the rows ``text`` gives for them."""
     if isinstance(node, Range):
         return _Interval.of(node)
     if isinstance(node, In | Exists):
         return node
-    children = [_normalize(child) for child in node.children]
+    if isinstance(node, TextMatch):
+        if text is None:
+            raise TypeError("a text-match condition needs the rows' full-text index (text=)")
+        return _Given(node.field, np.unique(text(node)).astype(np.int64, copy=False))
+    children = [_normalize(child, text) for child in node.children]
     if isinstance(node, Or):
         return _Group(False, tuple(children))
     folded: list[_Plan] = []
@@ -537,6 +554,10 @@ def _eval_interval(node: _Interval, view: _View) -> BoolArray:
 
 def _eval_leaf(node: _Leaf, view: _View) -> BoolArray:
     """Dispatch one condition on one field, by scanning the view."""
+    if isinstance(node, _Given):
+        out = np.zeros(view.size, dtype=np.bool_)
+        out[node.rows[node.rows < view.size]] = True
+        return out
     if isinstance(node, In):
         return _eval_in(node, view)
     if isinstance(node, _Interval):
@@ -608,6 +629,8 @@ class _Planner:
         if isinstance(node, _Group):
             sizes = [self.estimate(child) for child in node.children]
             found = min(sizes) if node.conjunction else min(self.n, sum(sizes))
+        elif isinstance(node, _Given):
+            found = len(node.rows)
         elif isinstance(node, Exists):
             present = int(self.present(node.field).size)
             found = present if node.present else self.n - present
@@ -624,6 +647,8 @@ class _Planner:
         """Roughly how many postings entries building the mask of ``node`` scatters."""
         if isinstance(node, _Group):
             return sum(self.cost(child) for child in node.children)
+        if isinstance(node, _Given):
+            return len(node.rows)
         if isinstance(node, Exists):
             return int(self.present(node.field).size)
         hits = self.hits(node).count
@@ -637,6 +662,8 @@ class _Planner:
         reads them all."""
         if isinstance(node, _Group):
             return sum(self.searches(child) for child in node.children)
+        if isinstance(node, _Given):
+            return 1
         store = self.columns._fields.get(node.field)
         if store is None:
             return 0
@@ -675,7 +702,7 @@ class _Planner:
                 out[self.rows(node)] = True
                 return out
             return self._group_mask(node)
-        if not self.indexed:
+        if not self.indexed or isinstance(node, _Given):
             return _eval_leaf(node, _FullView(self.columns._store(node.field), self.n))
         out = np.zeros(self.n, dtype=np.bool_)
         if isinstance(node, Exists):
@@ -731,6 +758,8 @@ class _Planner:
                 else:
                     found = found[self.mask(child)[found]]
             return found
+        if isinstance(node, _Given):
+            return node.rows
         if isinstance(node, Exists):  # small, so present (or the field is absent almost everywhere)
             if node.present:
                 return self.present(node.field).astype(np.int64)
@@ -792,19 +821,19 @@ class MetadataColumns:
             for store in self._fields.values():
                 self._index(store)
 
-    def evaluate(self, f: Filter) -> BoolArray:
-        """One bool per row: whether the row matches ``f``."""
+    def evaluate(self, f: Filter, text: TextRows | None = None) -> BoolArray:
+        """One bool per row: whether the row matches ``f`` (``text`` answers its text matches, if any)."""
         if f.root is None:
             return np.ones(self._len, dtype=np.bool_)
-        return _Planner(self).mask(_normalize(f.root))
+        return _Planner(self).mask(_normalize(f.root, text))
 
-    def matching_rows(self, f: Filter) -> npt.NDArray[np.int64]:
+    def matching_rows(self, f: Filter, text: TextRows | None = None) -> npt.NDArray[np.int64]:
         """The rows that match ``f``, sorted, as int64: ``np.flatnonzero(self.evaluate(f))``, but from the
         postings where ``f`` is selective (intersecting/uniting postings, or checking the candidates of the
         most selective ``$and`` child against the rest), so cost follows the matches, not the rows."""
         if f.root is None:
             return np.arange(self._len, dtype=np.int64)
-        return _Planner(self).rows(_normalize(f.root))
+        return _Planner(self).rows(_normalize(f.root, text))
 
     def estimate(self, f: Filter) -> int:
         """How many rows match ``f``, estimated from postings sizes without evaluating any row.
@@ -956,6 +985,8 @@ class MetadataColumns:
         """Evaluate ``node`` on ``rows`` only, by scanning; the result is aligned with ``rows``."""
         if isinstance(node, _Group):
             return self._subset_group(node, rows)
+        if isinstance(node, _Given):
+            return _member_sorted(rows.astype(np.int64), node.rows)
         return _eval_leaf(node, _SubsetView(self._store(node.field), rows))
 
     def _subset_group(self, node: _Group, rows: IndexArray) -> BoolArray:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TypeGuard, cast, get_args
 
 from spruce.errors import InvalidArgumentError
-from spruce.filter.tree import And, Exists, Filter, In, Node, Or, Range, RangeOp
+from spruce.filter.tree import And, Exists, Filter, In, Node, Or, Range, RangeOp, TextMatch, TextMode
 
 __all__ = ["MAX_CONDITIONS", "MAX_DEPTH", "MAX_IN_VALUES", "parse_filter"]
 
@@ -43,19 +43,33 @@ Scalar = str | float | bool
 _RANGE_OPS: frozenset[str] = frozenset(get_args(RangeOp))
 _COMPARISON_OPS = frozenset({"$eq", "$ne", "$in", "$nin", "$exists"}) | _RANGE_OPS
 _LOGICAL_OPS = frozenset({"$and", "$or"})
+_TEXT_OPS: frozenset[str] = frozenset(get_args(TextMode))
 _MAX_SHOWN = 40  # characters of an offending string shown in a message
 _MAX_LOCATION = 80  # characters of the location shown (the tail: the innermost part matters most)
 
 
-def parse_filter(raw: object, *, field: str = "filter") -> Filter:
+def parse_filter(
+    raw: object,
+    *,
+    field: str = "filter",
+    text_fields: frozenset[str] = frozenset(),
+    ranking_fields: frozenset[str] = frozenset(),
+    text_match: bool = True,
+) -> Filter:
     """Parse ``raw`` (decoded JSON) into a :class:`Filter`; ``None`` and ``{}`` give the empty filter.
 
     ``field`` names the request field the filter came from; it is put on every error so that the wire layer
     can point at it (a delete-by-filter request calls it ``filter`` too, but other callers may not).
+
+    A document index passes its schema: ``text_fields`` (full-text fields, the only ones the text-match
+    operators ``$match_phrase``/``$match_all``/``$match_any`` apply to) and ``ranking_fields`` (every
+    searched field, text and vector, which comparison operators must not name). ``text_match=False``
+    refuses the text-match operators altogether (a delete by filter: Pinecone's rule).
     """
     if raw is None:
         return Filter()
-    return Filter(_Parser(field).parse_object(raw, (), depth=0))
+    parser = _Parser(field, text_fields, ranking_fields, text_match)
+    return Filter(parser.parse_object(raw, (), depth=0))
 
 
 def _describe(value: object) -> str:
@@ -94,9 +108,18 @@ def _join(nodes: Sequence[Node], kind: type[And] | type[Or]) -> Node:
 class _Parser:
     """One parse: remembers the request field name and counts conditions against the limit."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        text_fields: frozenset[str] = frozenset(),
+        ranking_fields: frozenset[str] = frozenset(),
+        text_match: bool = True,
+    ) -> None:
         self._field = field
         self._conditions = 0
+        self._text_fields = text_fields
+        self._ranking = ranking_fields | text_fields
+        self._text_match = text_match
 
     def fail(self, path: tuple[str, ...], message: str) -> NoReturn:
         """Raise the one error type the parser uses, pointing at ``path`` inside the filter."""
@@ -186,6 +209,15 @@ class _Parser:
             self.fail(
                 path, f"the filter has more than {MAX_CONDITIONS} conditions (the limit is {MAX_CONDITIONS})"
             )
+        if op in _TEXT_OPS and (self._text_fields or not self._text_match):
+            return self.text(name, cast(TextMode, op), operand, path)
+        if name in self._ranking and op in _COMPARISON_OPS and op != "$exists":
+            self.fail(
+                path,
+                f"field {name!r} is a searched (ranking) field of the schema; comparison operators such "
+                f"as {op} apply to filterable fields only"
+                + (" (use $match_phrase, $match_all or $match_any)" if name in self._text_fields else ""),
+            )
         if op in ("$eq", "$ne"):
             return _in_node(name, [self.scalar(op, operand, path, implicit=implicit)], negated=op == "$ne")
         if op in ("$in", "$nin"):
@@ -205,6 +237,17 @@ class _Parser:
         if op == "$not":
             self.fail(path, f"operator $not (on field {name!r}) is not supported; use $ne or $nin")
         self.fail(path, f"unknown operator {op} on field {name!r}")
+
+    def text(self, name: str, op: TextMode, operand: object, path: tuple[str, ...]) -> TextMatch:
+        """Parse a text-match operator: a string operand, on a full-text field."""
+        if not self._text_match:
+            self.fail(path, f"text-match operators such as {op} are not allowed here (field {name!r})")
+        if name not in self._text_fields:
+            fields = ", ".join(sorted(self._text_fields))
+            self.fail(path, f"{op} applies to full-text fields only ({fields}), not to field {name!r}")
+        if not isinstance(operand, str):
+            self.fail(path, f"{op} on field {name!r} needs a string, got {_describe(operand)}")
+        return TextMatch(name, op, operand)
 
     def range(self, name: str, op: RangeOp, operand: object, path: tuple[str, ...]) -> Range:
         """Parse ``$gt``/``$gte``/``$lt``/``$lte``, whose operand must be a number (not a string or bool)."""

@@ -1,6 +1,7 @@
 """The parsed filter: a small immutable tree that every evaluator and the query planner share.
 
-The wire language has eleven operators; the tree has five node kinds, because several operators are the
+The wire language has eleven operators (and a document index's three text-match operators, which
+become :class:`TextMatch`); the tree has five node kinds besides, because several operators are the
 same test in disguise:
 
 * ``$eq``/``$ne``/``$in``/``$nin`` all become :class:`In` (``$eq: x`` is ``$in: [x]``, ``$ne`` is the
@@ -25,9 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["And", "Exists", "Filter", "In", "Node", "Or", "Range", "RangeOp"]
+__all__ = ["And", "Exists", "Filter", "In", "Node", "Or", "Range", "RangeOp", "TextMatch", "TextMode"]
 
 RangeOp = Literal["$gt", "$gte", "$lt", "$lte"]
+TextMode = Literal["$match_phrase", "$match_all", "$match_any"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,19 @@ class Exists:
 
 
 @dataclass(frozen=True, slots=True)
+class TextMatch:
+    """A document index's full-text field holds the phrase (``$match_phrase``), every term
+    (``$match_all``) or some term (``$match_any``) of ``text``, as the field's analyzer reads both.
+
+    Only the block evaluating a filter can answer it (from its full-text postings), so evaluators take
+    its rows from the caller (``MetadataColumns.evaluate(..., text=...)``)."""
+
+    field: str
+    mode: TextMode
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     """Every child matches. The parser gives it two or more children, none of them an ``And``."""
 
@@ -76,7 +91,7 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = In | Range | Exists | And | Or
+Node = In | Range | Exists | TextMatch | And | Or
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +104,18 @@ class Filter:
     def is_empty(self) -> bool:
         """True for the filter that matches every record, so callers can skip evaluation entirely."""
         return self.root is None
+
+    @property
+    def has_text(self) -> bool:
+        """Whether some condition is a :class:`TextMatch` (a document index's text-match operator)."""
+        stack: list[Node] = [] if self.root is None else [self.root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, And | Or):
+                stack.extend(node.children)
+            elif isinstance(node, TextMatch):
+                return True
+        return False
 
     @property
     def fields(self) -> frozenset[str]:

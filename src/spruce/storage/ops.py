@@ -28,7 +28,8 @@ Payload layout (little-endian)::
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -54,6 +55,9 @@ class Upsert:
     vectors: Vector32
     metadata: list[Metadata]
     sparse: SparseRows | None = None
+    # a document index's full-text fields analyzed by the writer before it took the index lock (never
+    # logged: replay analyzes the text again, from ``metadata``)
+    analyzed: Mapping[str, list[Any]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

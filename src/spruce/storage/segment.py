@@ -23,7 +23,9 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
                   ``sparse_indptr``, ``sparse_indices``, ``sparse_values`` (only when some row has
                   sparse values): the rows' sparse parts in compressed-row form (``types.SparseRows``),
                   int64 x (n + 1), uint32 x nnz, float32 x nnz. ``sparse_postings`` (with them): their
-                  inverted index in the persisted form of ``spruce.index.sparse``.
+                  inverted index in the persisted form of ``spruce.index.sparse``. ``text:<field>``
+                  (one per full-text field of a document index): the field's full-text postings in the
+                  persisted form of ``spruce.text.index``.
 
 Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
 later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
@@ -37,7 +39,7 @@ import mmap
 import struct
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,7 @@ class SegmentContents:
     clusters: memoryview | None = None  # the persisted coarse clusters, when the segment has them
     sparse: SparseRows | None = None  # the rows' sparse values, when any row has some
     postings: memoryview | None = None  # their persisted inverted index
+    text: dict[str, memoryview] = field(default_factory=dict)  # full-text postings, by field
     mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
     vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
 
@@ -97,12 +100,14 @@ def encode_segment(
     clusters: list[bytes | memoryview] | None = None,
     sparse: SparseRows | None = None,
     postings: list[bytes | memoryview] | None = None,
+    text: dict[str, list[bytes | memoryview]] | None = None,
 ) -> list[bytes | memoryview]:
     """The segment object as parts to be written in order (``ObjectStore.put_if_absent`` takes them):
     the vectors and columns are views of their arrays, so a large segment is never assembled in memory.
     ``columns``: the parts of ``MetadataColumns.to_parts()`` for these rows, if any; ``clusters``: those of
     ``Clusters.to_parts()``, if the rows are stored in cluster order; ``sparse`` and ``postings`` (the
-    parts of ``Postings.to_parts()``), if the rows have sparse values."""
+    parts of ``Postings.to_parts()``), if the rows have sparse values; ``text``: the parts of each
+    full-text field's ``TextPostings.to_parts()``, by field name."""
     rows, dim = vectors.shape
     vec = le_bytes(vectors, "<f4")  # a view: no copy of the vectors
     packed = (
@@ -127,6 +132,8 @@ def encode_segment(
         blobs.append(("sparse_values", [le_bytes(sparse.values[: sparse.nnz], "<f4")]))
         if postings is not None:
             blobs.append(("sparse_postings", postings))
+    for name, parts in (text or {}).items():
+        blobs.append((f"text:{name}", parts))
     sizes = {name: sum(len(p) for p in parts) for name, parts in blobs}
     crcs = {}
     for name, parts in blobs:
@@ -221,6 +228,11 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     postings = (
         _section(buf, secs["sparse_postings"], "sparse_postings", key) if "sparse_postings" in secs else None
     )
+    text = {
+        name.removeprefix("text:"): _section(buf, sec, name, key)
+        for name, sec in secs.items()
+        if name.startswith("text:")
+    }
     return SegmentContents(
         ids=ids,
         vectors=vectors,
@@ -229,6 +241,7 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
         clusters=clusters,
         sparse=sparse,
         postings=postings,
+        text=text,
         mapping=buf if isinstance(buf, mmap.mmap) else None,
         vectors_at=(secs["vectors"][0], secs["vectors"][1]),
     )

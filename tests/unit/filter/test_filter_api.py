@@ -19,6 +19,7 @@ def test_public_names_are_pinned() -> None:
             "Node",
             "Or",
             "Range",
+            "TextMatch",
             "parse_filter",
             "reference_matches",
         ]
