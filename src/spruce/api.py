@@ -25,6 +25,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from spruce.docschema import DocumentSchema
+from spruce.doctypes import (
+    DeleteDocumentsResponse,
+    FetchDocumentsResponse,
+    ListDocumentsResponse,
+    SearchDocumentsResponse,
+    UpdateDocumentsResponse,
+    UpsertDocumentsResponse,
+)
 from spruce.types import (
     FetchByMetadataResponse,
     FetchResponse,
@@ -40,12 +49,97 @@ from spruce.types import (
     WriteResponse,
 )
 
-__all__ = ["ControlPlane", "DataPlane"]
+__all__ = ["ControlPlane", "DataPlane", "DocumentPlane"]
+
+
+class DocumentPlane(Protocol):
+    """A document index's Documents API (SDK 10.x ``index.documents``; ``spruce.engine.documents``).
+    Every argument is keyword-only and ``namespace`` is required, as in the SDK."""
+
+    @property
+    def schema(self) -> DocumentSchema:
+        """The index's searched fields."""
+        ...
+
+    def upsert(
+        self, *, namespace: str, documents: Sequence[Mapping[str, Any]], timeout: float | None = None
+    ) -> UpsertDocumentsResponse:
+        """Insert or replace whole documents (at most 1,000 and 2 MB), as one durable write."""
+        ...
+
+    def search(
+        self,
+        *,
+        namespace: str,
+        score_by: Sequence[Mapping[str, Any]],
+        top_k: int,
+        include_fields: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> SearchDocumentsResponse:
+        """The ``top_k`` best documents by the ``score_by`` clauses that pass ``filter``."""
+        ...
+
+    def fetch(
+        self,
+        *,
+        namespace: str,
+        ids: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        include_fields: Sequence[str] | None = None,
+        pagination_token: str | None = None,
+        limit: int | None = None,
+        timeout: float | None = None,
+    ) -> FetchDocumentsResponse:
+        """Documents by ids, or a page of those matching ``filter``."""
+        ...
+
+    def delete(
+        self,
+        *,
+        namespace: str,
+        ids: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        delete_all: bool = False,
+        timeout: float | None = None,
+    ) -> DeleteDocumentsResponse:
+        """By ids, by filter, or every document of the namespace."""
+        ...
+
+    def update(
+        self,
+        *,
+        namespace: str,
+        documents: Sequence[Mapping[str, Any]] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        set_fields: Mapping[str, Any] | None = None,
+        remove_fields: Sequence[str] | None = None,
+        timeout: float | None = None,
+    ) -> UpdateDocumentsResponse:
+        """Partial updates, per document or by filter."""
+        ...
+
+    def list_page(
+        self,
+        *,
+        namespace: str,
+        prefix: str | None = None,
+        limit: int | None = None,
+        pagination_token: str | None = None,
+        timeout: float | None = None,
+    ) -> ListDocumentsResponse:
+        """One page of document ids in id order."""
+        ...
 
 
 class DataPlane(Protocol):
     """One index: records and namespaces. ``list`` and ``list_namespaces`` are written here, once, on top
     of their paginated forms."""
+
+    @property
+    def documents(self) -> DocumentPlane:
+        """A document index's Documents API (refused on a vector index)."""
+        ...
 
     def upsert(
         self,
@@ -211,6 +305,18 @@ class ControlPlane(Protocol):
     ) -> IndexConfig:
         """A new empty index. ``spec`` (serverless or pod, a dict or the SDK's spec objects) is recorded as
         given; every index runs the same way here."""
+        ...
+
+    def create_document_index(
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        spec: Any = None,
+        deletion_protection: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> IndexConfig:
+        """A new empty document index (the 2026-07 Documents API; SDK 10.x ``pc.indexes.create(schema=)``):
+        ``schema`` is ``{"fields": {...}}`` of searched fields (``spruce.docschema``)."""
         ...
 
     def list_indexes(self) -> IndexList:

@@ -4,8 +4,10 @@ Catalog document (a ``storage.versioned`` document under ``catalog/``, magic ``S
 
     {"indexes": [{"name": "docs", "dimension": 384, "metric": "cosine", "uid": "<32 hex>",
                   "spec": {...}, "deletion_protection": "disabled", "tags": {}, "vector_type": "dense",
-                  "created_at": 1764240000.0, "number": 3}],
+                  "created_at": 1764240000.0, "number": 3, "documents": null}],
      "next_number": 4}
+
+``documents`` is a document index's schema (``spruce.docschema``; null for a vector index).
 
 ``number`` counts index creations over the store's life and is never reused (the server's per-index port
 is derived from it). A catalog written before numbers existed has neither key: its indexes are numbered
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spruce.api import ControlPlane
+from spruce.docschema import parse_schema
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
 from spruce.engine.state import ANN_MIN_ROWS
 from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
@@ -156,6 +159,38 @@ class Database(ControlPlane):
             tags=validate_tags(tags),
             created_at=time.time(),
         )
+        return self._add(config)
+
+    def create_document_index(
+        self,
+        name: object,
+        schema: object,
+        spec: object = None,
+        deletion_protection: object = None,
+        tags: object = None,
+    ) -> IndexConfig:
+        """A new empty document index (the Documents API): ``schema`` declares its searched fields
+        (``spruce.docschema``). Its records' vectors are the dense field's (dimension 0 without one)."""
+        cfg_name = validate_index_name(name)
+        doc_schema = parse_schema(schema)
+        dense = doc_schema.dense
+        config = IndexConfig(
+            name=cfg_name,
+            dimension=dense[1] if dense else 0,
+            metric=dense[2] if dense else "dotproduct",
+            vector_type="dense" if dense else "sparse",
+            uid=uuid.uuid4().hex,
+            spec=_spec_dict(spec),
+            deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),
+            tags=validate_tags(tags),
+            created_at=time.time(),
+            documents=doc_schema.to_json(),
+        )
+        return self._add(config)
+
+    def _add(self, config: IndexConfig) -> IndexConfig:
+        """Open ``config``'s engine and commit the catalog with it (the commit point of a create)."""
+        cfg_name = config.name
         with self._mu:
             if cfg_name in self._indexes:
                 raise AlreadyExistsError(f"Resource already exists: index {cfg_name}", field="name")

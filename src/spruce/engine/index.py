@@ -15,7 +15,9 @@ import numpy as np
 
 from spruce import limits
 from spruce.api import DataPlane
+from spruce.docschema import DocumentSchema
 from spruce.engine.block import Block, Snapshot
+from spruce.engine.documents import Documents
 from spruce.engine.maintenance import Maintainer
 from spruce.engine.namespace import Hit, Namespace
 from spruce.engine.pagination import decode_token, encode_token
@@ -142,6 +144,28 @@ class IndexEngine(DataPlane):
     ) -> None:
         self._st = IndexState(store, config, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
         self._maint = Maintainer(self._st, background=background)
+        self._documents = (
+            Documents(self._st, DocumentSchema.from_json(config.documents)) if config.documents else None
+        )
+
+    @property
+    def documents(self) -> Documents:
+        """The Documents API (SDK 10.x ``index.documents``) of a document index."""
+        if self._documents is None:
+            raise InvalidArgumentError(
+                f"index {self.config.name!r} is a vector index: use upsert/query/fetch, not documents "
+                "(document indexes are created with a schema of searched fields)",
+                field="index",
+            )
+        return self._documents
+
+    def _vector_api(self, operation: str) -> None:
+        """Refuse a vector-API write or query on a document index, whose records are documents."""
+        if self._documents is not None:
+            raise InvalidArgumentError(
+                f"index {self.config.name!r} is a document index: use documents.{operation} instead",
+                field="index",
+            )
 
     @property
     def config(self) -> IndexConfig:
@@ -170,6 +194,7 @@ class IndexEngine(DataPlane):
         """One durable write per call, or per ``batch_size`` slice. Every slice is validated before the
         first is written, so a bad record anywhere writes nothing (the SDK would have sent the slices before
         it)."""
+        self._vector_api("upsert")
         ns = validate_namespace(namespace)
         if batch_size is None:
             slices = [vectors]
@@ -228,6 +253,7 @@ class IndexEngine(DataPlane):
         embeddings); ``scan_factor`` scales that default. Filters raise it automatically in proportion to
         their selectivity. Small segments are always searched exactly.
         """
+        self._vector_api("search")
         cfg = self.config
         sparse_index = cfg.vector_type == "sparse"
         k = validate_top_k(top_k, limits.SPARSE_TOP_K_MAX if sparse_index else limits.TOP_K_MAX)
@@ -378,6 +404,7 @@ class IndexEngine(DataPlane):
         dry_run: bool = False,
         timeout: float | None = None,
     ) -> UpdateResponse:
+        self._vector_api("update")
         cfg = self.config
         ns_name = validate_namespace(namespace)
         if (id is None) == (filter is None):

@@ -27,27 +27,38 @@ __all__ = [
     "CreateIndexSchema",
     "CreateNamespaceRequest",
     "DataError",
+    "DeleteDocumentsRequest",
     "DeleteRequest",
     "DescribeIndexStatsRequest",
     "Empty",
     "FetchByMetadataRequest",
     "FetchByMetadataResponse",
+    "FetchDocumentsRequest",
+    "FetchDocumentsResponse",
     "FetchParams",
     "FetchResponse",
     "FetchedVector",
     "IndexList",
     "IndexModel",
     "IndexStats",
+    "ListDocumentsRequest",
+    "ListDocumentsResponse",
     "ListNamespacesParams",
     "ListNamespacesResponse",
     "ListParams",
     "ListResponse",
+    "MatchedRecords",
     "NamespaceDescription",
     "QueryRequest",
     "QueryResponse",
     "SchemaIndexModel",
+    "SearchDocumentsRequest",
+    "SearchDocumentsResponse",
+    "UpdateDocumentsRequest",
     "UpdateRequest",
     "UpdateResponse",
+    "UpsertDocumentsRequest",
+    "UpsertDocumentsResponse",
     "UpsertRequest",
     "UpsertResponse",
 ]
@@ -308,10 +319,24 @@ class Deployment(_Snake):
     shards: int | UnsetType = UNSET
 
 
+class FullTextSearch(_Snake):
+    language: str
+    stemming: bool
+    stop_words: bool
+    lowercase: bool
+    max_term_len: int
+    ngram: dict[str, Any] | UnsetType = UNSET
+
+
 class SchemaField(_Snake):
+    """A vector index's ``_values``/``_sparse_values``, or a document index's searched field."""
+
     type: str
     dimension: int | UnsetType = UNSET
     metric: str | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    full_text_search: FullTextSearch | UnsetType = UNSET
+    store_text: bool | UnsetType = UNSET
 
 
 class IndexSchema(_Snake):
@@ -385,3 +410,86 @@ class CreateIndexSchema(_Snake):
 class ConfigureIndexRequest(_Snake):
     deletion_protection: str | UnsetType = UNSET
     tags: Tags | UnsetType = UNSET
+
+
+# ---------------------------------------------------------------- documents (snake_case, API 2026-07)
+
+
+class DocUsage(_Snake):
+    read_units: int
+
+
+class DocPagination(_Snake):
+    next: str
+
+
+class UpsertDocumentsRequest(_Snake):
+    documents: list[dict[str, Any]]
+
+
+class UpsertDocumentsResponse(_Snake):
+    upserted_count: int
+
+
+class SearchDocumentsRequest(_Snake):
+    score_by: list[dict[str, Any]]
+    top_k: int
+    include_fields: list[str] | UnsetType = UNSET
+    filter: Filter | UnsetType = UNSET
+
+
+class SearchDocumentsResponse(_Snake):
+    matches: list[dict[str, Any]]
+    namespace: str
+    usage: DocUsage
+
+
+class FetchDocumentsRequest(_Snake):
+    ids: list[str] | UnsetType = UNSET
+    filter: Filter | UnsetType = UNSET
+    include_fields: list[str] | UnsetType = UNSET
+    pagination_token: str | UnsetType = UNSET
+    limit: int | UnsetType = UNSET
+
+
+class FetchDocumentsResponse(_Snake):
+    documents: dict[str, dict[str, Any]]
+    namespace: str
+    usage: DocUsage
+    pagination: DocPagination | UnsetType = UNSET
+
+
+class DeleteDocumentsRequest(_Snake):
+    ids: list[str] | UnsetType = UNSET
+    filter: Filter | UnsetType = UNSET
+    delete_all: bool | UnsetType = UNSET
+
+
+class MatchedRecords(_Snake):
+    """What a document delete or update answers: the count a filter matched (absent otherwise)."""
+
+    matched_records: int | UnsetType = UNSET
+
+
+class UpdateDocumentsRequest(_Snake):
+    documents: list[dict[str, Any]] | UnsetType = UNSET
+    filter: Filter | UnsetType = UNSET
+    set_fields: dict[str, Any] | UnsetType = UNSET
+    remove_fields: list[str] | UnsetType = UNSET
+
+
+class ListDocumentsRequest(_Snake):
+    prefix: str | UnsetType = UNSET
+    limit: int | UnsetType = UNSET
+    pagination_token: str | UnsetType = UNSET
+
+
+class ListedDocument(_Snake, rename={"id": "_id"}):
+    id: str
+
+
+class ListDocumentsResponse(_Snake):
+    documents: list[ListedDocument]
+    namespace: str
+    usage: DocUsage
+    pagination: DocPagination | UnsetType = UNSET

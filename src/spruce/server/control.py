@@ -33,6 +33,16 @@ def create_index(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
     parse = parse_schema_create if is_schema_api(req.api_version) else parse_classic_create
     args = parse(body)
+    if args.documents is not None:
+        cfg = ctx.db.create_document_index(
+            args.name,
+            args.documents,
+            spec=args.spec,
+            deletion_protection=args.deletion_protection,
+            tags=args.tags,
+        )
+        ctx.ports.open(cfg)
+        return _model(ctx, req, cfg, 201)
     cfg = ctx.db.create_index(
         args.name,
         dimension=args.dimension,

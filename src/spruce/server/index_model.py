@@ -49,6 +49,7 @@ class CreateArgs:
     deletion_protection: Any
     tags: Any
     vector_type: Any
+    documents: Any = None  # a document index's schema (``spruce.docschema``), as sent
 
 
 # ---------------------------------------------------------------- responses
@@ -81,7 +82,12 @@ def _classic_model(cfg: IndexConfig, host: str) -> dict[str, Any]:
 def _schema_model(cfg: IndexConfig, host: str) -> dict[str, Any]:
     deployment = deployment_from_spec(cfg.spec)
     fields: dict[str, Any] = {"_sparse_values": {"type": "sparse_vector"}}
-    if cfg.vector_type != "sparse":
+    if cfg.documents is not None:
+        fields = {
+            name: {k: v for k, v in spec.items() if v is not None}
+            for name, spec in cfg.documents["fields"].items()
+        }
+    elif cfg.vector_type != "sparse":
         fields = {
             "_values": {"type": "dense_vector", "dimension": cfg.dimension, "metric": cfg.metric},
             **fields,
@@ -198,6 +204,17 @@ def parse_schema_create(body: dict[str, Any]) -> CreateArgs:
     fields = opt_object(schema, "fields")
     if fields is None:
         raise UnprocessableEntityError("Missing required field 'schema.fields'.", field="schema.fields")
+    if fields and not any(key in ("_values", "_sparse_values") for key in fields):
+        return CreateArgs(  # a document index: the engine checks the schema (``spruce.docschema``)
+            name=name,
+            dimension=None,
+            metric=None,
+            spec=_spec_from_deployment(opt_object(body, "deployment")),
+            deletion_protection=body.get("deletion_protection") or "disabled",
+            tags=body.get("tags") or None,
+            vector_type=None,
+            documents=schema,
+        )
     dense, sparse = _vector_fields(fields)
     if dense is None:
         dimension, metric, vector_type = None, "dotproduct", "sparse" if sparse else "dense"
@@ -215,7 +232,8 @@ def parse_schema_create(body: dict[str, Any]) -> CreateArgs:
 
 
 def _vector_fields(fields: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The ``_values`` and ``_sparse_values`` fields; any other field is a document index (not served)."""
+    """The ``_values`` and ``_sparse_values`` fields of a vector index (a schema naming neither is a document
+    index's; one naming them beside other fields is refused)."""
     if not fields:
         raise InvalidArgumentError(
             "schema.fields must define _values or _sparse_values.", field="schema.fields"
@@ -224,8 +242,8 @@ def _vector_fields(fields: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[
         path = f"schema.fields.{key}"
         if key not in ("_values", "_sparse_values"):
             raise InvalidArgumentError(
-                f"{path}: spruce serves vector indexes only; schema fields other than _values and "
-                "_sparse_values (document indexes, integrated embedding) are not supported.",
+                f"{path}: a vector index's schema holds only _values and _sparse_values; a document "
+                "index's schema names its own fields and no reserved ones.",
                 field=path,
             )
         if not isinstance(value, dict):

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from spruce.errors import MethodNotAllowedError, NotFoundError
-from spruce.server import bodies, control, data, namespaces
+from spruce.server import bodies, control, data, documents, namespaces
 from spruce.server.config import Context
 from spruce.server.http import Request, Response
 
@@ -68,6 +68,7 @@ def _r(method: str, path: str, handler: Handler, **kw: Any) -> Route:
 
 
 _DP = "/index/{index}"
+_DOCS = f"{_DP}/namespaces/{{namespace}}/documents"
 _MODEL = bodies.IndexModel
 
 ROUTES: tuple[Route, ...] = (
@@ -176,6 +177,25 @@ ROUTES: tuple[Route, ...] = (
         response=bodies.NamespaceDescription,
     ),
     _r("DELETE", f"{_DP}/namespaces/{{namespace}}", namespaces.delete_namespace, response=bodies.Empty),
+    *(
+        _r(
+            "POST",
+            f"{_DOCS}/{verb}",
+            handler,
+            operation_id=f"{verb}_documents",
+            body=body,
+            body_required=verb != "list",
+            response=response,
+        )
+        for verb, handler, body, response in (
+            ("upsert", documents.upsert, bodies.UpsertDocumentsRequest, bodies.UpsertDocumentsResponse),
+            ("search", documents.search, bodies.SearchDocumentsRequest, bodies.SearchDocumentsResponse),
+            ("fetch", documents.fetch, bodies.FetchDocumentsRequest, bodies.FetchDocumentsResponse),
+            ("delete", documents.delete, bodies.DeleteDocumentsRequest, bodies.MatchedRecords),
+            ("update", documents.update, bodies.UpdateDocumentsRequest, bodies.MatchedRecords),
+            ("list", documents.list_documents, bodies.ListDocumentsRequest, bodies.ListDocumentsResponse),
+        )
+    ),
 )
 
 
