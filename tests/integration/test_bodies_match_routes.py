@@ -45,6 +45,44 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", f"{IX}/vectors/delete", {"json": {"ids": ["a"]}}),
     ("DELETE", "/indexes/bodies", {}),
 ]
+DX = "/index/docbodies/namespaces/n/documents"
+DOC_SCHEMA = {
+    "fields": {
+        "t": {"type": "string", "full_text_search": {"language": "en"}},
+        "e": {"type": "dense_vector", "dimension": 2, "metric": "cosine"},
+        "s": {"type": "sparse_vector"},
+    }
+}
+# The Documents API's routes, on a document index (created with API 2026-07, the only shape with schemas).
+DOC_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/indexes", {"json": {"name": "docbodies", "schema": DOC_SCHEMA}}),
+    (
+        "POST",
+        f"{DX}/upsert",
+        {
+            "json": {
+                "documents": [
+                    {"_id": "a", "t": "x y", "g": "x", "e": [1, 2], "s": {"indices": [1], "values": [2]}}
+                ]
+            }
+        },
+    ),
+    (
+        "POST",
+        f"{DX}/search",
+        {
+            "json": {
+                "score_by": [{"type": "text", "query": "x", "fields": ["t"]}],
+                "top_k": 2,
+                "include_fields": ["*"],
+            }
+        },
+    ),
+    ("POST", f"{DX}/fetch", {"json": {"filter": {"t": {"$match_any": "x"}}, "limit": 1}}),
+    ("POST", f"{DX}/update", {"json": {"filter": {"g": {"$eq": "x"}}, "set_fields": {"h": 1}}}),
+    ("POST", f"{DX}/list", {"json": {"limit": 1}}),
+    ("POST", f"{DX}/delete", {"json": {"filter": {"h": {"$eq": 1}}}}),
+]
 
 
 def _route(method: str, path: str) -> Route:
@@ -52,7 +90,33 @@ def _route(method: str, path: str) -> Route:
 
 
 def test_every_route_is_exercised() -> None:
-    assert {(m, _route(m, p).path) for m, p, _ in REQUESTS} == {(r.method, r.path) for r in ROUTES}
+    exercised = {(m, _route(m, p).path) for m, p, _ in REQUESTS + DOC_REQUESTS}
+    assert exercised == {(r.method, r.path) for r in ROUTES}
+
+
+def _check_body(route: Route, method: str, path: str, r: httpx.Response) -> None:
+    assert r.status_code == route.status, (method, path, r.text)
+    if route.response is None:
+        assert r.content == b""
+        return
+    alternatives = route.response if isinstance(route.response, tuple) else (route.response,)
+    errors = []
+    for tp in alternatives:
+        try:
+            msgspec.json.decode(r.content, type=tp, strict=True)
+            return
+        except msgspec.ValidationError as exc:
+            errors.append(f"{tp.__name__}: {exc}")
+    raise AssertionError(f"{method} {path}: {r.text} matches no declared type: {errors}")
+
+
+def test_document_bodies_decode_as_declared(http: httpx.Client) -> None:
+    for method, path, kwargs in DOC_REQUESTS:
+        r = http.request(method, path, headers=NEW_API, **kwargs)
+        _check_body(_route(method, path), method, path, r)
+    described = http.get("/indexes/docbodies", headers=NEW_API)
+    _check_body(_route("GET", "/indexes/docbodies"), "GET", "/indexes/docbodies", described)
+    assert described.json()["schema"]["fields"]["t"]["full_text_search"]["language"] == "en"
 
 
 @pytest.mark.parametrize("headers", [NEW_API, CLASSIC_API], ids=["2026-07", "2025-04"])
@@ -63,17 +127,4 @@ def test_success_bodies_decode_as_declared(http: httpx.Client, headers: dict[str
             fields = {"_values": {"type": "dense_vector", "dimension": 2, "metric": "cosine"}}
             kwargs = {"json": {"name": "bodies", "schema": {"fields": fields}}}
         r = http.request(method, path, headers=headers, **kwargs)
-        assert r.status_code == route.status, (method, path, r.text)
-        if route.response is None:
-            assert r.content == b""
-            continue
-        alternatives = route.response if isinstance(route.response, tuple) else (route.response,)
-        errors = []
-        for tp in alternatives:
-            try:
-                msgspec.json.decode(r.content, type=tp, strict=True)
-                break
-            except msgspec.ValidationError as exc:
-                errors.append(f"{tp.__name__}: {exc}")
-        else:
-            raise AssertionError(f"{method} {path}: {r.text} matches no declared type: {errors}")
+        _check_body(route, method, path, r)

@@ -37,6 +37,13 @@ FACES = [f for f in os.environ.get("SPRUCE_FACES", "embedded,server,grpc").split
 _GRPC_STATUS = {413: 400, 422: 400}
 
 
+def _plain(value: Any) -> Any:
+    """An SDK model (msgspec struct) as builtins, for comparing with what spruce stores."""
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
 @dataclass
 class Face:
     """One way in: ``client`` is a ``spruce.Client`` or a ``pinecone.Pinecone``; both take the same calls."""
@@ -56,6 +63,23 @@ class Face:
         name = f"b{next(self._names)}"
         self.client.create_index(name=name, vector_type="sparse", metric="dotproduct", spec=SPEC)
         return self.client.Index(name=name)
+
+    def create_document_index(self, schema: dict[str, Any]) -> tuple[str, Any]:
+        """A fresh document index with ``schema`` (SDK 10.x: ``pc.indexes.create(schema=...)``); its name and
+        its ``documents`` handle."""
+        name = f"d{next(self._names)}"
+        if self.remote:
+            self.client.indexes.create(name=name, schema=schema)
+        else:
+            self.client.create_document_index(name, schema)
+        return name, self.client.index(name=name).documents
+
+    def described_fields(self, name: str) -> dict[str, Any]:
+        """The schema fields describe reports, as plain dicts (the SDK parses them into its field models)."""
+        if not self.remote:
+            return dict(self.client.describe_index(name).documents["fields"])
+        fields = self.client.indexes.describe(name).schema.fields
+        return {key: _plain(value) for key, value in fields.items()}
 
     @property
     def remote(self) -> bool:
