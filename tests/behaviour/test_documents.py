@@ -6,13 +6,13 @@ SDK's own refusal) naming the field, nothing written."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from typing import Any
 
 import numpy as np
 import pytest
+from bm25_reference import bm25, ranked
 from faces import FLUSH_ROWS, Face
 
 pytestmark = [pytest.mark.rest_only, pytest.mark.sdk10]
@@ -61,36 +61,13 @@ def _zipf(n: int) -> np.ndarray:
     return w / w.sum()
 
 
-def _terms(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
 def _bm25(docs: dict[str, dict[str, Any]], field: str, query: str) -> dict[str, float]:
-    """BM25 as Lucene defines it (k1 1.2, b 0.75), over the live documents that hold ``field``."""
-    holders = {rid: _terms(d[field]) for rid, d in docs.items() if d.get(field) and _terms(d[field])}
-    n = len(holders)
-    avgdl = sum(len(t) for t in holders.values()) / n
-    out: dict[str, float] = {}
-    for term in _terms(query):
-        df = sum(term in t for t in holders.values())
-        if not df:
-            continue
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        for rid, t in holders.items():
-            tf = Counter(t)[term]
-            if tf:
-                norm = 1.2 * (1 - 0.75 + 0.75 * len(t) / avgdl)
-                out[rid] = out.get(rid, 0.0) + idf * tf / (tf + norm)
-    return out
-
-
-def _ranked(scores: dict[str, float], k: int) -> list[str]:
-    return [rid for rid, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+    return bm25({rid: d.get(field) for rid, d in docs.items()}, query)
 
 
 def _check_ranking(got: Any, expected: dict[str, float], k: int) -> None:
     ids = [m.id for m in got.matches]
-    assert ids == _ranked(expected, k)
+    assert ids == ranked(expected, k)
     for m in got.matches:
         assert m.score == pytest.approx(expected[m.id], rel=1e-9)
 

@@ -235,6 +235,41 @@ def snapshot(
     return state
 
 
+def doc_snapshot(
+    docs: Any, universe: list[str] | None = None
+) -> dict[str, dict[str, tuple[tuple[float, ...], str]]]:
+    """``snapshot`` for a document index, through its Documents API (records are documents: ``emb`` the
+    values, the other fields the metadata), with listing, a dense search and BM25 scores of the full-text
+    field cross-checked: the statistics must be those of exactly the documents that fetch finds."""
+    from bm25_reference import bm25, ranked
+
+    universe = universe if universe is not None else ids_universe()
+    state: dict[str, dict[str, tuple[tuple[float, ...], str]]] = {}
+    for name in NAMESPACES:
+        public = name or "__default__"
+        got = docs.fetch(namespace=public, ids=universe).documents
+        listed = [d.id for d in docs.list(namespace=public)]
+        assert listed == sorted(got), f"namespace {name!r}: list {listed[:5]}.. != fetched ids"
+        if not got:
+            continue
+        rows = {rid: d.to_dict() for rid, d in got.items()}
+        state[name] = {
+            rid: (f32(doc.pop("emb")), canon_meta({k: v for k, v in doc.items() if k != "_id"}))
+            for rid, doc in ((rid, dict(d)) for rid, d in rows.items())
+        }
+        rid = sorted(got)[0]
+        dense = [{"type": "dense_vector", "field": "emb", "values": rows[rid]["emb"]}]
+        assert rid in [m.id for m in docs.search(namespace=public, score_by=dense, top_k=3).matches]
+        for query in ("alpha", "beta gamma", "kappa iota"):
+            expected = bm25({r: d.get("body") for r, d in rows.items()}, query)
+            text = [{"type": "text", "query": query, "fields": ["body"]}]
+            found = docs.search(namespace=public, score_by=text, top_k=10).matches
+            assert [m.id for m in found] == ranked(expected, 10), f"{name!r}: BM25 ranking for {query!r}"
+            for m in found:
+                assert abs(m.score - expected[m.id]) <= 1e-9 * expected[m.id], f"{name!r}/{m.id}: BM25 score"
+    return state
+
+
 def diff(a: dict[str, Any], b: dict[str, Any], limit: int = 8) -> str:
     """A short human description of how two states differ."""
     out: list[str] = []

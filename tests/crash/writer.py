@@ -2,9 +2,12 @@
 
 Run as a script (never imported by pytest as a test module)::
 
-    python writer.py load <dir> <seed> <flush_rows> [excluded,kinds] [dense|sparse]   # random writes until
-                                                      killed (``sparse``: a sparse index, records carry
-                                                      sparse values instead of dense ones)
+    python writer.py load <dir> <seed> <flush_rows> [excluded,kinds] [dense|sparse|documents]
+                                                      random writes until killed (``sparse``: a sparse
+                                                      index, records carry sparse values instead of dense
+                                                      ones; ``documents``: a document index written
+                                                      through ``index.documents``, each record a document
+                                                      with a full-text ``body``)
     python writer.py torn <dir>                       # the fixed TORN_ENTRIES, then wait to be killed
     python writer.py hold <dir>                       # open the store, write one record, wait
 
@@ -81,6 +84,20 @@ def _metadata(rng: random.Random) -> dict[str, Any]:
     return meta
 
 
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+DOC_SCHEMA = {
+    "fields": {
+        "body": {"type": "string", "full_text_search": {"language": "en"}},
+        "emb": {"type": "dense_vector", "dimension": DIM, "metric": METRIC},
+    }
+}
+
+
+def _body(rng: random.Random) -> str:
+    """A document's full-text field: 1-15 words of a small vocabulary, so that terms recur."""
+    return " ".join(rng.choices(WORDS, weights=range(len(WORDS), 0, -1), k=rng.randint(1, 15)))
+
+
 SPARSE_DIMS = 200  # sparse records draw their indices from 0..199, so they overlap
 
 
@@ -140,6 +157,9 @@ def _random_op(rng: random.Random, i: int, kind: str) -> dict[str, Any]:
     if roll < 0.45:
         size = rng.choice([1, 1, 2, 5, 10, 25, 60, 100])
         records = [[rid, _record_values(rng, kind), _metadata(rng)] for rid in rng.sample(universe, size)]
+        if kind == "documents":
+            for record in records:
+                record[2]["body"] = _body(rng)
         return {"kind": "upsert", "ns": ns, "records": records}
     if roll < 0.60:
         return {"kind": "delete_ids", "ns": ns, "ids": rng.sample(universe, rng.randint(1, 20))}
@@ -164,6 +184,32 @@ def _random_op(rng: random.Random, i: int, kind: str) -> dict[str, Any]:
     if roll < 0.98:
         return {"kind": "delete_filter", "ns": ns, "filter": _filter(rng, True)}
     return {"kind": "delete_all", "ns": ns}
+
+
+def run_doc_op(docs: Any, op: dict[str, Any]) -> int:
+    """Perform ``op`` through the embedded client's Documents API; returns the acknowledged LSN. A record
+    ``[id, values, metadata]`` is the document ``{"_id": id, "emb": values, **metadata}``."""
+    kind, ns = op["kind"], op["ns"] or "__default__"
+    if kind == "upsert":
+        resp = docs.upsert(
+            namespace=ns, documents=[{"_id": r[0], "emb": r[1], **r[2]} for r in op["records"]]
+        )
+    elif kind == "delete_ids":
+        resp = docs.delete(namespace=ns, ids=op["ids"])
+    elif kind == "update_id":
+        patch = {"_id": op["id"], **(op["set_metadata"] or {})}
+        if op["values"] is not None:
+            patch["emb"] = op["values"]
+        resp = docs.update(namespace=ns, documents=[patch])
+    elif kind == "update_filter":
+        resp = docs.update(namespace=ns, filter=op["filter"], set_fields=op["set_metadata"])
+    elif kind == "delete_filter":
+        resp = docs.delete(namespace=ns, filter=op["filter"])
+    elif kind == "delete_all":
+        resp = docs.delete(namespace=ns, delete_all=True)
+    else:
+        raise ValueError(f"unknown op {kind!r}")
+    return int(resp.lsn)
 
 
 def run_op(idx: Any, op: dict[str, Any]) -> int:
@@ -214,9 +260,11 @@ def _open(path: str, flush_rows: int, dim: int, kind: str = "dense") -> tuple[An
     if not db.has_index(INDEX):
         if kind == "sparse":
             db.create_index(INDEX, vector_type="sparse")
+        elif kind == "documents":
+            db.create_document_index(INDEX, DOC_SCHEMA)
         else:
             db.create_index(INDEX, dimension=dim, metric=METRIC)
-    return db, db.Index(INDEX)
+    return db, db.Index(INDEX).documents if kind == "documents" else db.Index(INDEX)
 
 
 def _wait_forever() -> None:
@@ -239,7 +287,7 @@ def main(argv: list[str]) -> None:
         while time.monotonic() < deadline:
             op = random_op(rng, i, exclude, kind)
             emit({"t": "begin", "i": i, "op": op})
-            lsn = run_op(idx, op)
+            lsn = run_doc_op(idx, op) if kind == "documents" else run_op(idx, op)
             emit({"t": "ack", "i": i, "lsn": lsn})
             i += 1
     elif mode == "torn":
