@@ -17,7 +17,7 @@ DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
 
-.PHONY: run demo test lint typecheck install clean proto bench-server bench-grpc bench-smoke bench-real bench-clustered bench-sparse
+.PHONY: run demo test lint typecheck install clean proto bench-server bench-grpc bench-smoke bench-real bench-clustered bench-sparse bench-documents
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ bench-clustered: $(BENCH)/.installed
 # Sparse (BM25) search on the real corpus's texts, next to bm25s and Qdrant local mode (issue 12).
 bench-sparse: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/bench_sparse.py
+
+# Full-text search through a document index, next to tantivy used directly and bm25s (issue 13).
+bench-documents: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/bench_documents.py
 
 clean:
 	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 $(PROTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -64,7 +64,7 @@ class DocumentPlane(Protocol):
     def upsert(
         self, *, namespace: str, documents: Sequence[Mapping[str, Any]], timeout: float | None = None
     ) -> UpsertDocumentsResponse:
-        """Insert or replace whole documents (at most 1,000 and 2 MB), as one durable write."""
+        """Insert or replace whole documents (at most 1,000), as one durable write."""
         ...
 
     def search(

@@ -33,8 +33,11 @@ from spruce.index.hnsw import DEFAULT_EF
 from spruce.index.sparse import SparseQuery
 from spruce.text import lucene
 from spruce.text.analysis import Analyzer
-from spruce.text.search import FieldCorpus, Scored, TextScorer, check_fields
+from spruce.text.search import FieldCorpus, TextScorer, check_fields, sum_by_row
 from spruce.types import Vector32, validate_sparse, validate_values
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 __all__ = ["MAX_CLAUSES", "Plan", "parse_score_by", "run_plan"]
 
@@ -202,25 +205,33 @@ def run_plan(
         },
         sizes,
     )
-    total = [Scored(np.zeros(n, dtype=np.bool_), np.zeros(n)) for n in sizes]
-    parts: list[list[Scored]] = [scorer.bm25(name, terms) for name, terms in plan.bm25]
-    parts.extend(scorer.query(tree, sorted(analyzers)) for tree in plan.lucene)
-    for part in parts:
-        for acc, got in zip(total, part, strict=True):
-            acc.match[:] |= got.match
-            acc.score[:] += np.where(got.match, got.score, 0.0)
+    # each block's matching rows and scores, summed over the clauses (OR'd): BM25 clauses as postings
+    # hits, Lucene trees as dense per-row results turned into the same form
+    per_block: list[tuple[list[IntArray], list[FloatArray]]] = [([], []) for _ in at]
+    for name, terms in plan.bm25:
+        for acc, (rows, scores) in zip(per_block, scorer.bm25_rows(name, terms), strict=True):
+            acc[0].append(rows)
+            acc[1].append(scores)
+    for tree in plan.lucene:
+        for acc, got in zip(per_block, scorer.query(tree, sorted(analyzers)), strict=True):
+            rows = np.flatnonzero(got.match)
+            acc[0].append(rows)
+            acc[1].append(got.score[rows])
     hits: list[Hit] = []
-    for (block, snap), acc in zip(at, total, strict=True):
-        if snap.n_alive == 0 or not acc.match.any():
+    for (block, snap), (row_parts, score_parts) in zip(at, per_block, strict=True):
+        if snap.n_alive == 0:
             continue
-        allowed = acc.match & block.matching(flt, snap)
-        rows = np.flatnonzero(allowed)
+        rows, scores = sum_by_row(row_parts, score_parts, snap.n)
+        if not len(rows):
+            continue
+        keep = (snap.alive if flt is None or flt.is_empty else block.matching(flt, snap))[rows]
+        rows, scores = rows[keep], scores[keep]
         if len(rows) > k:
-            scores = acc.score[rows]
-            keep = np.argpartition(-scores, k - 1)[:k]
-            cut = scores[keep].min()
-            rows = rows[scores >= cut]  # ties at the k-th score stay, for the id tie-break
+            top = np.argpartition(-scores, k - 1)[:k]
+            cut = scores[top].min()
+            tied = scores >= cut  # ties at the k-th score stay, for the id tie-break
+            rows, scores = rows[tied], scores[tied]
         ids = block.ids
-        hits.extend(Hit(float(acc.score[r]), ids[r], block, r) for r in rows.tolist())
+        hits.extend(Hit(s, ids[r], block, r) for r, s in zip(rows.tolist(), scores.tolist(), strict=True))
     hits.sort(key=lambda h: (-h.score, h.id))
     return hits[:k]

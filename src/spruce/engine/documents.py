@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import orjson
-
 from spruce import limits
 from spruce.api import DocumentPlane
 from spruce.docschema import DocumentSchema
@@ -51,7 +49,7 @@ from spruce.engine.docsearch import parse_score_by, run_plan
 from spruce.engine.namespace import Namespace
 from spruce.engine.pagination import decode_token, encode_token
 from spruce.engine.state import IndexState
-from spruce.errors import InvalidArgumentError, PayloadTooLargeError
+from spruce.errors import InvalidArgumentError
 from spruce.filter import Filter, parse_filter
 from spruce.storage.ops import Delete, DropNamespace, Op, Upsert
 from spruce.text.index import Analyzed
@@ -165,7 +163,8 @@ class Documents(DocumentPlane):
     def upsert(
         self, *, namespace: object, documents: object, timeout: float | None = None
     ) -> UpsertDocumentsResponse:
-        """Insert or replace whole documents (at most 1,000 and 2 MB per call), as one durable write."""
+        """Insert or replace whole documents (at most 1,000 per call), as one durable write. The 2 MB cap
+        on a request is the server's (a 413), as for vector upserts: in-process there is no request."""
         ns = _namespace(namespace)
         docs = _list_of(documents, "documents", 1, limits.UPSERT_MAX_RECORDS)
         rows = [parse_document(self.schema, raw, f"documents[{i}]") for i, raw in enumerate(docs)]
@@ -178,13 +177,6 @@ class Documents(DocumentPlane):
                     field=f"documents[{i}]._id",
                 )
             seen[r.id] = i
-        size = len(orjson.dumps(docs, option=orjson.OPT_SERIALIZE_NUMPY, default=_jsonable))
-        if size > limits.UPSERT_MAX_BODY_BYTES:
-            raise PayloadTooLargeError(
-                f"documents are {size} bytes encoded, above the limit of {limits.UPSERT_MAX_BODY_BYTES} "
-                "bytes per request; send fewer documents per call",
-                field="documents",
-            )
         self._st.check_writable()
         lsn = self._st.write_upsert(self._upsert_op(ns, rows))
         return UpsertDocumentsResponse(upserted_count=len(rows), lsn=lsn)
@@ -457,13 +449,3 @@ class Documents(DocumentPlane):
 
         start = pagination_token if isinstance(pagination_token, str) else None
         return DocumentPages(page, start)
-
-
-def _jsonable(value: object) -> object:
-    """Size a document holding objects orjson does not know (the SDK's structs) by their fields."""
-    for attr in ("to_dict", "_asdict"):
-        if callable(fn := getattr(value, attr, None)):
-            return fn()
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(type(value).__name__)

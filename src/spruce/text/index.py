@@ -53,6 +53,7 @@ Analyzed = tuple[list[str], list[int]]
 """A field's text analyzed: its terms and their positions (``Analyzer.analyze``)."""
 
 _HEAD = struct.Struct("<QQQQQ")
+_SLICE_TERMS = 64
 
 
 def runs(starts: IntArray, lengths: IntArray) -> IntArray:
@@ -317,8 +318,12 @@ class TextPostings:
             return empty, empty, empty
         t = np.asarray(tids, dtype=np.int64)
         starts, lengths = self.ptr[t], self.ptr[t + 1] - self.ptr[t]
-        entries = runs(starts, lengths)
         which = np.repeat(np.arange(len(t), dtype=np.int64), lengths)
+        if len(t) <= _SLICE_TERMS:  # a few terms: their postings are runs, cheaper sliced than gathered
+            bounds = list(zip(starts.tolist(), (starts + lengths).tolist(), strict=True))
+            rows = np.concatenate([self.rows[a:b] for a, b in bounds]).astype(np.int64)
+            return rows, np.concatenate([self.tf[a:b] for a, b in bounds]).astype(np.int64), which
+        entries = runs(starts, lengths)
         return self.rows[entries].astype(np.int64), self.tf[entries].astype(np.int64), which
 
     def term_rows(self, tid: int) -> IntArray:

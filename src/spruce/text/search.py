@@ -37,7 +37,16 @@ from spruce.text import lucene
 from spruce.text.analysis import Analyzer
 from spruce.text.index import TextPostings
 
-__all__ = ["BM25_B", "BM25_K1", "BlockText", "FieldCorpus", "Scored", "TextScorer", "match_rows"]
+__all__ = [
+    "BM25_B",
+    "BM25_K1",
+    "BlockText",
+    "FieldCorpus",
+    "Scored",
+    "TextScorer",
+    "match_rows",
+    "sum_by_row",
+]
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -128,26 +137,45 @@ class TextScorer:
     def bm25(self, name: str, terms: Sequence[str], boost: float = 1.0) -> list[Scored]:
         """Every block's BM25 score of the ``terms`` (summed; a repeated term counts again), rows holding
         any of them matching."""
+        out: list[Scored] = []
+        for (rows, scores), n in zip(self.bm25_rows(name, terms, boost), self.sizes, strict=True):
+            match = np.zeros(n, dtype=np.bool_)
+            match[rows] = True
+            score = np.zeros(n)
+            score[rows] = scores
+            out.append(Scored(match, score))
+        return out
+
+    def bm25_rows(
+        self, name: str, terms: Sequence[str], boost: float = 1.0
+    ) -> list[tuple[IntArray, FloatArray]]:
+        """``bm25`` as each block's matching rows (ascending, distinct) and their scores: the cost follows
+        the postings read, not the size of the blocks."""
         _, corpus = self.fields[name]
         docs, avgdl = corpus.stats()
         weights: dict[str, float] = {}
         for term in terms:
             weights[term] = weights.get(term, 0.0) + boost * corpus.idf(term)
-        out: list[Scored] = []
-        for (text, _alive), n in zip(corpus.blocks, self.sizes, strict=True):
-            score = np.zeros(n)
+        out: list[tuple[IntArray, FloatArray]] = []
+        for text, _alive in corpus.blocks:
+            got_rows: list[IntArray] = []
+            got_scores: list[FloatArray] = []
+            overlapping = False  # whether a row may appear twice (several terms in one part)
             if docs:
                 for postings, first in text.parts:
                     tids = [postings.term_id(t) for t in weights]
                     known = [(tid, w) for tid, w in zip(tids, weights.values(), strict=True) if tid >= 0]
                     if not known:
                         continue
+                    overlapping |= len(known) > 1
                     rows, tf, which = postings.hits([tid for tid, _ in known])
                     w = np.array([wt for _, wt in known])[which]
-                    score[first : first + postings.n] += np.bincount(
-                        rows, weights=_saturate(tf, postings.dl[rows], avgdl) * w, minlength=postings.n
-                    )
-            out.append(Scored(score > 0, score))
+                    got_rows.append(first + rows)
+                    got_scores.append(_saturate(tf, postings.dl[rows], avgdl) * w)
+            if overlapping:
+                out.append(sum_by_row(got_rows, got_scores, text.n))
+            else:  # one term per part, parts over disjoint ascending row ranges: ascending, distinct
+                out.append(_joined(got_rows, got_scores))
         return out
 
     # ------------------------------------------------------------ Lucene trees
@@ -229,6 +257,34 @@ class TextScorer:
         if not clauses:
             return None
         return _combine(clauses, q.boost, self.sizes)
+
+
+def _joined(rows: Sequence[IntArray], scores: Sequence[FloatArray]) -> tuple[IntArray, FloatArray]:
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if len(rows) == 1:
+        return rows[0], scores[0]
+    return np.concatenate(rows), np.concatenate(scores)
+
+
+def sum_by_row(rows: Sequence[IntArray], scores: Sequence[FloatArray], n: int) -> tuple[IntArray, FloatArray]:
+    """(row, score) pairs with the scores of each row summed, rows ascending, from parts that are each
+    ascending and distinct: by sorting when the pairs are few next to the ``n`` rows of the block, else
+    by counting over all of them."""
+    if len(rows) <= 1:
+        return _joined(rows, scores)
+    r = np.concatenate(rows)
+    s = np.concatenate(scores)
+    if len(r) * 16 < n:
+        uniq, inverse = np.unique(r, return_inverse=True)
+        summed: FloatArray = np.bincount(inverse, weights=s, minlength=len(uniq)).astype(np.float64)
+        return uniq.astype(np.int64), summed
+    dense: FloatArray = np.bincount(r, weights=s, minlength=n).astype(np.float64)
+    if len(s) and float(s.min()) > 0:
+        found: IntArray = np.flatnonzero(dense > 0).astype(np.int64)
+    else:  # a zero score still matches (a Lucene clause boosted by 0)
+        found = np.flatnonzero(np.bincount(r, minlength=n)).astype(np.int64)
+    return found, dense[found]
 
 
 def _saturate(tf: IntArray, dl: Any, avgdl: float) -> FloatArray:
