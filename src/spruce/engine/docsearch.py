@@ -221,7 +221,10 @@ def run_plan(
     for (block, snap), (row_parts, score_parts) in zip(at, per_block, strict=True):
         if snap.n_alive == 0:
             continue
-        rows, scores = sum_by_row(row_parts, score_parts, snap.n)
+        if len(row_parts) == 1:  # one clause: its rows are distinct already
+            rows, scores = row_parts[0], score_parts[0]
+        else:
+            rows, scores = sum_by_row(row_parts, score_parts, snap.n)
         if not len(rows):
             continue
         keep = (snap.alive if flt is None or flt.is_empty else block.matching(flt, snap))[rows]

@@ -268,13 +268,13 @@ def _joined(rows: Sequence[IntArray], scores: Sequence[FloatArray]) -> tuple[Int
 
 
 def sum_by_row(rows: Sequence[IntArray], scores: Sequence[FloatArray], n: int) -> tuple[IntArray, FloatArray]:
-    """(row, score) pairs with the scores of each row summed, rows ascending, from parts that are each
-    ascending and distinct: by sorting when the pairs are few next to the ``n`` rows of the block, else
-    by counting over all of them."""
-    if len(rows) <= 1:
+    """(row, score) pairs with the scores of each row summed, rows ascending (a row may appear in several
+    parts and several times in one): by sorting when the pairs are few next to the ``n`` rows of the
+    block, else by counting over all of them."""
+    if not rows:
         return _joined(rows, scores)
-    r = np.concatenate(rows)
-    s = np.concatenate(scores)
+    r = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    s = np.concatenate(scores) if len(scores) > 1 else scores[0]
     if len(r) * 16 < n:
         uniq, inverse = np.unique(r, return_inverse=True)
         summed: FloatArray = np.bincount(inverse, weights=s, minlength=len(uniq)).astype(np.float64)
