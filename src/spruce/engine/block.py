@@ -126,7 +126,7 @@ class Block:
         self._sq.resize(max(self.n, 16), refcheck=False)
         self._alive = np.ones(max(self.n, 16), dtype=bool) if alive is None else alive.copy()
         self.n_alive = int(self._alive[: self.n].sum())
-        self._columns = MetadataColumns() if columns is None else columns
+        self._columns = MetadataColumns(skip=frozenset(text_fields or ())) if columns is None else columns
         self._columns_rows = len(self._columns)  # rows of ``metadata`` already in the columns
         self._columns_mu = threading.Lock()
         # Sparse rows in compressed-row form (``types.SparseRows``), growable like the vectors: indptr has

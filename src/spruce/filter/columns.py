@@ -785,10 +785,13 @@ class MetadataColumns:
     too, since postings are brought up to date lazily, so concurrent evaluations are not safe either.
     """
 
-    def __init__(self, *, indexed: bool = True) -> None:
+    def __init__(self, *, indexed: bool = True, skip: frozenset[str] = frozenset()) -> None:
         self._fields: dict[str, _FieldStore] = {}
         self._len = 0
         self.indexed = indexed
+        # fields never filtered by comparison (a document index's full-text fields, which their postings
+        # answer): not stored in columns, so their text is neither held twice nor persisted twice
+        self.skip = skip
 
     def __len__(self) -> int:
         return self._len
@@ -803,8 +806,11 @@ class MetadataColumns:
         if self._len + len(metas) > _MAX_ROWS:
             raise OverflowError(f"MetadataColumns holds at most {_MAX_ROWS} rows")
         batches: dict[str, tuple[_FieldStore, _Pending]] = {}
+        skip = self.skip
         for row, meta in enumerate(metas, start=self._len):
             for name, value in meta.items():
+                if skip and name in skip:
+                    continue
                 batch = batches.get(name)
                 if batch is None:
                     batch = batches[name] = (self._fields.get(name) or _FieldStore(), _Pending())
@@ -893,7 +899,7 @@ class MetadataColumns:
         """A copy that shares the arrays (copied only when the copy is appended to, never written in
         place) and has its own postings: a snapshot that a flush or merge reads (:meth:`gather`) without
         holding the block's lock, while queries go on evaluating (so updating postings on) the original."""
-        out = MetadataColumns(indexed=self.indexed)
+        out = MetadataColumns(indexed=self.indexed, skip=self.skip)
         for name, store in self._fields.items():
             twin = _FieldStore()
             twin.vocab = dict(store.vocab)
