@@ -28,7 +28,9 @@ Measured, one query at a time on one thread:
   on the same strings; the sets they return must be equal (both evaluate Lucene's boolean rules).
 * ``dense + $match_phrase``: dense top-10 with a text-match filter (spruce only: the peers have no such
   filter), recall against an exact scan of the passages containing the phrase.
-* ingest documents/s and the store's bytes per document on disk.
+* ingest documents/s and the store's bytes per document on disk;
+* read-your-writes one document at a time: tantivy's add + commit + reload (what a search needs to see
+  the write) against spruce's upsert (durable and visible when it returns).
 
 Goals (issue 13): BM25 top-10 p50 < 2 ms, at least 0.5x tantivy's QPS, rankings equal to the reference
 within floating-point ties.
@@ -222,7 +224,7 @@ def main() -> None:
 
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("body", stored=False, tokenizer_name="default")
-    builder.add_unsigned_field("rid", stored=True, fast=True)
+    builder.add_unsigned_field("rid", stored=True, fast=True, indexed=True)
     tschema = builder.build()
     tdir = tempfile.mkdtemp(prefix="tantivy-")
     tindex = tantivy.Index(tschema, path=tdir)
@@ -235,6 +237,31 @@ def main() -> None:
     tindex.reload()
     print(f"tantivy ingest: {n / (time.perf_counter() - t0):,.0f} documents/s (text only, one commit)")
     searcher = tindex.searcher()
+
+    # read-your-writes one document at a time: tantivy needs a commit (fsync) and a reload before a
+    # search sees a write; spruce's upsert is durable and visible when it returns
+    small = [(n + i, f"fresh passage number {i} about read your writes") for i in range(50)]
+    writer = tindex.writer(heap_size=50_000_000, num_threads=1)
+    times = []
+    for rid, text in small:
+        t = time.perf_counter()
+        writer.add_document(tantivy.Document(body=text, rid=rid))
+        writer.commit()
+        tindex.reload()
+        times.append(time.perf_counter() - t)
+    percentile_report("tantivy 1-doc write, commit+reload", times)
+    for rid, _ in small:
+        writer.delete_documents("rid", rid)
+    writer.commit()
+    writer.wait_merging_threads()
+    tindex.reload()
+    searcher = tindex.searcher()
+    times = []
+    for rid, text in small:
+        t = time.perf_counter()
+        docs.upsert(namespace="w", documents=[{"_id": str(rid), "body": text, "emb": vectors[0]}])
+        times.append(time.perf_counter() - t)
+    percentile_report("spruce 1-doc upsert (durable, visible)", times)
 
     def tantivy_search(q: str) -> list[int]:
         query = tindex.parse_query(q, ["body"])
