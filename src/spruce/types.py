@@ -172,6 +172,17 @@ def validate_ids(value: object, *, field: str = "ids", max_count: int = limits.F
     return [validate_id(v, field=f"{field}[{i}]") for i, v in enumerate(value)]
 
 
+def validate_id_prefix(value: object, *, field: str = "prefix") -> str:
+    """An id prefix for listing: ASCII, at most ``ID_MAX_LEN`` characters; ``None`` is no prefix."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > limits.ID_MAX_LEN or not value.isascii():
+        raise InvalidArgumentError(
+            f"{field} must be an ASCII string of at most {limits.ID_MAX_LEN} characters", field=field
+        )
+    return value
+
+
 def validate_namespace(value: object, *, field: str = "namespace") -> str:
     """Return the canonical namespace name; ``None``, ``""`` and ``__default__`` are the default one."""
     if value is None or value == limits.DEFAULT_NAMESPACE_ALIAS:
@@ -489,6 +500,11 @@ def validate_int(value: object, lo: int, hi: int, *, field: str) -> int:
     if not lo <= value <= hi:
         raise InvalidArgumentError(f"{field} must be from {lo} to {hi}, got {value}", field=field)
     return value
+
+
+def validate_limit(value: object, default: int, maximum: int, *, field: str = "limit") -> int:
+    """A page size: ``default`` when not given, else an integer from 1 to ``maximum``."""
+    return default if value is None else validate_int(value, 1, maximum, field=field)
 
 
 def validate_top_k(value: object, maximum: int = limits.TOP_K_MAX) -> int:

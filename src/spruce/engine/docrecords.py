@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from spruce import limits
 from spruce.docschema import DocumentSchema
 from spruce.engine.block import Block
 from spruce.errors import InvalidArgumentError
@@ -34,7 +33,16 @@ from spruce.types import (
     validate_values,
 )
 
-__all__ = ["DocumentRow", "Patch", "check_field_names", "parse_document", "parse_patch", "render"]
+__all__ = [
+    "DocumentRow",
+    "Patch",
+    "parse_document",
+    "parse_patch",
+    "render",
+    "row_of",
+    "stack_rows",
+    "wanted_fields",
+]
 
 ID = "_id"
 SCORE = "_score"
@@ -113,6 +121,26 @@ def _field_value(schema: DocumentSchema, name: str, value: object, where: str) -
     )
 
 
+def _fields_of(
+    schema: DocumentSchema, values: Mapping[str, Any], where: str
+) -> tuple[Vector32 | None, tuple[IndexArray, Vector32] | None, Metadata]:
+    """``values`` (field name -> value, ``_id`` excluded) checked and sorted into the dense vector, the
+    sparse values and the other fields."""
+    vector: Vector32 | None = None
+    sparse: tuple[IndexArray, Vector32] | None = None
+    fields: Metadata = {}
+    for name, value in values.items():
+        _check_name(name, where)
+        slot, checked = _field_value(schema, name, value, where)
+        if slot == "dense":
+            vector = checked
+        elif slot == "sparse":
+            sparse = checked
+        else:
+            fields[name] = checked
+    return vector, sparse, fields
+
+
 def _check_name(name: object, where: str) -> str:
     if not isinstance(name, str) or not name:
         raise InvalidArgumentError(f"{where}: field names must be non-empty strings", field=where)
@@ -151,20 +179,7 @@ def parse_document(schema: DocumentSchema, raw: object, where: str) -> DocumentR
     if ID not in raw:
         raise InvalidArgumentError(f"{where} has no _id; every document needs one", field=f"{where}._id")
     rid = validate_id(raw[ID], field=f"{where}._id")
-    vector: Vector32 | None = None
-    sparse: tuple[IndexArray, Vector32] | None = None
-    fields: Metadata = {}
-    for name, value in raw.items():
-        if name == ID:
-            continue
-        _check_name(name, where)
-        slot, checked = _field_value(schema, name, value, where)
-        if slot == "dense":
-            vector = checked
-        elif slot == "sparse":
-            sparse = checked
-        else:
-            fields[name] = checked
+    vector, sparse, fields = _fields_of(schema, {k: v for k, v in raw.items() if k != ID}, where)
     if schema.dense is not None and vector is None:
         raise InvalidArgumentError(
             f"{where}.{schema.dense[0]} is missing: the schema's dense_vector field is required in every "
@@ -192,20 +207,12 @@ def parse_patch(schema: DocumentSchema, values: Mapping[str, Any], remove: objec
             f"{where}: {schema.dense[0]!r} cannot be removed: the dense_vector field is required",
             field=where,
         )
-    vector, sparse, fields = None, None, {}
-    for name, value in values.items():
-        _check_name(name, where)
+    for name in values:
         if name in removed:
             raise InvalidArgumentError(
                 f"{where}.{name} is both set and removed in one update", field=f"{where}.{name}"
             )
-        slot, checked = _field_value(schema, name, value, where)
-        if slot == "dense":
-            vector = checked
-        elif slot == "sparse":
-            sparse = checked
-        else:
-            fields[name] = checked
+    vector, sparse, fields = _fields_of(schema, values, where)
     return Patch(vector, sparse, fields, removed)
 
 
@@ -247,13 +254,6 @@ def render(
         if wanted is None or name in wanted:
             out[name] = list(value) if isinstance(value, list) else value
     return out
-
-
-def check_field_names(names: Sequence[str], *, field: str) -> None:
-    """Field names given to remove_fields and the like: strings, at most ``ID_MAX_LEN`` long."""
-    for name in names:
-        if not isinstance(name, str) or not 0 < len(name) <= limits.ID_MAX_LEN:
-            raise InvalidArgumentError(f"{field} must hold non-empty field names", field=field)
 
 
 def stack_rows(schema: DocumentSchema, rows: Sequence[DocumentRow]) -> Vector32:

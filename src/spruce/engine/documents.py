@@ -51,15 +51,17 @@ from spruce.engine.pagination import decode_token, encode_token
 from spruce.engine.state import IndexState
 from spruce.errors import InvalidArgumentError
 from spruce.filter import Filter, parse_filter
-from spruce.storage.ops import Delete, DropNamespace, Op, Upsert
+from spruce.storage.ops import Op, Upsert
 from spruce.text.index import Analyzed
 from spruce.types import (
     Pagination,
     SparseRows,
     Usage,
     validate_id,
+    validate_id_prefix,
     validate_ids,
     validate_int,
+    validate_limit,
     validate_namespace,
     validate_top_k,
 )
@@ -67,8 +69,6 @@ from spruce.types import (
 __all__ = ["Documents"]
 
 T = TypeVar("T")
-FETCH_LIMIT_DEFAULT = 100
-FETCH_LIMIT_MAX = 10_000
 
 
 def _units(n: int) -> Usage:
@@ -218,28 +218,12 @@ class Documents(DocumentPlane):
         if sum((ids is not None, delete_all, filter is not None)) != 1:
             raise InvalidArgumentError("delete needs exactly one of ids, filter or delete_all", field="ids")
         if delete_all:
-
-            def resolve_all() -> tuple[list[Op], None]:
-                return ([DropNamespace(ns_name)] if ns_name in self._st.namespaces else []), None
-
-            return DeleteDocumentsResponse(lsn=self._st.write(resolve_all)[0])
+            return DeleteDocumentsResponse(lsn=self._st.drop_namespace(ns_name))
         if ids is not None:
             id_list = validate_ids(ids, max_count=limits.DELETE_MAX_IDS)
-
-            def resolve_ids() -> tuple[list[Op], None]:
-                ns = self._st.namespaces.get(ns_name)
-                present = [rid for rid in dict.fromkeys(id_list) if ns is not None and rid in ns.loc]
-                return ([Delete(ns_name, present)] if present else []), None
-
-            return DeleteDocumentsResponse(lsn=self._st.write(resolve_ids)[0])
+            return DeleteDocumentsResponse(lsn=self._st.delete_ids(ns_name, id_list))
         flt = self._filter(filter, text_match=False, required="delete by filter needs a non-empty filter")
-
-        def resolve_filter() -> tuple[list[Op], int]:
-            ns = self._st.namespaces.get(ns_name)
-            matched = sorted(ns.matching_ids(flt)) if ns is not None else []
-            return ([Delete(ns_name, matched)] if matched else []), len(matched)
-
-        lsn, matched = self._st.write(resolve_filter)
+        lsn, matched = self._st.delete_matching(ns_name, flt)
         return DeleteDocumentsResponse(lsn=lsn, matched_records=matched)
 
     def update(
@@ -382,13 +366,14 @@ class Documents(DocumentPlane):
             docs = self._read(ns_name, by_ids) or {}
             return FetchDocumentsResponse(documents=docs, namespace=_public(ns_name), usage=_units(len(docs)))
         flt = self._filter(filter, text_match=True, required="fetch by filter needs a non-empty filter")
-        lim = FETCH_LIMIT_DEFAULT if limit is None else validate_int(limit, 1, FETCH_LIMIT_MAX, field="limit")
+        lim = validate_limit(
+            limit, limits.FETCH_BY_METADATA_LIMIT_DEFAULT, limits.FETCH_BY_METADATA_LIMIT_MAX
+        )
         after = decode_token(pagination_token)
 
         def by_filter(ns: Namespace) -> tuple[dict[str, Document], str | None]:
-            matched = sorted(rid for rid in ns.matching_ids(flt) if after is None or rid > after)
-            page = matched[:lim]
-            nxt = encode_token(page[-1]) if len(matched) > lim else None
+            page, more = ns.page_matching(flt, after, lim)
+            nxt = encode_token(page[-1]) if more else None
             return {rid: Document(self._render(ns, rid, wanted)) for rid in page}, nxt
 
         docs, nxt = self._read(ns_name, by_filter) or ({}, None)
@@ -410,19 +395,9 @@ class Documents(DocumentPlane):
     ) -> ListDocumentsResponse:
         """One page of document ids (with ``prefix``) in id order."""
         ns_name = _namespace(namespace)
-        if prefix is not None and (
-            not isinstance(prefix, str) or len(prefix) > limits.ID_MAX_LEN or not prefix.isascii()
-        ):
-            raise InvalidArgumentError(
-                f"prefix must be an ASCII string of at most {limits.ID_MAX_LEN} characters", field="prefix"
-            )
-        lim = (
-            limits.LIST_LIMIT_DEFAULT
-            if limit is None
-            else validate_int(limit, 1, limits.LIST_LIMIT_MAX, field="limit")
-        )
+        pre = validate_id_prefix(prefix)
+        lim = validate_limit(limit, limits.LIST_LIMIT_DEFAULT, limits.LIST_LIMIT_MAX)
         after = decode_token(pagination_token)
-        pre = prefix or ""
         ids, more = self._read(ns_name, lambda ns: ns.list_ids(pre, after, lim)) or ([], False)
         return ListDocumentsResponse(
             documents=[ListedDocument(id=i) for i in ids],

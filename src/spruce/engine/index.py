@@ -33,7 +33,6 @@ from spruce.index.sparse import SparseQuery
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
     CreateNamespace,
-    Delete,
     DropNamespace,
     Op,
     Upsert,
@@ -62,8 +61,10 @@ from spruce.types import (
     WriteResponse,
     validate_batch,
     validate_id,
+    validate_id_prefix,
     validate_ids,
     validate_int,
+    validate_limit,
     validate_metadata,
     validate_namespace,
     validate_sparse,
@@ -369,10 +370,8 @@ class IndexEngine(DataPlane):
     ) -> FetchByMetadataResponse:
         ns_name = validate_namespace(namespace)
         flt = self._parse_filter(filter, required="Empty filter provided for fetch by metadata request")
-        lim = (
-            limits.FETCH_BY_METADATA_LIMIT_DEFAULT
-            if limit is None
-            else validate_int(limit, 1, limits.FETCH_BY_METADATA_LIMIT_MAX, field="limit")
+        lim = validate_limit(
+            limit, limits.FETCH_BY_METADATA_LIMIT_DEFAULT, limits.FETCH_BY_METADATA_LIMIT_MAX
         )
         after = decode_token(pagination_token)
 
@@ -380,10 +379,8 @@ class IndexEngine(DataPlane):
             ns = self._st.namespaces.get(ns_name)
             if ns is None:
                 return {}, None
-            ids = sorted(rid for rid in ns.matching_ids(flt) if after is None or rid > after)
-            page = ids[:lim]
-            nxt = encode_token(page[-1]) if len(ids) > lim else None
-            return {rid: self._vector(ns, rid) for rid in page}, nxt
+            page, more = ns.page_matching(flt, after, lim)
+            return {rid: self._vector(ns, rid) for rid in page}, (encode_token(page[-1]) if more else None)
 
         vectors, nxt = self._st.read(run)
         return FetchByMetadataResponse(
@@ -487,28 +484,13 @@ class IndexEngine(DataPlane):
         if given != 1:
             raise InvalidArgumentError("delete needs exactly one of ids, delete_all or filter", field="ids")
         if delete_all:
-            return WriteResponse(
-                lsn=self._st.write(
-                    lambda: ([DropNamespace(ns_name)] if ns_name in self._st.namespaces else [], None)
-                )[0]
-            )
+            return WriteResponse(lsn=self._st.drop_namespace(ns_name))
         if ids is not None:
-            id_list = validate_ids(ids, max_count=limits.DELETE_MAX_IDS)
-
-            def resolve_ids() -> tuple[list[Op], None]:
-                ns = self._st.namespaces.get(ns_name)
-                present = [rid for rid in dict.fromkeys(id_list) if ns is not None and rid in ns.loc]
-                return ([Delete(ns_name, present)] if present else []), None
-
-            return WriteResponse(lsn=self._st.write(resolve_ids)[0])
+            return WriteResponse(
+                lsn=self._st.delete_ids(ns_name, validate_ids(ids, max_count=limits.DELETE_MAX_IDS))
+            )
         flt = self._parse_filter(filter, required="Delete with empty metadata filter is not allowed")
-
-        def resolve_filter() -> tuple[list[Op], None]:
-            ns = self._st.namespaces.get(ns_name)
-            matched = ns.matching_ids(flt) if ns is not None else []
-            return ([Delete(ns_name, sorted(matched))] if matched else []), None
-
-        return WriteResponse(lsn=self._st.write(resolve_filter)[0])
+        return WriteResponse(lsn=self._st.delete_matching(ns_name, flt)[0])
 
     def list_paginated(
         self,
@@ -519,19 +501,8 @@ class IndexEngine(DataPlane):
         timeout: float | None = None,
     ) -> ListResponse:
         ns_name = validate_namespace(namespace)
-        pre = ""
-        if prefix is not None:
-            if not isinstance(prefix, str) or len(prefix) > limits.ID_MAX_LEN or not prefix.isascii():
-                raise InvalidArgumentError(
-                    f"prefix must be an ASCII string of at most {limits.ID_MAX_LEN} characters",
-                    field="prefix",
-                )
-            pre = prefix
-        lim = (
-            limits.LIST_LIMIT_DEFAULT
-            if limit is None
-            else validate_int(limit, 1, limits.LIST_LIMIT_MAX, field="limit")
-        )
+        pre = validate_id_prefix(prefix)
+        lim = validate_limit(limit, limits.LIST_LIMIT_DEFAULT, limits.LIST_LIMIT_MAX)
         after = decode_token(pagination_token)
 
         def run() -> tuple[list[str], bool]:
@@ -579,11 +550,7 @@ class IndexEngine(DataPlane):
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidArgumentError("prefix must be a string", field="prefix")
         pre = prefix or ""
-        lim = (
-            limits.LIST_LIMIT_DEFAULT
-            if limit is None
-            else validate_int(limit, 1, limits.LIST_LIMIT_MAX, field="limit")
-        )
+        lim = validate_limit(limit, limits.LIST_LIMIT_DEFAULT, limits.LIST_LIMIT_MAX)
         after = decode_token(pagination_token)
 
         def run() -> tuple[list[NamespaceDescription], int, str | None]:

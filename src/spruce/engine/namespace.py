@@ -265,6 +265,12 @@ class Namespace:
             out.extend(ids[r] for r in np.flatnonzero(block.matching(flt)).tolist())
         return out
 
+    def page_matching(self, flt: Filter | None, after: str | None, limit: int) -> tuple[list[str], bool]:
+        """Up to ``limit`` ids of live records passing ``flt``, after ``after``, ascending, and whether
+        more follow (a fetch by filter's page)."""
+        ids = sorted(rid for rid in self.matching_ids(flt) if after is None or rid > after)
+        return ids[:limit], len(ids) > limit
+
     def count_matching(self, flt: Filter | None) -> int:
         if flt is None or flt.is_empty:
             return self.count

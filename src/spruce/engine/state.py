@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
 from spruce.errors import DataCorruptionError, StoreClosedError, StoreReadOnlyError
-from spruce.filter import MetadataColumns
+from spruce.filter import Filter, MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
 from spruce.index.sparse import Postings
@@ -266,6 +266,30 @@ class IndexState:
             if not ops:
                 return self.lsn, result
             return self._log_and_apply(ops), result
+
+    def drop_namespace(self, ns_name: str) -> int:
+        """Delete every record of a namespace (a no-op, logging nothing, if it does not exist)."""
+        return self.write(lambda: ([DropNamespace(ns_name)] if ns_name in self.namespaces else [], None))[0]
+
+    def delete_ids(self, ns_name: str, ids: Sequence[str]) -> int:
+        """Delete the records among ``ids`` that exist (logging only those; nothing if none)."""
+
+        def resolve() -> tuple[list[Op], None]:
+            ns = self.namespaces.get(ns_name)
+            present = [rid for rid in dict.fromkeys(ids) if ns is not None and rid in ns.loc]
+            return ([Delete(ns_name, present)] if present else []), None
+
+        return self.write(resolve)[0]
+
+    def delete_matching(self, ns_name: str, flt: Filter | None) -> tuple[int, int]:
+        """Delete the records passing ``flt``, resolved under the write lock; the LSN and how many."""
+
+        def resolve() -> tuple[list[Op], int]:
+            ns = self.namespaces.get(ns_name)
+            matched = sorted(ns.matching_ids(flt)) if ns is not None else []
+            return ([Delete(ns_name, matched)] if matched else []), len(matched)
+
+        return self.write(resolve)
 
     def write_upsert(self, op: Upsert) -> int:
         """Group commit: queue the upsert; whoever holds ``write_mu`` logs all queued ones together."""

@@ -204,31 +204,21 @@ def parse_schema_create(body: dict[str, Any]) -> CreateArgs:
     fields = opt_object(schema, "fields")
     if fields is None:
         raise UnprocessableEntityError("Missing required field 'schema.fields'.", field="schema.fields")
+    common: dict[str, Any] = {
+        "name": name,
+        "spec": _spec_from_deployment(opt_object(body, "deployment")),
+        "deletion_protection": body.get("deletion_protection") or "disabled",
+        "tags": body.get("tags") or None,
+    }
     if fields and not any(key in ("_values", "_sparse_values") for key in fields):
-        return CreateArgs(  # a document index: the engine checks the schema (``spruce.docschema``)
-            name=name,
-            dimension=None,
-            metric=None,
-            spec=_spec_from_deployment(opt_object(body, "deployment")),
-            deletion_protection=body.get("deletion_protection") or "disabled",
-            tags=body.get("tags") or None,
-            vector_type=None,
-            documents=schema,
-        )
+        # a document index: the engine checks the schema (``spruce.docschema``)
+        return CreateArgs(dimension=None, metric=None, vector_type=None, documents=schema, **common)
     dense, sparse = _vector_fields(fields)
     if dense is None:
         dimension, metric, vector_type = None, "dotproduct", "sparse" if sparse else "dense"
     else:
         dimension, metric, vector_type = dense.get("dimension"), dense.get("metric") or "cosine", "dense"
-    return CreateArgs(
-        name=name,
-        dimension=dimension,
-        metric=metric,
-        spec=_spec_from_deployment(opt_object(body, "deployment")),
-        deletion_protection=body.get("deletion_protection") or "disabled",
-        tags=body.get("tags") or None,
-        vector_type=vector_type,
-    )
+    return CreateArgs(dimension=dimension, metric=metric, vector_type=vector_type, **common)
 
 
 def _vector_fields(fields: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
