@@ -9,12 +9,13 @@ log sequence number they were written at (``lsn``), as the vector API's do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spruce.types import Pagination, Usage, _Result
 
 __all__ = [
+    "BatchUpsertResult",
     "DeleteDocumentsResponse",
     "Document",
     "DocumentPages",
@@ -81,6 +82,26 @@ class Document:
 class UpsertDocumentsResponse(_Result):
     upserted_count: int
     lsn: int
+
+
+@dataclass(slots=True)
+class BatchUpsertResult(_Result):
+    """``batch_upsert``'s outcome, with the SDK's ``BatchResult`` counters. In-process every slice is
+    checked before the first is written and a failed write raises, so nothing ever counts as failed;
+    ``lsn`` is the last slice's."""
+
+    total_item_count: int
+    successful_item_count: int
+    total_batch_count: int
+    successful_batch_count: int
+    lsn: int
+    failed_item_count: int = 0
+    failed_batch_count: int = 0
+    errors: list[Any] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
 
 
 @dataclass(slots=True)

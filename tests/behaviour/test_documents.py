@@ -145,9 +145,9 @@ def test_document_and_vector_apis_refuse_each_other(face: Face) -> None:
 def test_upsert_fetch_list_and_stats(face: Face) -> None:
     name, docs = face.create_document_index(SCHEMA)
     corpus = _corpus(3 * FLUSH_ROWS + 11, seed=1)
-    for i in range(0, len(corpus), 40):
-        part = corpus[i : i + 40]
-        assert docs.upsert(namespace=NS, documents=part).upserted_count == len(part)
+    res = docs.batch_upsert(namespace=NS, documents=corpus, batch_size=40)
+    assert res.successful_item_count == len(corpus) and res.total_batch_count == 5 and not res.has_errors
+    assert docs.upsert(namespace=NS, documents=corpus[:2]).upserted_count == 2
     first = corpus[5]
     got = docs.fetch(namespace=NS, ids=[first["_id"], "missing"]).documents
     assert set(got) == {first["_id"]}

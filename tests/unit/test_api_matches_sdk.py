@@ -143,3 +143,22 @@ def test_results_carry_every_field_of_the_sdks(name: str) -> None:
 def _item(tp: Any) -> Any:
     args = typing.get_args(tp)
     return args[-1] if args else tp
+
+
+DOCUMENTS = ["upsert", "batch_upsert", "search", "fetch", "delete", "update", "list"]
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_documents_signatures_match_the_sdk(name: str) -> None:
+    """``index.documents`` embedded takes every keyword of SDK 10.x's ``Documents``, keyword-only with
+    the same defaults (the Documents API has no positional arguments)."""
+    from pinecone.client.documents import Documents as SdkDocuments
+
+    from spruce.engine.documents import Documents
+
+    sdk, mine = _params(getattr(SdkDocuments, name)), _params(getattr(Documents, name))
+    for pname, p in sdk.items():
+        assert pname in mine, f"documents.{name}() lacks the SDK's keyword {pname!r}"
+        assert mine[pname].kind is p.KEYWORD_ONLY, f"documents.{name}({pname}) is not keyword-only"
+        assert mine[pname].default == p.default, f"documents.{name}({pname}) default differs"
+    assert set(mine) == set(sdk), f"documents.{name}() has extra keywords {set(mine) - set(sdk)}"

@@ -23,6 +23,7 @@ from spruce import limits
 from spruce.api import DocumentPlane
 from spruce.docschema import DocumentSchema
 from spruce.doctypes import (
+    BatchUpsertResult,
     DeleteDocumentsResponse,
     Document,
     DocumentPages,
@@ -186,21 +187,34 @@ class Documents(DocumentPlane):
         *,
         namespace: object,
         documents: object,
-        batch_size: int = 100,
-        max_concurrency: int = 4,
-        show_progress: bool = False,
+        batch_size: object = 50,
+        max_concurrency: int | None = None,
+        show_progress: bool = True,
         timeout: float | None = None,
-    ) -> list[UpsertDocumentsResponse]:
-        """``upsert`` in slices of ``batch_size`` (each one durable write); every slice is checked before
-        the first is written."""
+        total_timeout: float | None = None,
+    ) -> BatchUpsertResult:
+        """``upsert`` in slices of ``batch_size`` (each one durable write), as the SDK's ``batch_upsert``.
+        Every slice is checked before the first is written, so a bad document anywhere writes nothing;
+        ``max_concurrency``, ``show_progress`` and the timeouts mean nothing in-process."""
         size = validate_int(batch_size, 1, limits.UPSERT_MAX_RECORDS, field="batch_size")
         if isinstance(documents, (str, bytes, Mapping)) or not isinstance(documents, Sequence):
             raise InvalidArgumentError("documents must be a list", field="documents")
+        if not documents:
+            raise InvalidArgumentError("documents must be a non-empty list", field="documents")
+        for i, raw in enumerate(documents):
+            parse_document(self.schema, raw, f"documents[{i}]")
         slices = [documents[i : i + size] for i in range(0, len(documents), size)]
-        for n, part in enumerate(slices):
-            for i, raw in enumerate(part):
-                parse_document(self.schema, raw, f"documents[{n * size + i}]")
-        return [self.upsert(namespace=namespace, documents=part) for part in slices]
+        lsn = self._st.lsn
+        for part in slices:
+            lsn = self.upsert(namespace=namespace, documents=part).lsn
+        n, b = len(documents), len(slices)
+        return BatchUpsertResult(
+            total_item_count=n,
+            successful_item_count=n,
+            total_batch_count=b,
+            successful_batch_count=b,
+            lsn=lsn,
+        )
 
     def delete(
         self,
