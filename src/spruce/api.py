@@ -315,8 +315,20 @@ class ControlPlane(Protocol):
         deletion_protection: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> IndexConfig:
-        """A new empty document index (the 2026-07 Documents API; SDK 10.x ``pc.indexes.create(schema=)``):
-        ``schema`` is ``{"fields": {...}}`` of searched fields (``spruce.docschema``)."""
+        """A new empty document index (the 2026-07 Documents API): ``schema`` is ``{"fields": {...}}`` of
+        searched fields (``spruce.docschema``)."""
+        ...
+
+    def create_from_schema(
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        spec: Any = None,
+        deletion_protection: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> IndexConfig:
+        """A new empty index from an API 2026-07 ``schema`` (SDK 10.x ``pc.indexes.create(schema=)``): a
+        vector index for ``_values``/``_sparse_values``, else a document index."""
         ...
 
     def list_indexes(self) -> IndexList:

@@ -612,6 +612,30 @@ class IndexConfig:
     def from_json(cls, d: Mapping[str, Any]) -> IndexConfig:
         return cls(**d)
 
+    def schema_fields(self) -> dict[str, dict[str, Any]]:
+        """The index's fields as API 2026-07 describes them: a document index's schema (unset options
+        left out), or a vector index's ``_values`` (dense) and ``_sparse_values``."""
+        if self.documents is not None:
+            return {
+                name: {k: v for k, v in spec.items() if v is not None}
+                for name, spec in self.documents["fields"].items()
+            }
+        fields: dict[str, dict[str, Any]] = {"_sparse_values": {"type": "sparse_vector"}}
+        if self.vector_type != "sparse":
+            dense = {"type": "dense_vector", "dimension": self.dimension, "metric": self.metric}
+            return {"_values": dense, **fields}
+        return fields
+
+    @property
+    def schema(self) -> IndexSchema:
+        """``schema.fields`` as SDK 10.x's index model has it (plain dicts here)."""
+        return IndexSchema(fields=self.schema_fields())
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSchema(_Result):
+    fields: dict[str, dict[str, Any]]
+
 
 # ---------------------------------------------------------------- results
 

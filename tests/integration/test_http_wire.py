@@ -241,9 +241,15 @@ def test_schema_create_translates_to_classic(wire: httpx.Client) -> None:
         "replicas": 2,
         "shards": 1,
     }
-    other = {"name": "wire-doc", "schema": {"fields": {"title": {"type": "string", "full_text_search": {}}}}}
-    assert "title" in _control_error(
-        wire.post("/indexes", headers=NEW_API, json=other), 400, "INVALID_ARGUMENT"
+    # a schema of other fields is a document index; reserved names beside them are refused, naming them
+    title = {"type": "string", "full_text_search": {}}
+    doc = {"name": "wire-doc", "schema": {"fields": {"title": title}}}
+    assert wire.post("/indexes", headers=NEW_API, json=doc).status_code == 201
+    assert wire.get("/indexes/wire-doc", headers=NEW_API).json()["schema"]["fields"]["title"]["store_text"]
+    dense = {"type": "dense_vector", "dimension": 2, "metric": "cosine"}
+    mixed = {"name": "wire-mixed", "schema": {"fields": {"_values": dense, "title": title}}}
+    assert "schema.fields.title" in _control_error(
+        wire.post("/indexes", headers=NEW_API, json=mixed), 400, "INVALID_ARGUMENT"
     )
 
 

@@ -68,16 +68,12 @@ class Face:
         """A fresh document index with ``schema`` (SDK 10.x: ``pc.indexes.create(schema=...)``); its name and
         its ``documents`` handle."""
         name = f"d{next(self._names)}"
-        if self.remote:
-            self.client.indexes.create(name=name, schema=schema)
-        else:
-            self.client.create_document_index(name, schema)
+        self.client.indexes.create(name=name, schema=schema)
         return name, self.client.index(name=name).documents
 
     def described_fields(self, name: str) -> dict[str, Any]:
-        """The schema fields describe reports, as plain dicts (the SDK parses them into its field models)."""
-        if not self.remote:
-            return dict(self.client.describe_index(name).documents["fields"])
+        """The schema fields describe reports, as plain dicts (the SDK parses them into its field models;
+        the embedded client's are dicts already)."""
         fields = self.client.indexes.describe(name).schema.fields
         return {key: _plain(value) for key, value in fields.items()}
 

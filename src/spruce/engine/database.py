@@ -32,6 +32,7 @@ from typing import Any
 from spruce.api import ControlPlane
 from spruce.docschema import parse_schema
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
+from spruce.engine.indexes import Indexes
 from spruce.engine.state import ANN_MIN_ROWS
 from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
 from spruce.storage.objectstore import LocalStore, ObjectStore
@@ -50,6 +51,7 @@ from spruce.types import (
 __all__ = ["Database"]
 
 _DEFAULT_METRIC = {"dense": "cosine", "sparse": "dotproduct"}
+_VECTOR_FIELDS = {"_values": "dense_vector", "_sparse_values": "sparse_vector"}
 
 
 class Database(ControlPlane):
@@ -188,6 +190,44 @@ class Database(ControlPlane):
         )
         return self._add(config)
 
+    def create_from_schema(
+        self,
+        name: object,
+        schema: object,
+        spec: object = None,
+        deletion_protection: object = None,
+        tags: object = None,
+    ) -> IndexConfig:
+        """A new index from an API 2026-07 ``schema``: a vector index when it declares ``_values`` (dense)
+        and/or ``_sparse_values`` and nothing else, a document index otherwise (``create_document_index``)."""
+        fields = schema.get("fields") if isinstance(schema, Mapping) else None
+        if not isinstance(fields, Mapping) or not fields:
+            raise InvalidArgumentError('schema must be an object with a non-empty "fields"', field="schema")
+        if not any(key in _VECTOR_FIELDS for key in fields):
+            return self.create_document_index(name, schema, spec, deletion_protection, tags)
+        for key, value in fields.items():
+            path = f"schema.fields.{key}"
+            if key not in _VECTOR_FIELDS:
+                raise InvalidArgumentError(
+                    f"{path}: a vector index's schema holds only _values and _sparse_values; a document "
+                    "index's schema names its own fields and no reserved ones",
+                    field=path,
+                )
+            if not isinstance(value, Mapping) or value.get("type") != _VECTOR_FIELDS[key]:
+                raise InvalidArgumentError(
+                    f"{path} must be an object with type '{_VECTOR_FIELDS[key]}'", field=f"{path}.type"
+                )
+        dense = fields.get("_values")
+        return self.create_index(
+            name,
+            spec=spec,
+            dimension=dense.get("dimension") if dense else None,
+            metric=(dense.get("metric") or "cosine") if dense else "dotproduct",
+            deletion_protection=deletion_protection,
+            vector_type="dense" if dense else "sparse",
+            tags=tags,
+        )
+
     def _add(self, config: IndexConfig) -> IndexConfig:
         """Open ``config``'s engine and commit the catalog with it (the commit point of a create)."""
         cfg_name = config.name
@@ -262,6 +302,11 @@ class Database(ControlPlane):
                 self._indexes[engine.config.name] = engine
                 raise
         engine._destroy()
+
+    @property
+    def indexes(self) -> Indexes:
+        """SDK 10.x's ``pc.indexes`` namespace (``create(schema=...)``, ``describe``, ``exists`` …)."""
+        return Indexes(self)
 
     def index(self, name: object = "", host: object = "") -> IndexEngine:
         if host and not name:

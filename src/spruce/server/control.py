@@ -7,6 +7,7 @@ also opens and closes its own port (:mod:`spruce.server.ports`), whose address t
 
 from __future__ import annotations
 
+from spruce.errors import InvalidArgumentError
 from spruce.server.config import Context
 from spruce.server.http import Request, Response, json_response
 from spruce.server.index_model import index_model, is_schema_api, parse_classic_create, parse_schema_create
@@ -33,10 +34,10 @@ def create_index(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
     parse = parse_schema_create if is_schema_api(req.api_version) else parse_classic_create
     args = parse(body)
-    if args.documents is not None:
-        cfg = ctx.db.create_document_index(
+    if args.schema is not None:
+        cfg = ctx.db.create_from_schema(
             args.name,
-            args.documents,
+            args.schema,
             spec=args.spec,
             deletion_protection=args.deletion_protection,
             tags=args.tags,
@@ -63,6 +64,8 @@ def describe_index(ctx: Context, req: Request) -> Response:
 def configure_index(ctx: Context, req: Request) -> Response:
     """PATCH: deletion protection and tags. Replica/pod-size/read-capacity changes have no effect here."""
     body = json_object(req.body, empty_ok=True)
+    if body.get("schema") is not None:
+        raise InvalidArgumentError("an index's schema cannot change once it exists", field="schema")
     cfg = ctx.db.configure_index(
         req.params["name"],
         deletion_protection=body.get("deletion_protection"),

@@ -11,10 +11,10 @@ The engine stores ``spec`` in the classic form (``{"serverless": …}``, ``{"pod
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from spruce.deployment import classic_spec, deployment_from_spec, spec_from_deployment
 from spruce.errors import InvalidArgumentError, UnprocessableEntityError
 from spruce.server.wire import opt_object, opt_str, require
 from spruce.types import IndexConfig
@@ -30,7 +30,6 @@ __all__ = [
 
 SCHEMA_API_VERSION = "2026-07"
 _READY = {"ready": True, "state": "Ready"}
-_SERVERLESS_DEFAULT = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 
 
 def is_schema_api(api_version: str) -> bool:
@@ -49,7 +48,7 @@ class CreateArgs:
     deletion_protection: Any
     tags: Any
     vector_type: Any
-    documents: Any = None  # a document index's schema (``spruce.docschema``), as sent
+    schema: Any = None  # the 2026-07 ``schema`` as sent (``Database.create_from_schema`` reads it)
 
 
 # ---------------------------------------------------------------- responses
@@ -81,17 +80,7 @@ def _classic_model(cfg: IndexConfig, host: str) -> dict[str, Any]:
 
 def _schema_model(cfg: IndexConfig, host: str) -> dict[str, Any]:
     deployment = deployment_from_spec(cfg.spec)
-    fields: dict[str, Any] = {"_sparse_values": {"type": "sparse_vector"}}
-    if cfg.documents is not None:
-        fields = {
-            name: {k: v for k, v in spec.items() if v is not None}
-            for name, spec in cfg.documents["fields"].items()
-        }
-    elif cfg.vector_type != "sparse":
-        fields = {
-            "_values": {"type": "dense_vector", "dimension": cfg.dimension, "metric": cfg.metric},
-            **fields,
-        }
+    fields = cfg.schema_fields()
     model: dict[str, Any] = {
         "name": cfg.name,
         "host": host,
@@ -104,56 +93,6 @@ def _schema_model(cfg: IndexConfig, host: str) -> dict[str, Any]:
     if deployment["deployment_type"] == "managed":
         model["read_capacity"] = {"mode": "OnDemand", "status": {"state": "Ready"}}
     return model
-
-
-def classic_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored spec with every field a classic client requires filled in."""
-    if isinstance(spec.get("pod"), Mapping):
-        pod = spec["pod"]
-        replicas, shards = _int_or(pod.get("replicas"), 1), _int_or(pod.get("shards"), 1)
-        out = {
-            "environment": str(pod.get("environment") or "us-east-1-aws"),
-            "pod_type": str(pod.get("pod_type") or "p1.x1"),
-            "pods": _int_or(pod.get("pods"), replicas * shards),
-            "replicas": replicas,
-            "shards": shards,
-        }
-        for key in ("metadata_config", "source_collection"):
-            if pod.get(key) is not None:
-                out[key] = pod[key]
-        return {"pod": out}
-    if isinstance(spec.get("byoc"), Mapping):
-        return {"byoc": {"environment": str(spec["byoc"].get("environment") or "")}}
-    serverless = spec.get("serverless")
-    if isinstance(serverless, Mapping):
-        return {
-            "serverless": {
-                "cloud": str(serverless.get("cloud") or "aws"),
-                "region": str(serverless.get("region") or "us-east-1"),
-            }
-        }
-    return {"serverless": dict(_SERVERLESS_DEFAULT["serverless"])}
-
-
-def deployment_from_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The 2026-07 ``deployment`` object equivalent to a classic spec."""
-    classic = classic_spec(spec)
-    if "pod" in classic:
-        pod = classic["pod"]
-        return {
-            "deployment_type": "pod",
-            "environment": pod["environment"],
-            "pod_type": pod["pod_type"],
-            "replicas": pod["replicas"],
-            "shards": pod["shards"],
-        }
-    if "byoc" in classic:
-        return {"deployment_type": "byoc", "environment": classic["byoc"]["environment"]}
-    return {"deployment_type": "managed", **classic["serverless"]}
-
-
-def _int_or(value: object, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 # ---------------------------------------------------------------- create requests
@@ -204,78 +143,13 @@ def parse_schema_create(body: dict[str, Any]) -> CreateArgs:
     fields = opt_object(schema, "fields")
     if fields is None:
         raise UnprocessableEntityError("Missing required field 'schema.fields'.", field="schema.fields")
-    common: dict[str, Any] = {
-        "name": name,
-        "spec": _spec_from_deployment(opt_object(body, "deployment")),
-        "deletion_protection": body.get("deletion_protection") or "disabled",
-        "tags": body.get("tags") or None,
-    }
-    if fields and not any(key in ("_values", "_sparse_values") for key in fields):
-        # a document index: the engine checks the schema (``spruce.docschema``)
-        return CreateArgs(dimension=None, metric=None, vector_type=None, documents=schema, **common)
-    dense, sparse = _vector_fields(fields)
-    if dense is None:
-        dimension, metric, vector_type = None, "dotproduct", "sparse" if sparse else "dense"
-    else:
-        dimension, metric, vector_type = dense.get("dimension"), dense.get("metric") or "cosine", "dense"
-    return CreateArgs(dimension=dimension, metric=metric, vector_type=vector_type, **common)
-
-
-def _vector_fields(fields: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The ``_values`` and ``_sparse_values`` fields of a vector index (a schema naming neither is a document
-    index's; one naming them beside other fields is refused)."""
-    if not fields:
-        raise InvalidArgumentError(
-            "schema.fields must define _values or _sparse_values.", field="schema.fields"
-        )
-    for key, value in fields.items():
-        path = f"schema.fields.{key}"
-        if key not in ("_values", "_sparse_values"):
-            raise InvalidArgumentError(
-                f"{path}: a vector index's schema holds only _values and _sparse_values; a document "
-                "index's schema names its own fields and no reserved ones.",
-                field=path,
-            )
-        if not isinstance(value, dict):
-            raise InvalidArgumentError(f"{path} must be an object.", field=path)
-        expected = "dense_vector" if key == "_values" else "sparse_vector"
-        if value.get("type") != expected:
-            raise InvalidArgumentError(f"{path}.type must be '{expected}'.", field=f"{path}.type")
-    return fields.get("_values"), fields.get("_sparse_values")
-
-
-def _spec_from_deployment(deployment: dict[str, Any] | None) -> dict[str, Any]:
-    if deployment is None:
-        return {"serverless": dict(_SERVERLESS_DEFAULT["serverless"])}
-    kind = deployment.get("deployment_type", "managed")
-    rest = {k: v for k, v in deployment.items() if k != "deployment_type"}
-    _check_types(rest)
-    if kind == "managed":
-        return {"serverless": {"cloud": rest.get("cloud", "aws"), "region": rest.get("region", "us-east-1")}}
-    if kind == "pod":
-        replicas, shards = _int_or(rest.get("replicas"), 1), _int_or(rest.get("shards"), 1)
-        return {"pod": {**rest, "replicas": replicas, "shards": shards, "pods": replicas * shards}}
-    if kind == "byoc":
-        return {"byoc": rest}
-    raise InvalidArgumentError(
-        f"deployment.deployment_type must be managed, pod or byoc, got {kind!r}.",
-        field="deployment.deployment_type",
+    return CreateArgs(  # the engine reads the schema: a vector or a document index (``Database``)
+        name=name,
+        dimension=None,
+        metric=None,
+        spec=spec_from_deployment(opt_object(body, "deployment")),
+        deletion_protection=body.get("deletion_protection") or "disabled",
+        tags=body.get("tags") or None,
+        vector_type=None,
+        schema=schema,
     )
-
-
-_DEPLOYMENT_TYPES = {
-    "cloud": str,
-    "region": str,
-    "environment": str,
-    "pod_type": str,
-    "replicas": int,
-    "shards": int,
-}
-
-
-def _check_types(deployment: dict[str, Any]) -> None:
-    for key, kind in _DEPLOYMENT_TYPES.items():
-        value = deployment.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            what = "a string" if kind is str else "an integer"
-            raise InvalidArgumentError(f"deployment.{key} must be {what}.", field=f"deployment.{key}")
