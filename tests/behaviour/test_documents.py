@@ -84,6 +84,9 @@ def test_create_describe_and_schema_rules(face: Face) -> None:
         }
     }
     name, _ = face.create_document_index(schema)
+    listed = {i.name: i for i in face.client.indexes.list()}
+    assert set(listed[name].schema.fields) == {"title", "emb", "kw"}
+    assert face.client.indexes.exists(name)
     fields = face.described_fields(name)
     assert fields["emb"]["dimension"] == 8 and fields["emb"]["metric"] == "dotproduct"
     assert fields["emb"]["description"] == "vec"
@@ -381,3 +384,29 @@ def test_rejected_batches_write_nothing(face: Face) -> None:
         docs.update(namespace=NS, documents=[{"_id": good[0]["_id"], "genre": None}])
     assert face.client.index(name=name).describe_index_stats().total_vector_count == 0
     assert list(docs.list(namespace=NS)) == []
+
+
+def test_analysis_options_stemming_stop_words_and_token_cap(face: Face) -> None:
+    stemmed = {"type": "string", "full_text_search": {"language": "en", "stemming": True, "stop_words": True}}
+    plain = {"type": "string", "full_text_search": {"language": "en"}}
+    _, docs = face.create_document_index({"fields": {"s": stemmed, "p": plain}})
+    long_word = "x" * 41  # above the 40-byte token cap: not indexed
+    docs.upsert(
+        namespace=NS,
+        documents=[
+            {"_id": "a", "s": "The Runners were RUNNING", "p": "The Runners were RUNNING"},
+            {"_id": "b", "s": "state of the art", "p": f"a {long_word} word"},
+        ],
+    )
+
+    def hits(query: str, field: str) -> list[str]:
+        res = docs.search(namespace=NS, score_by=[_text(query, field)], top_k=5)
+        return [m.id for m in res.matches]
+
+    assert hits("run", "s") == ["a"] and hits("run", "p") == []  # stemmed / not stemmed
+    assert hits("running", "p") == ["a"]  # lowercased either way
+    assert hits("the", "s") == [] and hits("the", "p") == ["a"]  # a stop word / an ordinary word
+    assert hits(long_word, "p") == [] and hits("word", "p") == ["b"]
+    # positions keep the gaps of removed stop words: the phrase matches the text it was taken from
+    phrase = docs.fetch(namespace=NS, filter={"s": {"$match_phrase": "state of the art"}}).documents
+    assert set(phrase) == {"b"}
