@@ -47,6 +47,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def main() -> None:
     t0 = time.perf_counter()
     writer = tindex.writer(heap_size=512_000_000, num_threads=1)
     for i, text in enumerate(base_texts):
-        writer.add_document(tantivy.Document(body=text, rid=i))
+        writer.add_document(_tantivy_doc(tantivy, text, i))
     writer.commit()
     writer.wait_merging_threads()
     tindex.reload()
@@ -245,7 +246,7 @@ def main() -> None:
     times = []
     for rid, text in small:
         t = time.perf_counter()
-        writer.add_document(tantivy.Document(body=text, rid=rid))
+        writer.add_document(_tantivy_doc(tantivy, text, rid))
         writer.commit()
         tindex.reload()
         times.append(time.perf_counter() - t)
@@ -345,6 +346,13 @@ def main() -> None:
         recalls.append(len(best & {int(m.id) for m in res.matches}) / max(1, min(K, len(allowed))))
     percentile_report("spruce dense + $match_phrase", times, f"recall@10 {statistics.mean(recalls):.4f}")
     db.close()
+
+
+def _tantivy_doc(tantivy: Any, text: str, rid: int) -> Any:
+    doc = tantivy.Document()
+    doc.add_text("body", text)
+    doc.add_unsigned("rid", rid)
+    return doc
 
 
 def _has_phrase(toks: list[str], a: str, b: str) -> bool:

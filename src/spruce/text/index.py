@@ -187,6 +187,18 @@ class TextPostings:
         self.dl = dl
         self.n = len(dl)
         self._lookup: dict[str, int] | None = None
+        self._totals: tuple[int, int] | None = None
+
+    def totals(self) -> tuple[int, int]:
+        """How many rows hold the field (at least one term) and their terms in all: BM25's N and
+        avgdl over these rows when all of them are live (computed once: the postings never change)."""
+        if self._totals is None:
+            self._totals = (int(np.count_nonzero(self.dl)), int(self.dl.sum(dtype=np.int64)))
+        return self._totals
+
+    def df(self, tid: int) -> int:
+        """How many rows hold term ``tid`` (dead ones included)."""
+        return int(self.ptr[tid + 1] - self.ptr[tid])
 
     # ------------------------------------------------------------ building
 

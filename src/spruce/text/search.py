@@ -89,12 +89,26 @@ class FieldCorpus:
     _docs: int = -1
     _avgdl: float = 0.0
     _df: dict[str, int] = field(default_factory=dict)
+    _full: list[bool] = field(default_factory=list)
+
+    def _all_live(self) -> list[bool]:
+        """Per block, whether every row is live: then N, avgdl and df come from the postings' own counts
+        (kept once per postings) instead of masking every row and posting with the liveness."""
+        if not self._full:
+            self._full = [int(np.count_nonzero(alive)) == len(alive) for _, alive in self.blocks]
+        return self._full
 
     def stats(self) -> tuple[int, float]:
         """``N`` and ``avgdl`` (see the module docstring)."""
         if self._docs < 0:
             docs = total = 0
-            for text, alive in self.blocks:
+            for (text, alive), full in zip(self.blocks, self._all_live(), strict=True):
+                if full:
+                    for postings, _first in text.parts:
+                        holders, terms = postings.totals()
+                        docs += holders
+                        total += terms
+                    continue
                 dl = text.dl()
                 live = alive & (dl > 0)
                 docs += int(np.count_nonzero(live))
@@ -106,10 +120,14 @@ class FieldCorpus:
         got = self._df.get(term)
         if got is None:
             got = 0
-            for text, alive in self.blocks:
+            for (text, alive), full in zip(self.blocks, self._all_live(), strict=True):
                 for postings, first in text.parts:
                     tid = postings.term_id(term)
-                    if tid >= 0:
+                    if tid < 0:
+                        continue
+                    if full:
+                        got += postings.df(tid)
+                    else:
                         got += int(np.count_nonzero(alive[first + postings.term_rows(tid)]))
             self._df[term] = got
         return got
