@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from typing import Any
+from unittest import mock
 
 import pytest
 from bm25_reference import bm25, ranked
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spruce
+from spruce.text import topk
 
 WORDS = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen"]
 SCHEMA = {"fields": {"body": {"type": "string", "full_text_search": {"language": "en"}}}}
@@ -30,10 +32,16 @@ op = st.one_of(
 )
 
 
+@pytest.mark.parametrize("prune_min", [topk.PRUNE_MIN_POSTINGS, 3])
 @settings(max_examples=150, deadline=None)
 @given(ops=st.lists(op, min_size=1, max_size=25), queries=st.lists(text, min_size=1, max_size=3))
-def test_bm25_equals_the_definition_after_any_writes(ops: list[tuple[str, Any]], queries: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+def test_bm25_equals_the_definition_after_any_writes(
+    prune_min: int, ops: list[tuple[str, Any]], queries: list[str]
+) -> None:
+    """``prune_min`` 3: terms in three or more rows count as common, so the MaxScore path
+    (``spruce.text.topk``: bounds, theta, reading a common term whole, lookups) runs on these small
+    corpora; at the default every term is rare and read whole."""
+    with mock.patch.object(topk, "PRUNE_MIN_POSTINGS", prune_min), tempfile.TemporaryDirectory() as tmp:
         db = spruce.Client(path=tmp, flush_rows=7, ann_min_rows=4)
         db.create_document_index("t", SCHEMA)
         try:
@@ -75,3 +83,42 @@ def _check(db: spruce.Client, ops: list[tuple[str, Any]], queries: list[str]) ->
         assert [m.id for m in got] == ranked(expected, 10)
         for m in got:
             assert m.score == pytest.approx(expected[m.id], rel=1e-9)
+
+
+@pytest.mark.parametrize("k", [3, 10, 40])
+def test_maxscore_skips_common_terms_and_stays_exact(k: int) -> None:
+    """A common word in every document and rare words in a few: with the prune threshold lowered, the
+    common word is bounded and looked up for the candidates only (k 3), read whole when the rare words
+    reach fewer than k rows' worth of bound (k 40), and the ranking is the definition's either way."""
+    import random
+
+    rng = random.Random(k)
+    bodies = {}
+    for i in range(600):
+        words = ["the"] * rng.randint(1, 4) + rng.choices(WORDS, k=rng.randint(0, 6))
+        if i % 50 == 0:
+            words += ["zebra"] * rng.randint(1, 3)
+        if i % 7 == 0:
+            words.append("okapi")
+        rng.shuffle(words)
+        bodies[f"d{i:03d}"] = " ".join(words)
+    with mock.patch.object(topk, "PRUNE_MIN_POSTINGS", 50), tempfile.TemporaryDirectory() as tmp:
+        db = spruce.Client(path=tmp, flush_rows=250)
+        try:
+            db.create_document_index("t", SCHEMA)
+            docs = db.index("t").documents
+            items = list(bodies.items())
+            for i in range(0, len(items), 100):
+                docs.upsert(namespace="n", documents=[{"_id": r, "body": b} for r, b in items[i : i + 100]])
+            docs.delete(namespace="n", ids=["d050", "d007"])
+            live = {r: b for r, b in bodies.items() if r not in ("d050", "d007")}
+            for query in ("zebra the", "okapi zebra the the", "the ant zebra", "the"):
+                expected = bm25(live, query)
+                got = docs.search(
+                    namespace="n", score_by=[{"type": "text", "query": query, "fields": ["body"]}], top_k=k
+                ).matches
+                assert [m.id for m in got] == ranked(expected, k), query
+                for m in got:
+                    assert m.score == pytest.approx(expected[m.id], rel=1e-9)
+        finally:
+            db.close()

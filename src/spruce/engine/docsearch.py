@@ -34,6 +34,7 @@ from spruce.index.sparse import SparseQuery
 from spruce.text import lucene
 from spruce.text.analysis import Analyzer
 from spruce.text.search import FieldCorpus, TextScorer, check_fields, sum_by_row
+from spruce.text.topk import bm25_top
 from spruce.types import Vector32, validate_sparse, validate_values
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -205,6 +206,12 @@ def run_plan(
         },
         sizes,
     )
+    if not plan.lucene:  # BM25 clauses only: MaxScore, reading common terms' postings only if needed
+        allowed = [
+            snap.alive if flt is None or flt.is_empty else block.matching(flt, snap) for block, snap in at
+        ]
+        found = bm25_top(scorer, plan.bm25, k, allowed)
+        return _ranked(at, [(rows, scores) for rows, scores in found], k)
     # each block's matching rows and scores, summed over the clauses (OR'd): BM25 clauses as postings
     # hits, Lucene trees as dense per-row results turned into the same form
     per_block: list[tuple[list[IntArray], list[FloatArray]]] = [([], []) for _ in at]
@@ -217,18 +224,23 @@ def run_plan(
             rows = np.flatnonzero(got.match)
             acc[0].append(rows)
             acc[1].append(got.score[rows])
-    hits: list[Hit] = []
+    summed: list[tuple[IntArray, FloatArray]] = []
     for (block, snap), (row_parts, score_parts) in zip(at, per_block, strict=True):
-        if snap.n_alive == 0:
-            continue
         if len(row_parts) == 1:  # one clause: its rows are distinct already
             rows, scores = row_parts[0], score_parts[0]
         else:
             rows, scores = sum_by_row(row_parts, score_parts, snap.n)
-        if not len(rows):
-            continue
-        keep = (snap.alive if flt is None or flt.is_empty else block.matching(flt, snap))[rows]
-        rows, scores = rows[keep], scores[keep]
+        if len(rows):
+            keep = (snap.alive if flt is None or flt.is_empty else block.matching(flt, snap))[rows]
+            rows, scores = rows[keep], scores[keep]
+        summed.append((rows, scores))
+    return _ranked(at, summed, k)
+
+
+def _ranked(at: list[tuple[Block, Snapshot]], found: list[tuple[IntArray, FloatArray]], k: int) -> list[Hit]:
+    """The best ``k`` of each block's allowed rows and scores, best first, ties by ascending id."""
+    hits: list[Hit] = []
+    for (block, _snap), (rows, scores) in zip(at, found, strict=True):
         if len(rows) > k:
             top = np.argpartition(-scores, k - 1)[:k]
             cut = scores[top].min()

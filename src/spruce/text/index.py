@@ -54,6 +54,7 @@ Analyzed = tuple[list[str], list[int]]
 
 _HEAD = struct.Struct("<QQQQQ")
 _SLICE_TERMS = 64
+_K1, _B = 1.2, 0.75  # BM25's (``spruce.text.search`` defines them; this module is below it)
 
 
 def runs(starts: IntArray, lengths: IntArray) -> IntArray:
@@ -188,6 +189,8 @@ class TextPostings:
         self.n = len(dl)
         self._lookup: dict[str, int] | None = None
         self._totals: tuple[int, int] | None = None
+        self._bounds: tuple[U32Array, U32Array] | None = None
+        self._max_sat: tuple[float, dict[int, float]] | None = None
 
     def totals(self) -> tuple[int, int]:
         """How many rows hold the field (at least one term) and their terms in all: BM25's N and
@@ -195,6 +198,36 @@ class TextPostings:
         if self._totals is None:
             self._totals = (int(np.count_nonzero(self.dl)), int(self.dl.sum(dtype=np.int64)))
         return self._totals
+
+    def bounds(self) -> tuple[U32Array, U32Array]:
+        """Per term: its largest term frequency and the shortest length of a row holding it (what bounds
+        its BM25 contribution: ``spruce.text.topk``); computed once."""
+        if self._bounds is None:
+            starts = self.ptr[:-1]
+            if len(self.words):
+                self._bounds = (
+                    np.maximum.reduceat(self.tf, starts).astype(np.uint32),
+                    np.minimum.reduceat(self.dl[self.rows], starts).astype(np.uint32),
+                )
+            else:
+                empty = np.zeros(0, dtype=np.uint32)
+                self._bounds = (empty, empty)
+        return self._bounds
+
+    def max_saturation(self, tid: int, avgdl: float) -> float:
+        """The largest BM25 term-frequency factor ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` among
+        term ``tid``'s rows, exactly, at this ``avgdl``: kept per term until ``avgdl`` changes (a write
+        to the namespace), so a common word's bound is read from its postings once, not per query."""
+        cache = self._max_sat
+        if cache is None or cache[0] != avgdl:
+            cache = self._max_sat = (avgdl, {})
+        got = cache[1].get(tid)
+        if got is None:
+            lo, hi = int(self.ptr[tid]), int(self.ptr[tid + 1])
+            tf = self.tf[lo:hi].astype(np.float64)
+            dl = self.dl[self.rows[lo:hi]].astype(np.float64)
+            got = cache[1][tid] = float((tf / (tf + _K1 * (1.0 - _B + _B * dl / avgdl))).max())
+        return got
 
     def df(self, tid: int) -> int:
         """How many rows hold term ``tid`` (dead ones included)."""

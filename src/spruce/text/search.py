@@ -45,6 +45,7 @@ __all__ = [
     "Scored",
     "TextScorer",
     "match_rows",
+    "saturate",
     "sum_by_row",
 ]
 
@@ -189,7 +190,7 @@ class TextScorer:
                     rows, tf, which = postings.hits([tid for tid, _ in known])
                     w = np.array([wt for _, wt in known])[which]
                     got_rows.append(first + rows)
-                    got_scores.append(_saturate(tf, postings.dl[rows], avgdl) * w)
+                    got_scores.append(saturate(tf, postings.dl[rows], avgdl) * w)
             if overlapping:
                 out.append(sum_by_row(got_rows, got_scores, text.n))
             else:  # one term per part, parts over disjoint ascending row ranges: ascending, distinct
@@ -250,7 +251,7 @@ class TextScorer:
                 rows, freq = postings.phrase(tids, offsets)
                 match[first + rows] = True
                 if docs:
-                    score[first + rows] = weight * _saturate(freq, postings.dl[rows], avgdl)
+                    score[first + rows] = weight * saturate(freq, postings.dl[rows], avgdl)
             out.append(Scored(match, score))
         return out
 
@@ -305,7 +306,7 @@ def sum_by_row(rows: Sequence[IntArray], scores: Sequence[FloatArray], n: int) -
     return found, dense[found]
 
 
-def _saturate(tf: IntArray, dl: Any, avgdl: float) -> FloatArray:
+def saturate(tf: Any, dl: Any, avgdl: float) -> FloatArray:
     """BM25's term-frequency part, ``tf / (tf + k1 * (1 - b + b * dl / avgdl))``, as float64."""
     tf64 = tf.astype(np.float64)
     norm = BM25_K1 * (1.0 - BM25_B + BM25_B * dl.astype(np.float64) / avgdl)

@@ -1,0 +1,194 @@
+"""The exact top k of BM25 ``text`` clauses without scoring every posting: MaxScore over a namespace.
+
+Each query term t (of some field) has an upper bound on what it adds to any document's score: its
+weight (idf) times the largest term-frequency factor ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` among
+its rows, exact for common terms (``TextPostings.max_saturation``, kept per avgdl) and bounded from its
+largest tf and shortest row for rare ones (``TextPostings.bounds``).
+
+The rare terms (fewer postings than ``PRUNE_MIN_POSTINGS`` or a 32nd of the rows) are read whole and
+summed per row. ``theta``, the k-th best exact score of the ``2k`` rows with the best partial sums (the
+common terms looked up for those rows only), is a lower bound of the final k-th best score. If the
+bounds of the common terms sum below ``theta``, no row that no rare term reached can enter the top k;
+otherwise the common term with the largest bound is read whole too, and the test repeated. The rows
+reached whose partial score plus the bounds of the terms not read still reach ``theta`` are then
+completed exactly: each remaining term's postings are searched for them (``searchsorted``), not read
+whole. Common words (a query's "the", "of") are what this skips.
+
+The result is every candidate that can be in the top k, with its exact score, ties included; the caller
+ranks them. Scores are the same BM25 as ``TextScorer.bm25`` (``spruce.text.search``), summed in another
+order, so they may differ from it in the last bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spruce.text.index import TextPostings
+from spruce.text.search import BM25_B, BM25_K1, TextScorer, saturate, sum_by_row
+
+__all__ = ["PRUNE_MIN_POSTINGS", "bm25_top"]
+
+PRUNE_MIN_POSTINGS = 2048
+"""A term with fewer postings is always read whole (cheaper than a check of ``theta``)."""
+
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+_SLACK = 1e-12  # the bound comparison leaves room for rounding in the sums
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    weight: float
+    avgdl: float
+    ub: float
+    size: int
+    places: tuple[tuple[tuple[TextPostings, int, int], ...], ...]  # per block: (postings, first row, tid)
+
+
+def _terms(scorer: TextScorer, items: Sequence[tuple[str, Sequence[str]]]) -> list[_Term]:
+    out: list[_Term] = []
+    for name, words in items:
+        _, corpus = scorer.fields[name]
+        docs, avgdl = corpus.stats()
+        if not docs:
+            continue
+        counts: dict[str, int] = {}
+        for word in words:
+            counts[word] = counts.get(word, 0) + 1
+        for word, count in counts.items():
+            weight = count * corpus.idf(word)
+            places = []
+            best = 0.0
+            size = 0
+            for text, _alive in corpus.blocks:
+                mine = []
+                for postings, first in text.parts:
+                    tid = postings.term_id(word)
+                    if tid < 0:
+                        continue
+                    mine.append((postings, first, tid))
+                    df = postings.df(tid)
+                    if df >= PRUNE_MIN_POSTINGS:  # a bound worth having exactly (cached per avgdl)
+                        best = max(best, postings.max_saturation(tid, avgdl))
+                    else:
+                        maxtf, mindl = postings.bounds()
+                        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * float(mindl[tid]) / avgdl)
+                        best = max(best, float(maxtf[tid]) / (float(maxtf[tid]) + norm))
+                    size += df
+                places.append(tuple(mine))
+            if size:
+                out.append(_Term(weight, avgdl, weight * best, size, tuple(places)))
+    return out
+
+
+def _kth(scores: Sequence[FloatArray], k: int) -> float:
+    """The k-th best of the scores of all blocks (0 while there are fewer than k)."""
+    values = np.concatenate(scores) if len(scores) > 1 else scores[0]
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _theta(found: Sequence[tuple[IntArray, FloatArray]], unread: Sequence[_Term], k: int) -> float:
+    """A lower bound of the final k-th best score: the k-th best exact score of the ``2k`` rows with
+    the best partial scores (the terms not read whole looked up for them only). Much tighter than the
+    k-th best partial score, at the cost of ``2k`` lookups per unread term."""
+    flat = np.concatenate([s for _, s in found]) if found else np.zeros(0)
+    if len(flat) < k:
+        return 0.0
+    take = min(len(flat), 2 * k)
+    best = np.argpartition(-flat, take - 1)[:take]
+    exact: list[FloatArray] = []
+    start = 0
+    for b, (rows, scores) in enumerate(found):
+        mine = np.sort(best[(best >= start) & (best < start + len(rows))] - start)
+        start += len(rows)
+        if len(mine):
+            got = scores[mine].copy()
+            for term in unread:
+                got += _lookup(term, b, rows[mine])
+            exact.append(got)
+    return _kth(exact, k)
+
+
+def _gather(terms: Sequence[_Term], block: int, n: int) -> tuple[IntArray, FloatArray]:
+    """The rows of one block holding any of ``terms``, ascending, and what those terms add up to."""
+    rows: list[Any] = []  # int32 as stored, or int64 once offset: both index alike
+    scores: list[FloatArray] = []
+    for term in terms:
+        for postings, first, tid in term.places[block]:
+            lo, hi = int(postings.ptr[tid]), int(postings.ptr[tid + 1])
+            got = postings.rows[lo:hi]
+            rows.append(got + first if first else got)
+            scores.append(saturate(postings.tf[lo:hi], postings.dl[got], term.avgdl) * term.weight)
+    return sum_by_row(rows, scores, n)
+
+
+def _lookup(term: _Term, block: int, cand: IntArray) -> FloatArray:
+    """What ``term`` adds to each of the rows ``cand`` (ascending) of one block."""
+    out = np.zeros(len(cand))
+    if not len(cand):
+        return out
+    for postings, first, tid in term.places[block]:
+        lo, hi = int(postings.ptr[tid]), int(postings.ptr[tid + 1])
+        rows = postings.rows[lo:hi]  # searched as stored (int32): casting it would copy every posting
+        local = cand - first
+        inside = (local >= 0) & (local < postings.n)
+        needle = local[inside].astype(rows.dtype)
+        pos = np.minimum(np.searchsorted(rows, needle), len(rows) - 1)
+        hit = rows[pos] == needle
+        where = np.flatnonzero(inside)[hit]
+        at = lo + pos[hit]
+        out[where] += saturate(postings.tf[at], postings.dl[needle[hit]], term.avgdl) * term.weight
+    return out
+
+
+def bm25_top(
+    scorer: TextScorer, items: Sequence[tuple[str, Sequence[str]]], k: int, allowed: Sequence[BoolArray]
+) -> list[tuple[IntArray, FloatArray]]:
+    """Per block: the allowed rows that can be among the best ``k`` by the summed BM25 of ``items``
+    (``(field, terms)`` pairs) over all blocks, ascending, with their exact scores (see the module
+    docstring)."""
+    terms = _terms(scorer, items)
+    sizes = scorer.sizes
+    cut = max(PRUNE_MIN_POSTINGS, sum(sizes) // 32)
+    rare = [t for t in terms if t.size < cut]
+    common = sorted((t for t in terms if t.size >= cut), key=lambda t: -t.ub)
+    if common and not rare:
+        rare, common = common, []  # nothing to bound the common terms with: read them all
+    found = []
+    for b, n in enumerate(sizes):
+        rows, scores = _gather(rare, b, n)
+        keep = allowed[b][rows]
+        found.append((rows[keep], scores[keep]))
+    if not common:
+        return found
+    theta = _theta(found, common, k)
+    rest = sum(t.ub for t in common)
+    while common and rest * (1.0 + _SLACK) >= theta:
+        # a row holding only common terms could still make the top k: read the common term that could
+        # add the most, whole, and bound the others again
+        term = common.pop(0)
+        grown = []
+        for b, (n, (rows, scores)) in enumerate(zip(sizes, found, strict=True)):
+            more, extra = _gather([term], b, n)
+            keep = allowed[b][more]
+            grown.append(sum_by_row([rows, more[keep]], [scores, extra[keep]], n))
+        found = grown
+        rest -= term.ub
+        theta = _theta(found, common, k)
+    for term in common:  # complete the candidates that can still reach theta, term by term
+        pruned = []
+        for b, (rows, scores) in enumerate(found):
+            reach = scores + rest * (1.0 + _SLACK) >= theta
+            rows, scores = rows[reach], scores[reach]
+            pruned.append((rows, scores + _lookup(term, b, rows)))
+        found = pruned
+        rest -= term.ub
+        theta = max(theta, _kth([s for _, s in found], k))
+    return found
