@@ -94,26 +94,55 @@ def _kth(scores: Sequence[FloatArray], k: int) -> float:
     return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
-def _theta(found: Sequence[tuple[IntArray, FloatArray]], unread: Sequence[_Term], k: int) -> float:
-    """A lower bound of the final k-th best score: the k-th best exact score of the ``2k`` rows with
-    the best partial scores (the terms not read whole looked up for them only). Much tighter than the
-    k-th best partial score, at the cost of ``2k`` lookups per unread term."""
-    flat = np.concatenate([s for _, s in found]) if found else np.zeros(0)
-    if len(flat) < k:
-        return 0.0
-    take = min(len(flat), 2 * k)
-    best = np.argpartition(-flat, take - 1)[:take]
-    exact: list[FloatArray] = []
-    start = 0
-    for b, (rows, scores) in enumerate(found):
-        mine = np.sort(best[(best >= start) & (best < start + len(rows))] - start)
-        start += len(rows)
-        if len(mine):
-            got = scores[mine].copy()
+class _Evidence:
+    """Exact scores of some rows, whose k-th best bounds the final k-th best score from below (a row's
+    exact score is final: reading more terms later changes what is known of other rows only)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.exact: dict[tuple[int, int], float] = {}
+
+    def add(self, found: Sequence[tuple[Any, FloatArray]], unread: Sequence[_Term]) -> None:
+        """Make exact the scores of the ``2k`` rows of ``found`` with the best partial scores, by
+        looking up the ``unread`` terms for them only (a row appears at most once per block)."""
+        flat = np.concatenate([s for _, s in found]) if found else np.zeros(0)
+        take = min(len(flat), 2 * self.k)
+        if not take:
+            return
+        best = np.argpartition(-flat, take - 1)[:take]
+        start = 0
+        for b, (rows, scores) in enumerate(found):
+            mine = np.sort(best[(best >= start) & (best < start + len(rows))] - start)
+            start += len(rows)
+            if not len(mine):
+                continue
+            picked = np.asarray(rows[mine], dtype=np.int64)
+            order = np.argsort(picked)
+            picked, got = picked[order], scores[mine][order].copy()
             for term in unread:
-                got += _lookup(term, b, rows[mine])
-            exact.append(got)
-    return _kth(exact, k)
+                got += _lookup(term, b, picked)
+            self.exact.update(zip(((b, r) for r in picked.tolist()), got.tolist(), strict=True))
+
+    def theta(self) -> float:
+        """The k-th best exact score known (0 while fewer than k are known)."""
+        if len(self.exact) < self.k:
+            return 0.0
+        values = np.fromiter(self.exact.values(), dtype=np.float64, count=len(self.exact))
+        return float(np.partition(values, len(values) - self.k)[len(values) - self.k])
+
+
+def _read(acc: FloatArray, term: _Term, block: int) -> Any:
+    """Add ``term``'s contributions to one block's accumulator; the rows it touched (distinct)."""
+    touched = []
+    for postings, first, tid in term.places[block]:
+        lo, hi = int(postings.ptr[tid]), int(postings.ptr[tid + 1])
+        rows = postings.rows[lo:hi]
+        at = rows + first if first else rows
+        acc[at] += saturate(postings.tf[lo:hi], postings.dl[rows], term.avgdl) * term.weight
+        touched.append(at)
+    if not touched:
+        return np.zeros(0, dtype=np.int64)
+    return touched[0] if len(touched) == 1 else np.concatenate(touched)
 
 
 def _gather(terms: Sequence[_Term], block: int, n: int) -> tuple[IntArray, FloatArray]:
@@ -168,20 +197,30 @@ def bm25_top(
         found.append((rows[keep], scores[keep]))
     if not common:
         return found
-    theta = _theta(found, common, k)
+    evidence = _Evidence(k)
+    evidence.add(found, common)
+    theta = evidence.theta()
     rest = sum(t.ub for t in common)
-    while common and rest * (1.0 + _SLACK) >= theta:
-        # a row holding only common terms could still make the top k: read the common term that could
-        # add the most, whole, and bound the others again
-        term = common.pop(0)
-        grown = []
-        for b, (n, (rows, scores)) in enumerate(zip(sizes, found, strict=True)):
-            more, extra = _gather([term], b, n)
-            keep = allowed[b][more]
-            grown.append(sum_by_row([rows, more[keep]], [scores, extra[keep]], n))
-        found = grown
-        rest -= term.ub
-        theta = _theta(found, common, k)
+    if common and rest * (1.0 + _SLACK) >= theta:
+        # a row holding only common terms could still make the top k: read the common terms that could
+        # add the most whole, into one accumulator per block, until the others' bounds fall below theta
+        dense = [np.zeros(n) for n in sizes]
+        for acc, (rows, scores) in zip(dense, found, strict=True):
+            acc[rows] = scores
+        while common and rest * (1.0 + _SLACK) >= theta:
+            term = common.pop(0)
+            rest -= term.ub
+            best = []
+            for b, acc in enumerate(dense):
+                rows = _read(acc, term, b)
+                rows = rows[allowed[b][rows]]
+                best.append((rows, acc[rows]))
+            evidence.add(best, common)
+            theta = evidence.theta()
+        found = []
+        for b, acc in enumerate(dense):
+            cand = np.flatnonzero((acc > 0) & allowed[b])
+            found.append((cand, acc[cand]))
     for term in common:  # complete the candidates that can still reach theta, term by term
         pruned = []
         for b, (rows, scores) in enumerate(found):
