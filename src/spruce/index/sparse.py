@@ -124,6 +124,12 @@ def dot_rows(rows: SparseRows, picked: IntArray, q: SparseQuery) -> FloatArray:
     return out
 
 
+def _positive(bound: float) -> float:
+    """A bound of the k-th final score, used only when positive: below that, the k rows it rests on
+    may end at exactly 0, which is dropped (Pinecone's rule), so it would prune rows that belong."""
+    return bound if bound > 0 else -np.inf
+
+
 def _below(bound: Any, theta: float) -> Any:
     """``bound < theta`` with the relative slack of ``MARGIN`` in the bound's favour (never, while no
     lower bound is known: ``theta`` is -inf)."""
@@ -238,8 +244,9 @@ class Postings:
                     break
             if sample is None:  # few rows in all (a row of several terms is met once per term)
                 sample = np.unique(rows)
-            if len(sample) >= k:
-                scores = acc[sample]
+            scores = acc[sample]
+            scores = scores[scores != 0]  # a row scoring 0 is dropped later: it bounds nothing
+            if len(scores) >= k:
                 kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])
                 rows = rows[~_below(acc[rows], kth)]
         rows = np.unique(rows)
@@ -273,7 +280,7 @@ class Postings:
             mine = r if allowed is None else r[allowed[r]]
             if len(mine) >= k:  # k distinct rows' partial scores: the k-th bounds the final k-th
                 kth = float(np.partition(acc[mine], len(mine) - k)[len(mine) - k])
-                theta = max(theta, kth + float(down_left[i]))
+                theta = max(theta, _positive(kth + float(down_left[i])))
 
         cand = np.flatnonzero(met if allowed is None else met & allowed)
         scores = acc[cand]
@@ -296,7 +303,7 @@ class Postings:
             scores = acc[cand]
             if len(cand) >= k:
                 kth = float(np.partition(scores, len(cand) - k)[len(cand) - k])
-                theta = max(theta, kth + float(down_left[j + 1]))
+                theta = max(theta, _positive(kth + float(down_left[j + 1])))
             keep = ~_below(scores + up_left[j + 1], theta)
             cand, scores = cand[keep], scores[keep]
         return SearchOutcome(cand.astype(np.int64), scores.astype(np.float32), touched)
