@@ -150,18 +150,17 @@ class Database(ControlPlane):
                 raise InvalidArgumentError(
                     f"metric must be 'dotproduct' for a sparse index, got {metric!r}", field="metric"
                 )
-        config = IndexConfig(
-            name=cfg_name,
-            dimension=0 if kind == "sparse" else validate_dimension(dimension),
-            metric=validate_metric(metric if metric is not None else _DEFAULT_METRIC[kind]),
-            vector_type=kind,
-            uid=uuid.uuid4().hex,
-            spec=_spec_dict(spec),
-            deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),
-            tags=validate_tags(tags),
-            created_at=time.time(),
+        return self._add(
+            _new_config(
+                cfg_name,
+                0 if kind == "sparse" else validate_dimension(dimension),
+                validate_metric(metric if metric is not None else _DEFAULT_METRIC[kind]),
+                kind,
+                spec,
+                deletion_protection,
+                tags,
+            )
         )
-        return self._add(config)
 
     def create_document_index(
         self,
@@ -176,19 +175,18 @@ class Database(ControlPlane):
         cfg_name = validate_index_name(name)
         doc_schema = parse_schema(schema)
         dense = doc_schema.dense
-        config = IndexConfig(
-            name=cfg_name,
-            dimension=dense[1] if dense else 0,
-            metric=dense[2] if dense else "dotproduct",
-            vector_type="dense" if dense else "sparse",
-            uid=uuid.uuid4().hex,
-            spec=_spec_dict(spec),
-            deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),
-            tags=validate_tags(tags),
-            created_at=time.time(),
-            documents=doc_schema.to_json(),
+        return self._add(
+            _new_config(
+                cfg_name,
+                dense[1] if dense else 0,
+                dense[2] if dense else "dotproduct",
+                "dense" if dense else "sparse",
+                spec,
+                deletion_protection,
+                tags,
+                documents=doc_schema.to_json(),
+            )
         )
-        return self._add(config)
 
     def create_from_schema(
         self,
@@ -330,6 +328,31 @@ class Database(ControlPlane):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _new_config(
+    name: str,
+    dimension: int,
+    metric: str,
+    vector_type: str,
+    spec: object,
+    deletion_protection: object,
+    tags: object,
+    documents: dict[str, Any] | None = None,
+) -> IndexConfig:
+    """A new index's configuration: a fresh uid (its storage prefix), the spec and settings checked."""
+    return IndexConfig(
+        name=name,
+        dimension=dimension,
+        metric=metric,
+        vector_type=vector_type,
+        uid=uuid.uuid4().hex,
+        spec=_spec_dict(spec),
+        deletion_protection=validate_deletion_protection(deletion_protection or "disabled"),
+        tags=validate_tags(tags),
+        created_at=time.time(),
+        documents=documents,
+    )
 
 
 def _spec_dict(spec: object) -> dict[str, Any]:
