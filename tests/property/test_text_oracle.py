@@ -206,6 +206,17 @@ def flat(results: list[Any], blocks: list[Any], owned: list[list[int]], n: int) 
     return out
 
 
+def flat_rows(results: list[Any], blocks: list[Any], owned: list[list[int]]) -> dict[int, float]:
+    """``flat`` for per-block (rows, scores) results; the rows must be distinct."""
+    out: dict[int, float] = {}
+    for (rows, scores), (_, alive), docs in zip(results, blocks, owned, strict=True):
+        assert len(set(rows.tolist())) == len(rows), "a row twice"
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+            if alive[row]:
+                out[docs[row]] = float(score)
+    return out
+
+
 layouts = st.sampled_from(["blocks", "tail", "gathered"])
 
 
@@ -234,7 +245,7 @@ def test_bm25_matches_the_definition(corpus: Any, terms: list[str], layout: str)
     docs, alive, cuts = corpus
     scorer, (blocks, owned) = build(docs, alive, cuts, layout)
     qterms = [t for w in terms for t in AN.terms(w)]
-    got = flat(scorer.bm25("body", qterms), blocks, owned, len(docs))
+    got = flat_rows(scorer.bm25_rows("body", qterms), blocks, owned)
     oracle = Oracle([AN.analyze(d) for d, a in zip(docs, alive, strict=True) if a])
     for i, d in enumerate(docs):
         if not alive[i]:

@@ -213,17 +213,16 @@ def run_plan(
         found = bm25_top(scorer, plan.bm25, k, allowed)
         return _ranked(at, [(rows, scores) for rows, scores in found], k)
     # each block's matching rows and scores, summed over the clauses (OR'd): BM25 clauses as postings
-    # hits, Lucene trees as dense per-row results turned into the same form
+    # hits, Lucene trees as the rows their postings name
     per_block: list[tuple[list[IntArray], list[FloatArray]]] = [([], []) for _ in at]
     for name, terms in plan.bm25:
         for acc, (rows, scores) in zip(per_block, scorer.bm25_rows(name, terms), strict=True):
             acc[0].append(rows)
             acc[1].append(scores)
     for tree in plan.lucene:
-        for acc, got in zip(per_block, scorer.query(tree, sorted(analyzers)), strict=True):
-            rows = np.flatnonzero(got.match)
+        for acc, (rows, scores) in zip(per_block, scorer.query_rows(tree, sorted(analyzers)), strict=True):
             acc[0].append(rows)
-            acc[1].append(got.score[rows])
+            acc[1].append(scores)
     summed: list[tuple[IntArray, FloatArray]] = []
     for (block, snap), (row_parts, score_parts) in zip(at, per_block, strict=True):
         if len(row_parts) == 1:  # one clause: its rows are distinct already

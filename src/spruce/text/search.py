@@ -18,8 +18,10 @@ the sum of its terms' idfs (Lucene's ``PhraseQuery``). Prefix, wildcard and fuzz
 ``boost`` per matching document (Lucene's constant-score rewrite, tantivy's automaton queries). Boolean
 queries sum their matching clauses (``spruce.text.lucene``).
 
-Each query is worked out per block as two dense arrays over the block's rows: which rows match and
-their score. Dead rows may match; the caller masks them (with the metadata filter) before ranking.
+Each query is worked out per block as the rows that match (ascending, distinct) and their scores
+(``Hits``): terms from their postings, phrases from their position lists, Boolean nodes by intersecting,
+uniting and subtracting their clauses' rows, so the cost follows the postings read, not the rows of the
+block. Dead rows may match; the caller masks them (with the metadata filter) before ranking.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+Hits = tuple["np.ndarray[Any, np.dtype[np.int64]]", "np.ndarray[Any, np.dtype[np.float64]]"]
+"""One block's matching rows (ascending, distinct) and their scores."""
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -139,10 +143,6 @@ class FieldCorpus:
         return math.log(1.0 + (docs - df + 0.5) / (df + 0.5))
 
 
-def _none(n: int) -> Scored:
-    return Scored(np.zeros(n, dtype=np.bool_), np.zeros(n))
-
-
 class TextScorer:
     """Evaluates full-text queries over one namespace snapshot: ``fields`` maps each full-text field to its
     analyzer and corpus; every corpus lists the same blocks in the same order."""
@@ -153,23 +153,12 @@ class TextScorer:
 
     # ------------------------------------------------------------ BM25 text clauses
 
-    def bm25(self, name: str, terms: Sequence[str], boost: float = 1.0) -> list[Scored]:
-        """Every block's BM25 score of the ``terms`` (summed; a repeated term counts again), rows holding
-        any of them matching."""
-        out: list[Scored] = []
-        for (rows, scores), n in zip(self.bm25_rows(name, terms, boost), self.sizes, strict=True):
-            match = np.zeros(n, dtype=np.bool_)
-            match[rows] = True
-            score = np.zeros(n)
-            score[rows] = scores
-            out.append(Scored(match, score))
-        return out
-
     def bm25_rows(
         self, name: str, terms: Sequence[str], boost: float = 1.0
     ) -> list[tuple[IntArray, FloatArray]]:
-        """``bm25`` as each block's matching rows (ascending, distinct) and their scores: the cost follows
-        the postings read, not the size of the blocks."""
+        """Every block's BM25 score of the ``terms`` (summed; a repeated term counts again), as the rows
+        holding any of them (ascending, distinct) and their scores: the cost follows the postings read,
+        not the size of the blocks."""
         _, corpus = self.fields[name]
         docs, avgdl = corpus.stats()
         weights: dict[str, float] = {}
@@ -200,13 +189,26 @@ class TextScorer:
     # ------------------------------------------------------------ Lucene trees
 
     def query(self, q: lucene.Query, default_fields: Sequence[str]) -> list[Scored]:
+        """Every block's rows matching the Lucene tree ``q`` and their scores, as dense arrays."""
+        out: list[Scored] = []
+        for (rows, scores), n in zip(self.query_rows(q, default_fields), self.sizes, strict=True):
+            match = np.zeros(n, dtype=np.bool_)
+            match[rows] = True
+            score = np.zeros(n)
+            score[rows] = scores
+            out.append(Scored(match, score))
+        return out
+
+    def query_rows(self, q: lucene.Query, default_fields: Sequence[str]) -> list[Hits]:
+        """``query`` as each block's matching rows (ascending, distinct) and their scores: every node of
+        the tree is evaluated on the rows its postings name, never on arrays over all rows."""
         got = self._eval(q, default_fields)
-        return got if got is not None else [_none(n) for n in self.sizes]
+        return got if got is not None else [_no_hits() for _ in self.sizes]
 
     def _fields_of(self, node_field: str | None, default_fields: Sequence[str]) -> Sequence[str]:
         return default_fields if node_field is None else (node_field,)
 
-    def _eval(self, q: lucene.Query, defaults: Sequence[str]) -> list[Scored] | None:
+    def _eval(self, q: lucene.Query, defaults: Sequence[str]) -> list[Hits] | None:
         """None: the clause vanished (its text analyzed into no terms), as Lucene drops it."""
         if isinstance(q, lucene.Bool):
             return self._bool(q, defaults)
@@ -216,15 +218,15 @@ class TextScorer:
             return _combine([(lucene.Occur.SHOULD, p) for p in parts], 1.0, self.sizes) if parts else None
         return self._eval_one(q, names[0])
 
-    def _eval_one(self, q: lucene.Query, name: str) -> list[Scored] | None:
+    def _eval_one(self, q: lucene.Query, name: str) -> list[Hits] | None:
         analyzer, corpus = self.fields[name]
         if isinstance(q, lucene.Term):
             terms = analyzer.terms(q.text)
-            return self.bm25(name, terms, q.boost) if terms else None
+            return self.bm25_rows(name, terms, q.boost) if terms else None
         if isinstance(q, lucene.Phrase):
             terms, positions = analyzer.analyze(q.text)
             if len(terms) <= 1:
-                return self.bm25(name, terms, q.boost) if terms else None
+                return self.bm25_rows(name, terms, q.boost) if terms else None
             return self._phrase(name, terms, [p - positions[0] for p in positions], q.boost)
         if isinstance(q, lucene.Prefix):
             prefix = analyzer.normalize(q.prefix)
@@ -236,38 +238,39 @@ class TextScorer:
         word = analyzer.normalize(q.text)
         return self._constant(corpus, lambda p: p.near(word, q.distance), q.boost) if word else None
 
-    def _phrase(self, name: str, terms: list[str], offsets: list[int], boost: float) -> list[Scored]:
+    def _phrase(self, name: str, terms: list[str], offsets: list[int], boost: float) -> list[Hits]:
         _, corpus = self.fields[name]
         docs, avgdl = corpus.stats()
         weight = boost * sum(corpus.idf(t) for t in terms)
-        out: list[Scored] = []
-        for (text, _alive), n in zip(corpus.blocks, self.sizes, strict=True):
-            match = np.zeros(n, dtype=np.bool_)
-            score = np.zeros(n)
-            for postings, first in text.parts:
+        out: list[Hits] = []
+        for text, _alive in corpus.blocks:
+            rows_parts: list[IntArray] = []
+            score_parts: list[FloatArray] = []
+            for postings, first in text.parts:  # parts cover ascending, disjoint row ranges
                 tids = [postings.term_id(t) for t in terms]
                 if min(tids) < 0:
                     continue
                 rows, freq = postings.phrase(tids, offsets)
-                match[first + rows] = True
-                if docs:
-                    score[first + rows] = weight * saturate(freq, postings.dl[rows], avgdl)
-            out.append(Scored(match, score))
+                rows_parts.append(first + rows)
+                score_parts.append(
+                    weight * saturate(freq, postings.dl[rows], avgdl) if docs else np.zeros(len(rows))
+                )
+            out.append(_joined(rows_parts, score_parts))
         return out
 
-    def _constant(self, corpus: FieldCorpus, expand: Any, boost: float) -> list[Scored]:
-        out: list[Scored] = []
-        for (text, _alive), n in zip(corpus.blocks, self.sizes, strict=True):
-            match = np.zeros(n, dtype=np.bool_)
+    def _constant(self, corpus: FieldCorpus, expand: Any, boost: float) -> list[Hits]:
+        out: list[Hits] = []
+        for text, _alive in corpus.blocks:
+            rows_parts: list[IntArray] = []
             for postings, first in text.parts:
                 tids = expand(postings)
                 if tids:
-                    rows, _, _ = postings.hits(tids)
-                    match[first + rows] = True
-            out.append(Scored(match, np.where(match, boost, 0.0)))
+                    rows_parts.append(first + np.unique(postings.hits(tids)[0]))
+            rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, dtype=np.int64)
+            out.append((rows.astype(np.int64), np.full(len(rows), float(boost))))
         return out
 
-    def _bool(self, q: lucene.Bool, defaults: Sequence[str]) -> list[Scored] | None:
+    def _bool(self, q: lucene.Bool, defaults: Sequence[str]) -> list[Hits] | None:
         clauses = []
         for occur, sub in q.clauses:
             got = self._eval(sub, defaults)
@@ -276,6 +279,20 @@ class TextScorer:
         if not clauses:
             return None
         return _combine(clauses, q.boost, self.sizes)
+
+
+def _no_hits() -> Hits:
+    return np.zeros(0, dtype=np.int64), np.zeros(0)
+
+
+def _values_at(rows: IntArray, hits: Hits) -> tuple[BoolArray, FloatArray]:
+    """For each of ``rows``: whether ``hits`` holds it, and its score there (0 where not)."""
+    have, scores = hits
+    if not len(have) or not len(rows):
+        return np.zeros(len(rows), dtype=np.bool_), np.zeros(len(rows))
+    pos = np.minimum(np.searchsorted(have, rows), len(have) - 1)
+    found = have[pos] == rows
+    return found, np.where(found, scores[pos], 0.0)
 
 
 def _joined(rows: Sequence[IntArray], scores: Sequence[FloatArray]) -> tuple[IntArray, FloatArray]:
@@ -315,32 +332,32 @@ def saturate(tf: Any, dl: Any, avgdl: float) -> FloatArray:
 
 
 def _combine(
-    clauses: Sequence[tuple[lucene.Occur, list[Scored]]], boost: float, sizes: Sequence[int]
-) -> list[Scored]:
-    """A Boolean query's result from its clauses' (Lucene's rules, ``spruce.text.lucene``)."""
-    has_must = any(occur is lucene.Occur.MUST for occur, _ in clauses)
-    has_positive = any(occur is not lucene.Occur.MUST_NOT for occur, _ in clauses)
-    out: list[Scored] = []
+    clauses: Sequence[tuple[lucene.Occur, list[Hits]]], boost: float, sizes: Sequence[int]
+) -> list[Hits]:
+    """A Boolean query's result from its clauses' (Lucene's rules, ``spruce.text.lucene``): the rows of
+    every required clause (else of any optional one), less those of a prohibited one; the score the sum
+    of the matching clauses' scores, times ``boost``."""
+    must = [got for occur, got in clauses if occur is lucene.Occur.MUST]
+    should = [got for occur, got in clauses if occur is lucene.Occur.SHOULD]
+    must_not = [got for occur, got in clauses if occur is lucene.Occur.MUST_NOT]
+    out: list[Hits] = []
     for b, n in enumerate(sizes):
-        if not has_positive:
-            out.append(_none(n))
+        if must:
+            rows = must[0][b][0]
+            for got in must[1:]:
+                rows = np.intersect1d(rows, got[b][0], assume_unique=True)
+            score = np.zeros(len(rows))
+            for got in must + should:
+                score += _values_at(rows, got[b])[1]
+        elif should:
+            rows, score = sum_by_row([got[b][0] for got in should], [got[b][1] for got in should], n)
+        else:  # only prohibited clauses: matches nothing
+            out.append(_no_hits())
             continue
-        match = np.ones(n, dtype=np.bool_) if has_must else np.zeros(n, dtype=np.bool_)
-        score = np.zeros(n)
-        for occur, got in clauses:
-            part = got[b]
-            if occur is lucene.Occur.MUST:
-                match &= part.match
-                score += part.score
-            elif occur is lucene.Occur.SHOULD:
-                if not has_must:
-                    match |= part.match
-                score += part.score
-        for occur, got in clauses:
-            if occur is lucene.Occur.MUST_NOT:
-                match &= ~got[b].match
-        score = np.where(match, score * boost, 0.0)
-        out.append(Scored(match, score))
+        for got in must_not:
+            keep = ~_values_at(rows, got[b])[0]
+            rows, score = rows[keep], score[keep]
+        out.append((rows.astype(np.int64), score * boost))
     return out
 
 
