@@ -391,7 +391,9 @@ class TextPostings:
             lengths = self.pos_ptr[at + 1] - starts
             pos = self.positions[runs(starts, lengths)].astype(np.int64) - off
             owner = np.repeat(np.arange(len(candidates), dtype=np.int64), lengths)
-            mine = np.unique((owner << 32) | (pos & 0xFFFFFFFF))
+            mine = (owner << 32) | (pos & 0xFFFFFFFF)
+            if len(mine) > 1 and not bool(np.all(mine[1:] > mine[:-1])):  # n-grams repeat a position
+                mine = np.unique(mine)
             keys = mine if keys is None else np.intersect1d(keys, mine, assume_unique=True)
             if not len(keys):
                 return keys, keys
