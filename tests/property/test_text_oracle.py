@@ -197,17 +197,9 @@ def build(docs: list[str], alive: list[bool], cuts: list[int], layout: str) -> t
     return TextScorer({"body": (AN, corpus)}, [b.n for b, _ in blocks]), [blocks, owned]
 
 
-def flat(results: list[Any], blocks: list[Any], owned: list[list[int]], n: int) -> dict[int, float]:
-    """Doc index -> score of the live matching rows."""
-    out: dict[int, float] = {}
-    for res, (_, alive), docs in zip(results, blocks, owned, strict=True):
-        for row in np.flatnonzero(res.match & alive).tolist():
-            out[docs[row]] = float(res.score[row])
-    return out
-
-
 def flat_rows(results: list[Any], blocks: list[Any], owned: list[list[int]]) -> dict[int, float]:
-    """``flat`` for per-block (rows, scores) results; the rows must be distinct."""
+    """Doc index -> score of the live matching rows, from per-block (rows, scores) results (each row
+    once)."""
     out: dict[int, float] = {}
     for (rows, scores), (_, alive), docs in zip(results, blocks, owned, strict=True):
         assert len(set(rows.tolist())) == len(rows), "a row twice"
@@ -226,7 +218,7 @@ def test_query_strings_match_the_oracle(corpus: Any, text: str, layout: str) -> 
     docs, alive, cuts = corpus
     scorer, (blocks, owned) = build(docs, alive, cuts, layout)
     q = lucene.parse_query(text)
-    got = flat(scorer.query(q, ["body"]), blocks, owned, len(docs))
+    got = flat_rows(scorer.query_rows(q, ["body"]), blocks, owned)
     oracle = Oracle([AN.analyze(d) for d, a in zip(docs, alive, strict=True) if a])
     expect: dict[int, float] = {}
     for i, d in enumerate(docs):

@@ -62,10 +62,6 @@ class Plan:
     metric: str = "dotproduct"
     sparse: SparseQuery | None = None
 
-    @property
-    def is_text(self) -> bool:
-        return self.dense is None and self.sparse is None
-
 
 def _vector_field(clause: Mapping[str, Any], where: str) -> object:
     name = clause.get("field")

@@ -90,11 +90,13 @@ def _public(ns: str) -> str:
     return ns or limits.DEFAULT_NAMESPACE_ALIAS
 
 
-def _list_of(value: object, field: str, lo: int, hi: int) -> Sequence[Any]:
+def _list_of(value: object, field: str, lo: int, hi: int | None = None) -> Sequence[Any]:
+    """``value`` as a non-string list of ``lo`` to ``hi`` (None: any number of) items."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise InvalidArgumentError(f"{field} must be a list", field=field)
-    if not lo <= len(value) <= hi:
-        raise InvalidArgumentError(f"{field} must hold {lo} to {hi} items, got {len(value)}", field=field)
+    if len(value) < lo or (hi is not None and len(value) > hi):
+        limit = f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+        raise InvalidArgumentError(f"{field} must hold {limit} items, got {len(value)}", field=field)
     return value
 
 
@@ -167,10 +169,16 @@ class Documents(DocumentPlane):
         """Insert or replace whole documents (at most 1,000 per call), as one durable write. The 2 MB cap
         on a request is the server's (a 413), as for vector upserts: in-process there is no request."""
         ns = _namespace(namespace)
-        docs = _list_of(documents, "documents", 1, limits.UPSERT_MAX_RECORDS)
-        rows = [parse_document(self.schema, raw, f"documents[{i}]") for i, raw in enumerate(docs)]
+        rows = self._rows(_list_of(documents, "documents", 1, limits.UPSERT_MAX_RECORDS), 0)
+        self._st.check_writable()
+        lsn = self._st.write_upsert(self._upsert_op(ns, rows))
+        return UpsertDocumentsResponse(upserted_count=len(rows), lsn=lsn)
+
+    def _rows(self, docs: Sequence[Any], offset: int) -> list[DocumentRow]:
+        """One request's documents checked (``documents[offset + i]`` in messages), ids unique in it."""
+        rows = [parse_document(self.schema, raw, f"documents[{offset + i}]") for i, raw in enumerate(docs)]
         seen: dict[str, int] = {}
-        for i, r in enumerate(rows):
+        for i, r in enumerate(rows, start=offset):
             if r.id in seen:
                 raise InvalidArgumentError(
                     f"documents[{i}]._id {r.id!r} repeats documents[{seen[r.id]}]._id; ids must be unique "
@@ -178,9 +186,7 @@ class Documents(DocumentPlane):
                     field=f"documents[{i}]._id",
                 )
             seen[r.id] = i
-        self._st.check_writable()
-        lsn = self._st.write_upsert(self._upsert_op(ns, rows))
-        return UpsertDocumentsResponse(upserted_count=len(rows), lsn=lsn)
+        return rows
 
     def batch_upsert(
         self,
@@ -196,18 +202,15 @@ class Documents(DocumentPlane):
         """``upsert`` in slices of ``batch_size`` (each one durable write), as the SDK's ``batch_upsert``.
         Every slice is checked before the first is written, so a bad document anywhere writes nothing;
         ``max_concurrency``, ``show_progress`` and the timeouts mean nothing in-process."""
+        ns = _namespace(namespace)
         size = validate_int(batch_size, 1, limits.UPSERT_MAX_RECORDS, field="batch_size")
-        if isinstance(documents, (str, bytes, Mapping)) or not isinstance(documents, Sequence):
-            raise InvalidArgumentError("documents must be a list", field="documents")
-        if not documents:
-            raise InvalidArgumentError("documents must be a non-empty list", field="documents")
-        for i, raw in enumerate(documents):
-            parse_document(self.schema, raw, f"documents[{i}]")
-        slices = [documents[i : i + size] for i in range(0, len(documents), size)]
+        docs = _list_of(documents, "documents", 1)
+        slices = [self._rows(docs[i : i + size], i) for i in range(0, len(docs), size)]
+        self._st.check_writable()
         lsn = self._st.lsn
-        for part in slices:
-            lsn = self.upsert(namespace=namespace, documents=part).lsn
-        n, b = len(documents), len(slices)
+        for rows in slices:
+            lsn = self._st.write_upsert(self._upsert_op(ns, rows))
+        n, b = len(docs), len(slices)
         return BatchUpsertResult(
             total_item_count=n,
             successful_item_count=n,
@@ -408,10 +411,15 @@ class Documents(DocumentPlane):
         timeout: float | None = None,
     ) -> ListDocumentsResponse:
         """One page of document ids (with ``prefix``) in id order."""
+        ns_name, pre, lim = self._list_args(namespace, prefix, limit)
+        return self._list_page(ns_name, pre, lim, decode_token(pagination_token))
+
+    def _list_args(self, namespace: object, prefix: object, limit: object) -> tuple[str, str, int]:
         ns_name = _namespace(namespace)
         pre = validate_id_prefix(prefix)
-        lim = validate_limit(limit, limits.LIST_LIMIT_DEFAULT, limits.LIST_LIMIT_MAX)
-        after = decode_token(pagination_token)
+        return ns_name, pre, validate_limit(limit, limits.LIST_LIMIT_DEFAULT, limits.LIST_LIMIT_MAX)
+
+    def _list_page(self, ns_name: str, pre: str, lim: int, after: str | None) -> ListDocumentsResponse:
         ids, more = self._read(ns_name, lambda ns: ns.list_ids(pre, after, lim)) or ([], False)
         return ListDocumentsResponse(
             documents=[ListedDocument(id=i) for i in ids],
@@ -431,10 +439,11 @@ class Documents(DocumentPlane):
     ) -> DocumentPages:
         """Every document id, a page at a time (the SDK's paginator: iterate, ``pages()``, ``to_list()``).
         Arguments are checked now, pages read as they are needed."""
-        self.list_page(namespace=namespace, prefix=prefix, limit=limit, pagination_token=pagination_token)
+        ns_name, pre, lim = self._list_args(namespace, prefix, limit)
+        decode_token(pagination_token)
 
         def page(token: str | None) -> ListDocumentsResponse:
-            return self.list_page(namespace=namespace, prefix=prefix, limit=limit, pagination_token=token)
+            return self._list_page(ns_name, pre, lim, decode_token(token))
 
-        start = pagination_token if isinstance(pagination_token, str) else None
+        start = pagination_token if isinstance(pagination_token, str) and pagination_token else None
         return DocumentPages(page, start)

@@ -189,7 +189,6 @@ class TextPostings:
         self.n = len(dl)
         self._lookup: dict[str, int] | None = None
         self._totals: tuple[int, int] | None = None
-        self._bounds: tuple[U32Array, U32Array] | None = None
         self._max_sat: tuple[float, dict[int, float]] | None = None
 
     def totals(self) -> tuple[int, int]:
@@ -198,21 +197,6 @@ class TextPostings:
         if self._totals is None:
             self._totals = (int(np.count_nonzero(self.dl)), int(self.dl.sum(dtype=np.int64)))
         return self._totals
-
-    def bounds(self) -> tuple[U32Array, U32Array]:
-        """Per term: its largest term frequency and the shortest length of a row holding it (what bounds
-        its BM25 contribution: ``spruce.text.topk``); computed once."""
-        if self._bounds is None:
-            starts = self.ptr[:-1]
-            if len(self.words):
-                self._bounds = (
-                    np.maximum.reduceat(self.tf, starts).astype(np.uint32),
-                    np.minimum.reduceat(self.dl[self.rows], starts).astype(np.uint32),
-                )
-            else:
-                empty = np.zeros(0, dtype=np.uint32)
-                self._bounds = (empty, empty)
-        return self._bounds
 
     def max_saturation(self, tid: int, avgdl: float) -> float:
         """The largest BM25 term-frequency factor ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` among

@@ -44,7 +44,6 @@ __all__ = [
     "BM25_K1",
     "BlockText",
     "FieldCorpus",
-    "Scored",
     "TextScorer",
     "match_rows",
     "saturate",
@@ -76,14 +75,6 @@ class BlockText:
         for postings, first in self.parts:
             out[first : first + postings.n] = postings.dl
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """One block's result: whether each row matches, and its score (0 where it does not)."""
-
-    match: BoolArray
-    score: FloatArray
 
 
 @dataclass
@@ -188,20 +179,10 @@ class TextScorer:
 
     # ------------------------------------------------------------ Lucene trees
 
-    def query(self, q: lucene.Query, default_fields: Sequence[str]) -> list[Scored]:
-        """Every block's rows matching the Lucene tree ``q`` and their scores, as dense arrays."""
-        out: list[Scored] = []
-        for (rows, scores), n in zip(self.query_rows(q, default_fields), self.sizes, strict=True):
-            match = np.zeros(n, dtype=np.bool_)
-            match[rows] = True
-            score = np.zeros(n)
-            score[rows] = scores
-            out.append(Scored(match, score))
-        return out
-
     def query_rows(self, q: lucene.Query, default_fields: Sequence[str]) -> list[Hits]:
-        """``query`` as each block's matching rows (ascending, distinct) and their scores: every node of
-        the tree is evaluated on the rows its postings name, never on arrays over all rows."""
+        """Every block's rows matching the Lucene tree ``q`` (ascending, distinct) and their scores:
+        every node of the tree is evaluated on the rows its postings name, never on arrays over all
+        rows."""
         got = self._eval(q, default_fields)
         return got if got is not None else [_no_hits() for _ in self.sizes]
 

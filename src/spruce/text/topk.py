@@ -1,9 +1,8 @@
 """The exact top k of BM25 ``text`` clauses without scoring every posting: MaxScore over a namespace.
 
-Each query term t (of some field) has an upper bound on what it adds to any document's score: its
-weight (idf) times the largest term-frequency factor ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` among
-its rows, exact for common terms (``TextPostings.max_saturation``, kept per avgdl) and bounded from its
-largest tf and shortest row for rare ones (``TextPostings.bounds``).
+Each common query term t (of some field) has an upper bound on what it adds to any document's score:
+its weight (idf) times the largest term-frequency factor ``tf / (tf + k1 * (1 - b + b * dl / avgdl))``
+among its rows (``TextPostings.max_saturation``, kept per avgdl).
 
 The rare terms (fewer postings than ``PRUNE_MIN_POSTINGS`` or an eighth of the rows) are read whole and
 summed per row. ``theta``, the k-th best exact score of the ``2k`` rows with the best partial sums (the
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from spruce.text.index import TextPostings
-from spruce.text.search import BM25_B, BM25_K1, TextScorer, saturate, sum_by_row
+from spruce.text.search import TextScorer, saturate, sum_by_row
 
 __all__ = ["PRUNE_MIN_POSTINGS", "bm25_top"]
 
@@ -49,9 +48,15 @@ _SLACK = 1e-12  # the bound comparison leaves room for rounding in the sums
 class _Term:
     weight: float
     avgdl: float
-    ub: float
     size: int
     places: tuple[tuple[tuple[TextPostings, int, int], ...], ...]  # per block: (postings, first row, tid)
+
+    @property
+    def ub(self) -> float:
+        """The most this term adds to any row's score (asked of common terms only)."""
+        return self.weight * max(
+            postings.max_saturation(tid, self.avgdl) for places in self.places for postings, _, tid in places
+        )
 
 
 def _terms(scorer: TextScorer, items: Sequence[tuple[str, Sequence[str]]]) -> list[_Term]:
@@ -67,26 +72,17 @@ def _terms(scorer: TextScorer, items: Sequence[tuple[str, Sequence[str]]]) -> li
         for word, count in counts.items():
             weight = count * corpus.idf(word)
             places = []
-            best = 0.0
             size = 0
             for text, _alive in corpus.blocks:
                 mine = []
                 for postings, first in text.parts:
                     tid = postings.term_id(word)
-                    if tid < 0:
-                        continue
-                    mine.append((postings, first, tid))
-                    df = postings.df(tid)
-                    if df >= PRUNE_MIN_POSTINGS:  # a bound worth having exactly (cached per avgdl)
-                        best = max(best, postings.max_saturation(tid, avgdl))
-                    else:
-                        maxtf, mindl = postings.bounds()
-                        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * float(mindl[tid]) / avgdl)
-                        best = max(best, float(maxtf[tid]) / (float(maxtf[tid]) + norm))
-                    size += df
+                    if tid >= 0:
+                        mine.append((postings, first, tid))
+                        size += postings.df(tid)
                 places.append(tuple(mine))
             if size:
-                out.append(_Term(weight, avgdl, weight * best, size, tuple(places)))
+                out.append(_Term(weight, avgdl, size, tuple(places)))
     return out
 
 
@@ -199,9 +195,11 @@ def bm25_top(
     sizes = scorer.sizes
     cut = max(PRUNE_MIN_POSTINGS, sum(sizes) // RARE_SHARE)
     rare = [t for t in terms if t.size < cut]
-    common = sorted((t for t in terms if t.size >= cut), key=lambda t: -t.ub)
+    common = [t for t in terms if t.size >= cut]
     if common and not rare:
         rare, common = common, []  # nothing to bound the common terms with: read them all
+    bounds = {id(t): t.ub for t in common}
+    common.sort(key=lambda t: -bounds[id(t)])
     found = []
     for b, n in enumerate(sizes):
         rows, scores = _gather(rare, b, n)
@@ -212,7 +210,7 @@ def bm25_top(
     evidence = _Evidence(k)
     evidence.add(found, common)
     theta = evidence.theta()
-    rest = sum(t.ub for t in common)
+    rest = sum(bounds.values())
     if common and rest * (1.0 + _SLACK) >= theta:
         # a row holding only common terms could still make the top k: read the common terms that could
         # add the most whole, into one accumulator per block, until the others' bounds fall below theta
@@ -221,7 +219,7 @@ def bm25_top(
             acc[rows] = scores
         while common and rest * (1.0 + _SLACK) >= theta:
             term = common.pop(0)
-            rest -= term.ub
+            rest -= bounds[id(term)]
             best = []
             for b, acc in enumerate(dense):
                 rows = _read(acc, term, b)
@@ -240,6 +238,6 @@ def bm25_top(
             rows, scores = rows[reach], scores[reach]
             pruned.append((rows, scores + _lookup(term, b, rows)))
         found = pruned
-        rest -= term.ub
+        rest -= bounds[id(term)]
         theta = max(theta, _kth([s for _, s in found], k))
     return found
