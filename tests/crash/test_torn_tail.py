@@ -1,4 +1,4 @@
-"""A torn or corrupt log tail is cut back to the last whole entry when the store opens.
+"""A torn or corrupt last log entry is cut (and kept aside) when the store opens; damage below it refuses.
 
 A child (``writer.py torn``) writes the five small ``TORN_ENTRIES`` batches (dimension 4, one log entry
 each: LSNs 1-5) to a store that never flushes, and is SIGKILLed, so the store is exactly as a crash left
@@ -6,11 +6,10 @@ it: catalog plus five log entries, no manifest. Then, each time on a fresh copy 
 
 - the last entry truncated to every length 0..n-1, and with one bit flipped at every byte offset (all 8
   bits of every header byte and of every 16th payload byte): the store opens to exactly the state after
-  entry 4 (LSN 4), the cut entry's object is gone, and the next write takes LSN 5 again;
-- a corrupt, truncated or missing entry in the middle of the log: recovery stops there and cuts
-  everything after it, including the whole entries that follow. That is the documented behaviour
-  (``storage.log``: "stops at the first missing, torn or corrupt one; that entry and everything after it is
-  deleted"), so the store opens to a prefix of what was written, never to a state with a hole in it.
+  entry 4 (LSN 4), the cut entry's bytes are under ``quarantine/``, and the next write takes LSN 5 again;
+- a corrupt, truncated or missing entry in the middle of the log (below the newest): the open refuses
+  with a message naming the entry, and every file is still there, byte for byte (``storage.log``: only
+  a bad *last* entry can be a write that was never acknowledged).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 import spruce
+from spruce.errors import DataCorruptionError
 from spruce.storage.framing import HEADER
 
 from .harness import Child, Model, snapshot, split_events
@@ -64,8 +64,9 @@ def _entry(store: Path, lsn: int) -> Path:
     return _log_dir(store) / f"{lsn:020d}"
 
 
-def _open_and_check(store: Path, upto: int, gone: list[int]) -> None:
-    """The store opens to exactly the state after entry ``upto``, and entries ``gone`` were cut."""
+def _open_and_check(store: Path, upto: int, gone: list[int], aside: tuple[int, ...] = ()) -> None:
+    """The store opens to exactly the state after entry ``upto``, entries ``gone`` were cut, and the bytes
+    of those in ``aside`` are under ``quarantine/``."""
     db = spruce.Client(path=store)
     try:
         assert sorted(int(p.name) for p in _log_dir(store).iterdir()) == list(range(1, upto + 1)), (
@@ -73,6 +74,8 @@ def _open_and_check(store: Path, upto: int, gone: list[int]) -> None:
         )
         for lsn in gone:
             assert not _entry(store, lsn).exists()
+        kept = sorted(p.name for p in (store / "quarantine").rglob("*") if p.is_file())
+        assert kept == [f"{lsn:020d}.1" for lsn in aside], kept
         assert db.database.index(INDEX).lsn == upto
         state = snapshot(db.Index(INDEX), UNIVERSE)
         assert state == _state_after(upto), f"state {state} != state after entry {upto}"
@@ -116,7 +119,7 @@ def _run_all(crashed: Path, work: Path, cases: list[tuple[str, Callable[[Path], 
     for name, mutate in cases:
         store = _variant(crashed, work, name, mutate)
         try:
-            _open_and_check(store, upto, list(range(upto + 1, N + 1)))
+            _open_and_check(store, upto, list(range(upto + 1, N + 1)), aside=(N,))
         except Exception as exc:
             failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
         shutil.rmtree(store)
@@ -169,15 +172,19 @@ def test_store_with_cut_tail_takes_the_cut_lsn_again(crashed_store: Path, tmp_pa
             db.close()
 
 
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.parametrize(
     ("damage", "lsn"),
     [("flip", 2), ("flip", 4), ("truncate", 3), ("empty", 2), ("missing", 3), ("missing", 1)],
 )
-def test_bad_entry_in_the_middle_cuts_everything_after_it(
+def test_bad_entry_in_the_middle_refuses_to_open_and_keeps_every_file(
     crashed_store: Path, tmp_path: Path, damage: str, lsn: int
 ) -> None:
-    """Documented behaviour: recovery keeps the whole entries before the first bad one and deletes that
-    entry and every later one, whole or not, so the store is a prefix of what was written."""
+    """Entries after the bad one are whole and were acknowledged: cutting them would lose them, so the
+    open refuses, names the entry, and leaves every object as it was."""
 
     def mutate(store: Path) -> None:
         if damage == "flip":
@@ -190,4 +197,8 @@ def test_bad_entry_in_the_middle_cuts_everything_after_it(
             _entry(store, lsn).unlink()
 
     store = _variant(crashed_store, tmp_path, "middle", mutate)
-    _open_and_check(store, lsn - 1, list(range(lsn, N + 1)))
+    before = {k: v for k, v in _files(store).items() if not k.endswith("LOCK")}
+    with pytest.raises(DataCorruptionError, match=f"log entry .*{lsn:020d}"):
+        spruce.Client(path=store)
+    after = {k: v for k, v in _files(store).items() if not k.endswith("LOCK")}
+    assert after == before

@@ -101,6 +101,7 @@ class Block:
         self.ann = ann
         self.clusters = clusters  # rows stored in cluster order (a large block without a graph)
         self.ann_key: str | None = None
+        self.ann_crc: int | None = None  # CRC-32 of the graph object, kept in the manifest
         if ann is not None and (view := ann.vectors()) is not None:
             vectors = view  # one copy in memory: the graph's storage is the block's vectors
         self.deleted_key: str | None = None

@@ -13,15 +13,27 @@ Catalog document (a ``storage.versioned`` document under ``catalog/``, magic ``S
 is derived from it). A catalog written before numbers existed has neither key: its indexes are numbered
 1, 2, ... in catalog (creation) order when it is read, and the next commit stores them.
 
+``dropped`` lists the uids of deleted indexes whose objects may not all be removed yet (a uid leaves the
+list at the first commit after its prefix is empty).
+
 An index's data lives under ``indexes/<uid>/``; a fresh uid per creation means an index re-created under a
-deleted name starts empty even if the old objects were not yet removed. Deleting an index commits the
-catalog without it first (the commit point), then removes its objects; prefixes the catalog does not
-name are removed when the store opens.
+deleted name starts empty even if the old objects were not yet removed. Each index also keeps its own
+configuration there, ``indexes/<uid>/config/`` (a ``storage.versioned`` document, magic ``SPRI``, the same
+JSON as its catalog entry), written before every catalog commit that adds or changes it: the record
+``spruce repair`` rebuilds a lost or damaged catalog from (``engine.repair``).
+
+Deleting an index commits the catalog without it and with its uid in ``dropped`` (the commit point), then
+removes its objects, its configuration record first (so that a repair cannot bring it back). Opening the
+store finishes such removals: ``dropped`` proves those objects garbage. Nothing else is ever deleted at
+open: a prefix the catalog neither lists nor drops is kept, with a warning (a create that crashed before
+its catalog commit leaves one); a missing catalog while ``indexes/`` holds data, or a damaged one, refuses
+to open (``DataCorruptionError``) and points at ``spruce repair``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -34,7 +46,13 @@ from spruce.docschema import parse_schema
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
 from spruce.engine.indexes import Indexes
 from spruce.engine.state import ANN_MIN_ROWS
-from spruce.errors import AlreadyExistsError, ForbiddenError, InvalidArgumentError, NotFoundError
+from spruce.errors import (
+    AlreadyExistsError,
+    DataCorruptionError,
+    ForbiddenError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from spruce.storage.objectstore import LocalStore, ObjectStore
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import (
@@ -48,7 +66,22 @@ from spruce.types import (
     validate_vector_type,
 )
 
-__all__ = ["Database"]
+__all__ = ["CATALOG_PREFIX", "Database", "config_record"]
+
+CATALOG_PREFIX = "catalog/"
+REPAIR_HINT = "Run `spruce repair --data DIR` to rebuild the catalog from the indexes' own records."
+log = logging.getLogger("spruce.engine")
+
+
+def config_record(store: ObjectStore, uid: str) -> VersionedDoc:
+    """An index's own copy of its configuration (module docstring)."""
+    return VersionedDoc(store, f"indexes/{uid}/config/", b"SPRI")
+
+
+def uid_of(key: str) -> str:
+    """The index uid of an object key under ``indexes/``."""
+    return key.split("/", 2)[1]
+
 
 _DEFAULT_METRIC = {"dense": "cosine", "sparse": "dotproduct"}
 _VECTOR_FIELDS = {"_values": "dense_vector", "_sparse_values": "sparse_vector"}
@@ -81,25 +114,63 @@ class Database(ControlPlane):
             raise
 
     def _load(self, store: ObjectStore, flush_rows: int, ann_min_rows: int) -> None:
-        """Read the catalog, open every index, and remove what a deleted index left behind."""
+        """Read the catalog, open every index, and finish removing deleted indexes (module docstring)."""
         self.store = store
         self.flush_rows = flush_rows
         self.ann_min_rows = ann_min_rows
         self._mu = threading.RLock()
-        self._catalog = VersionedDoc(store, "catalog/", b"SPRC")
+        self._catalog = VersionedDoc(store, CATALOG_PREFIX, b"SPRC")
         self._indexes: dict[str, IndexEngine] = {}
-        doc = self._catalog.load() or {"indexes": []}
+        try:
+            loaded = self._catalog.load()
+        except DataCorruptionError as exc:
+            raise DataCorruptionError(f"{exc}. {REPAIR_HINT}") from exc
+        data = store.list("indexes/")
+        if loaded is None and data:
+            uids = sorted({uid_of(k) for k in data})
+            raise DataCorruptionError(
+                f"the catalog ({CATALOG_PREFIX}) is missing while indexes/ holds {len(data)} objects of "
+                f"{len(uids)} indexes (e.g. indexes/{uids[0]}/): refusing to open with no indexes, nothing "
+                f"was changed. {REPAIR_HINT}"
+            )
+        doc = loaded or {"indexes": []}
         configs = [IndexConfig.from_json(d) for d in doc["indexes"]]
+        self._dropped: set[str] = set(doc.get("dropped", []))
         self._next_number = max([doc.get("next_number", 1), *(c.number + 1 for c in configs)])
         for cfg in configs:
             if not cfg.number:
                 cfg = dataclasses.replace(cfg, number=self._next_number)
                 self._next_number += 1
             self._indexes[cfg.name] = self._engine(cfg)
-        live = {f"indexes/{e.config.uid}/" for e in self._indexes.values()}
-        for key in store.list("indexes/"):
-            if "/".join(key.split("/")[:2]) + "/" not in live:
-                store.delete(key)
+        try:
+            for engine in self._indexes.values():  # stores written before indexes kept their own record
+                record = config_record(store, engine.config.uid)
+                if record.load() is None:
+                    record.commit(engine.config.to_json())
+            self._collect(data)
+        except BaseException:
+            for engine in self._indexes.values():
+                engine.close(flush=False)
+            raise
+
+    def _collect(self, keys: list[str]) -> None:
+        """Remove what deleted indexes left (their uids are in ``dropped``); keep and report the rest."""
+        live = {e.config.uid for e in self._indexes.values()}
+        unknown: dict[str, int] = {}
+        for key in keys:
+            uid = uid_of(key)
+            if uid in self._dropped:
+                self.store.delete(key)
+            elif uid not in live:
+                unknown[uid] = unknown.get(uid, 0) + 1
+        for uid, count in sorted(unknown.items()):
+            log.warning(
+                "indexes/%s/ holds %d objects of an index the catalog does not name; kept (a create that "
+                "crashed before its commit leaves one; `spruce repair --data DIR` restores an index from "
+                "its config record)",
+                uid,
+                count,
+            )
 
     def _engine(self, config: IndexConfig) -> IndexEngine:
         return IndexEngine(self.store, config, flush_rows=self.flush_rows, ann_min_rows=self.ann_min_rows)
@@ -115,9 +186,22 @@ class Database(ControlPlane):
         """Open (or create) the store in a local directory, locking it against other processes."""
         return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
 
-    def _commit_catalog(self, next_number: int | None = None) -> None:
+    def _commit_catalog(self, next_number: int | None = None, changed: IndexConfig | None = None) -> None:
+        """Commit the catalog as the indexes now are; ``changed`` (a created or configured index) gets its
+        own config record first, so that the record is never older than the catalog's entry."""
+        if changed is not None:
+            record = config_record(self.store, changed.uid)
+            record.load()  # (its version: the next commit writes the one after)
+            record.commit(changed.to_json())
+        self._dropped = {u for u in self._dropped if self.store.list(f"indexes/{u}/")}
         indexes = [e.config.to_json() for e in self._indexes.values()]
-        self._catalog.commit({"indexes": indexes, "next_number": next_number or self._next_number})
+        self._catalog.commit(
+            {
+                "indexes": indexes,
+                "next_number": next_number or self._next_number,
+                "dropped": sorted(self._dropped),
+            }
+        )
 
     def _get(self, name: object) -> IndexEngine:
         engine = self._indexes.get(name) if isinstance(name, str) else None
@@ -236,7 +320,7 @@ class Database(ControlPlane):
             engine = self._engine(config)
             self._indexes[cfg_name] = engine
             try:
-                self._commit_catalog(next_number=config.number + 1)
+                self._commit_catalog(next_number=config.number + 1, changed=config)
             except BaseException:
                 del self._indexes[cfg_name]
                 raise
@@ -278,7 +362,7 @@ class Database(ControlPlane):
                 old = engine.config
                 engine.config = IndexConfig(**{**old.to_json(), **changes})
                 try:
-                    self._commit_catalog()
+                    self._commit_catalog(changed=engine.config)
                 except BaseException:
                     engine.config = old
                     raise
@@ -294,10 +378,12 @@ class Database(ControlPlane):
                     field="deletion_protection",
                 )
             del self._indexes[engine.config.name]
+            self._dropped.add(engine.config.uid)
             try:
                 self._commit_catalog()
             except BaseException:
                 self._indexes[engine.config.name] = engine
+                self._dropped.discard(engine.config.uid)
                 raise
         engine._destroy()
 

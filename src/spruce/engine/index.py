@@ -633,7 +633,10 @@ class IndexEngine(DataPlane):
             st.closed = True
 
     def _destroy(self) -> None:
-        """Close without flushing and delete every object of this index (``Database.delete_index``)."""
+        """Close without flushing and delete every object of this index (``Database.delete_index``), its
+        config record first: from then on nothing could restore it (``engine.repair``)."""
         self.close(flush=False)
-        for key in self._st.store.list(self._st.prefix):
+        keys = self._st.store.list(self._st.prefix)
+        record = self._st.prefix + "config/"
+        for key in sorted(keys, key=lambda k: not k.startswith(record)):
             self._st.store.delete(key)

@@ -52,6 +52,7 @@ import logging
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain
 from typing import Any
@@ -375,7 +376,12 @@ class Maintainer:
                 # into a graph they cost the process only the pages that queries touch.
                 block.map_vectors(read_segment(st.store, key))
         if ann is not None:
-            ann.write_to(lambda data: st.store.put_if_absent(ann_key, data))
+
+            def put_graph(data: memoryview) -> None:
+                block.ann_crc = zlib.crc32(data)
+                st.store.put_if_absent(ann_key, data)
+
+            ann.write_to(put_graph)
         return block, parts
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:

@@ -29,8 +29,11 @@ Recovery: load the manifest's segments and bitmaps, replay the log above ``lsn``
 from __future__ import annotations
 
 import logging
+import mmap
+import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,7 +42,7 @@ from spruce.docschema import text_analyzers
 from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
-from spruce.errors import DataCorruptionError, StoreClosedError, StoreReadOnlyError
+from spruce.errors import DataCorruptionError, NotFoundError, StoreClosedError, StoreReadOnlyError
 from spruce.filter import Filter, MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
@@ -56,19 +59,40 @@ from spruce.storage.ops import (
     encode_ops,
 )
 from spruce.storage.packedmeta import PackedMetadata
+from spruce.storage.quarantine import VERIFY_HINT
 from spruce.storage.segment import SegmentContents, decode_deleted, encode_deleted, read_segment
 from spruce.storage.versioned import VersionedDoc
 from spruce.text.analysis import Analyzer
 from spruce.text.index import TextPostings
 from spruce.types import IndexConfig
 
-__all__ = ["ANN_MIN_ROWS", "IndexState"]
+__all__ = ["ANN_MIN_ROWS", "IndexState", "file_crc32"]
 
 # Segments of at least this many rows get an HNSW graph; smaller ones are searched exactly (faster there).
 ANN_MIN_ROWS = 10_000
 
 log = logging.getLogger("spruce.engine")
 T = TypeVar("T")
+
+
+def _derived_lost(segment: str, what: str, why: object) -> None:
+    """Report derived data of ``segment`` that failed on load; the caller drops it and it is rebuilt."""
+    log.warning("segment %s: %s is damaged (%s); dropped, rebuilt from its rows", segment, what, why)
+
+
+def file_crc32(path: str | None, data: bytes | None) -> int:
+    """CRC-32 of a local file (read through a map, in steps) or of bytes in memory."""
+    if path is None:
+        assert data is not None
+        return zlib.crc32(data)
+    crc = 0
+    with open(path, "rb") as f:
+        if not os.fstat(f.fileno()).st_size:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for start in range(0, len(view), 64 << 20):
+                crc = zlib.crc32(view[start : start + (64 << 20)], crc)
+    return crc
 
 
 @dataclass
@@ -111,56 +135,82 @@ class IndexState:
     # ================================================================ recovery
 
     def _recover(self) -> None:
+        """Load the manifest's segments, replay the log above its LSN, then collect what the manifest
+        proves unreferenced. Damage refuses the open (``DataCorruptionError``) before anything is deleted;
+        see ``storage.log`` for what counts as damage in the log."""
         doc = self.manifest.load()
-        if doc is not None:
+        if doc is None:
+            self._check_no_manifest_needed()
+        else:
             self.manifest_doc = doc
             self.lsn = doc["lsn"]
             for name, segs in doc["namespaces"].items():
                 ns = self.namespaces[name] = Namespace(name, self.dim, self.text_fields)
                 for s in segs:
-                    ns.add_segment(self._load_segment(s))
+                    try:
+                        ns.add_segment(self._load_segment(s))
+                    except DataCorruptionError as exc:
+                        raise DataCorruptionError(
+                            f"index {self.config.name!r}: {exc}; refusing to open, nothing was changed. "
+                            + VERIFY_HINT
+                        ) from exc
         for lsn, payload in self.log.recover(self.lsn):
             self.apply(decode_ops(payload))
             self.lsn = lsn
-        self.collect_garbage()
+        if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
+            self.collect_garbage()
+
+    def _check_no_manifest_needed(self) -> None:
+        """An index without a manifest has never committed a flush, so its log must start at LSN 1 (checked
+        by the log's recovery) and it may hold segments only as leftovers of a first flush that crashed,
+        beside a whole log. Segments with no log at all mean the manifest was lost: refuse."""
+        leftovers = self.store.list(self.prefix + "seg/") + self.store.list(self.prefix + "del/")
+        if leftovers and not self.log.pending(0):
+            raise DataCorruptionError(
+                f"index {self.config.name!r}: {self.prefix}manifest/ is missing but {len(leftovers)} "
+                f"segment objects exist (e.g. {leftovers[0]}): refusing to open, nothing was changed. "
+                + VERIFY_HINT
+            )
 
     def _load_segment(self, s: Mapping[str, Any]) -> Block:
         contents = read_segment(self.store, s["segment"])
         alive = None
         if s["deleted"] is not None:
-            alive = ~decode_deleted(self.store.get(s["deleted"]), len(contents.ids), s["deleted"])
-        ann = None
+            try:
+                bitmap = self.store.get(s["deleted"])
+            except NotFoundError:
+                raise DataCorruptionError(f"deletion bitmap {s['deleted']} is missing") from None
+            alive = ~decode_deleted(bitmap, len(contents.ids), s["deleted"])
+        key = s["segment"]
         ann_key = s.get("ann")
-        if ann_key is not None:
-            path = self.store.local_path(ann_key)
-            ann = HnswIndex.load(
-                None if path is not None else self.store.get(ann_key),
-                path,
-                contents.vectors,
-                self.config.metric,
-                own_storage=s.get("ann_storage") == "own",
-            )
-            if not ann.own_storage:
-                contents.drop_vector_pages()  # the graph's storage holds the rows now (and serves reads)
+        ann = self._load_graph(s, contents) if ann_key is not None else None
         columns = None
         if contents.columns is not None:
-            columns = MetadataColumns.from_buffer(contents.columns)
-            if len(columns) != len(contents.ids):
-                raise DataCorruptionError(f"segment {s['segment']}: its columns disagree on the row count")
+            try:
+                columns = MetadataColumns.from_buffer(contents.columns)
+                if len(columns) != len(contents.ids):
+                    raise ValueError("its columns disagree on the row count")
+            except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
+                _derived_lost(key, "columns", exc)
+                columns = None
         clusters = None
         if contents.clusters is not None and ann is None:
             try:
                 clusters = Clusters.from_buffer(
                     contents.clusters, len(contents.ids), self.dim, self.config.metric
                 )
-            except ValueError as exc:
-                raise DataCorruptionError(f"segment {s['segment']}: {exc}") from exc
+            except (ValueError, KeyError, IndexError) as exc:
+                _derived_lost(key, "clusters", exc)
+                clusters = None
         postings = None
         if contents.postings is not None:
             try:
                 postings = Postings.from_buffer(contents.postings, len(contents.ids))
-            except ValueError as exc:
-                raise DataCorruptionError(f"segment {s['segment']}: {exc}") from exc
+            except (ValueError, KeyError, IndexError) as exc:
+                _derived_lost(key, "sparse_postings", exc)
+                postings = None
+        for name in contents.damaged:
+            _derived_lost(key, name, "checksum mismatch")
         metadata = contents.metadata
         block = Block(
             self.dim,
@@ -180,12 +230,35 @@ class IndexState:
         if contents.sparse is not None and postings is None:
             block.build_postings()  # (a segment written with sparse rows always has its postings)
         block.deleted_key = s["deleted"]
-        block.ann_key = ann_key
+        block.ann_key = ann_key if ann is not None else None
+        block.ann_crc = s.get("ann_crc") if ann is not None else None
         return block
 
+    def _load_graph(self, s: Mapping[str, Any], contents: SegmentContents) -> HnswIndex | None:
+        """The segment's HNSW graph, checked against the manifest's CRC-32 (manifests written before it
+        have none). A graph is derived data: one that is damaged, or that faiss cannot read, is dropped
+        with a warning (queries scan the segment exactly) and the compaction policy rebuilds it, as for any
+        large segment without a graph (``maintenance``)."""
+        key: str = s["ann"]
+        path = self.store.local_path(key)
+        try:
+            data = None if path is not None else self.store.get(key)
+            want = s.get("ann_crc")
+            if want is not None and file_crc32(path, data) != want:
+                raise ValueError("checksum mismatch")
+            ann = HnswIndex.load(
+                data, path, contents.vectors, self.config.metric, own_storage=s.get("ann_storage") == "own"
+            )
+        except Exception as exc:  # (faiss raises RuntimeError for a graph it cannot read)
+            _derived_lost(s["segment"], f"graph {key}", exc)
+            return None
+        if not ann.own_storage:
+            contents.drop_vector_pages()  # the graph's storage holds the rows now (and serves reads)
+        return ann
+
     def _load_text(self, contents: SegmentContents, key: str) -> dict[str, TextPostings] | None:
-        """The segment's full-text postings by field; None (the block analyzes its rows) if one is
-        missing, which only a segment written before the field had postings could be."""
+        """The segment's full-text postings by field; None (the block analyzes its rows again) if one is
+        missing (a segment written before the field had postings) or damaged (derived data)."""
         if not self.text_fields:
             return None
         out: dict[str, TextPostings] = {}
@@ -195,8 +268,9 @@ class IndexState:
                 return None
             try:
                 out[name] = TextPostings.from_buffer(section, len(contents.ids))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise DataCorruptionError(f"segment {key}: full-text field {name!r}: {exc}") from exc
+            except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
+                _derived_lost(key, f"text:{name}", exc)
+                return None
         return out
 
     # ================================================================ applying operations
@@ -365,6 +439,8 @@ class IndexState:
                 if b.ann is not None:
                     entry["ann"] = b.ann_key
                     entry["ann_storage"] = "own" if b.ann.own_storage else "segment"
+                    if b.ann_crc is not None:
+                        entry["ann_crc"] = b.ann_crc
                 entries.append(entry)
             doc["namespaces"][name] = entries
         self.manifest.commit(doc)

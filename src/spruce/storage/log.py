@@ -7,8 +7,12 @@ object name is the commit point: two writers cannot both take one LSN.
 
 A write is acknowledged only after its entry is durable. Entries at or below the manifest's LSN are
 covered by segments and deleted after a flush. Recovery reads the entries above the manifest's LSN in
-order and stops at the first missing, torn or corrupt one; that entry and everything after it is deleted
-(cut back to the last whole entry), so the store always opens to a prefix of what was written.
+order. Since a put is atomic and an entry is synced before its write is acknowledged, a crash can leave
+at most one bad entry, the last one (a write that was never acknowledged): only that one is cut, and it
+is kept aside under ``quarantine/`` (``storage.quarantine``), never deleted. Anything else (a missing
+entry below the newest, a bad entry with later ones after it, a first entry above the manifest's LSN + 1)
+is damage that would lose acknowledged writes if "repaired": recovery refuses with ``DataCorruptionError``
+naming the object, and changes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from spruce.errors import StoreReadOnlyError
+from spruce.errors import DataCorruptionError, StoreReadOnlyError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
+from spruce.storage.quarantine import VERIFY_HINT, keep_aside
 
 __all__ = ["Log"]
 
@@ -35,32 +40,53 @@ class Log:
     def key(self, lsn: int) -> str:
         return f"{self.prefix}{lsn:020d}"
 
-    def recover(self, after_lsn: int) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(lsn, payload)`` of every whole entry above ``after_lsn``, cutting a bad tail."""
+    def _lsn(self, key: str) -> int:
+        return int(key[len(self.prefix) :])
+
+    def pending(self, after_lsn: int) -> list[str]:
+        """Keys of the entries above ``after_lsn``, in LSN order."""
         keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
+        return sorted((k for k in keys if self._lsn(k) > after_lsn), key=self._lsn)
+
+    def recover(self, after_lsn: int) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(lsn, payload)`` of every entry above ``after_lsn``; a bad *last* entry is cut and kept
+        aside, any other damage raises ``DataCorruptionError`` (module docstring). The whole log is checked
+        before the first entry is yielded, so a refusal comes before anything was applied."""
         self.last_lsn = after_lsn
-        pending = [k for k in keys if int(k[len(self.prefix) :]) > after_lsn]
+        pending = self.pending(after_lsn)
+        entries: list[tuple[int, bytes]] = []
         for i, key in enumerate(pending):
-            expected = self.last_lsn + 1
+            expected = after_lsn + 1 + i
+            if self._lsn(key) != expected:
+                raise DataCorruptionError(
+                    f"log entry {self.key(expected)} is missing while later entries exist (up to "
+                    f"{pending[-1]}): acknowledged writes are lost; refusing to open, nothing was changed. "
+                    + VERIFY_HINT
+                )
+            data = self.store.get(key)
             try:
-                if int(key[len(self.prefix) :]) != expected:
-                    raise CorruptFrame(f"gap: expected LSN {expected}")
-                lsn, payload = unframe(self.store.get(key), MAGIC)
+                lsn, payload = unframe(data, MAGIC)
                 if lsn != expected:
-                    raise CorruptFrame(f"entry says LSN {lsn}, name says {expected}")
+                    raise CorruptFrame(f"the entry says LSN {lsn}, its name says {expected}")
             except CorruptFrame as exc:
-                cut = pending[i:]
+                if i + 1 < len(pending):
+                    raise DataCorruptionError(
+                        f"log entry {key} is damaged ({exc}) and {len(pending) - i - 1} later entries "
+                        f"exist: acknowledged writes would be lost; refusing to open, nothing was changed. "
+                        + VERIFY_HINT
+                    ) from exc
+                kept = keep_aside(self.store, key, data)
                 log.warning(
-                    "log %s: cutting %d entr%s from %s: %s",
+                    "log %s: the last entry %s is damaged (%s); it was never acknowledged (entries are "
+                    "synced before the ack), so it is cut and kept aside as %s",
                     self.prefix,
-                    len(cut),
-                    "y" if len(cut) == 1 else "ies",
                     key,
                     exc,
+                    kept,
                 )
-                for k in cut:
-                    self.store.delete(k)
-                return
+                break
+            entries.append((lsn, payload))
+        for lsn, payload in entries:
             self.last_lsn = lsn
             yield lsn, payload
 

@@ -27,7 +27,10 @@ Segment object ``indexes/<uid>/seg/<number:012d>.seg``, little-endian::
                   (one per full-text field of a document index): the field's full-text postings in the
                   persisted form of ``spruce.text.index``.
 
-Every section is checked against its CRC-32 on load. Records in a segment are all live when it is written;
+Every section is checked against its CRC-32 on load. A failing *primary* section (vectors, ids, metadata,
+sparse rows) is data loss and raises ``DataCorruptionError``; a failing *derived* one (``DERIVED``: columns,
+clusters, postings, each rebuilt from the primary sections) is left out and named in
+``SegmentContents.damaged``, so the caller rebuilds it. Records in a segment are all live when it is written;
 later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<manifest version>``: a
 ``framing`` frame (magic ``SPRD``, sequence = rows) whose payload is ``numpy.packbits`` of the deleted flags
 (bit order big, row 0 first). The manifest names the bitmap that is current for each segment.
@@ -36,6 +39,7 @@ later deletions go to a deletion bitmap object ``indexes/<uid>/del/<segment>.<ma
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -45,7 +49,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from spruce.errors import DataCorruptionError
+from spruce.errors import DataCorruptionError, NotFoundError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.packedmeta import PackedMetadata
@@ -54,6 +58,7 @@ from spruce.types import Metadata, SparseRows, Vector32, le_bytes
 __all__ = ["SegmentContents", "decode_deleted", "encode_deleted", "encode_segment", "read_segment"]
 
 MAGIC = b"SPRSEG\x00\x01"
+DERIVED = ("columns", "clusters", "sparse_postings")  # and every ``text:<field>``
 _PRE = struct.Struct("<8sII")
 _ALIGN = 64
 DEL_MAGIC = b"SPRD"
@@ -71,6 +76,7 @@ class SegmentContents:
     text: dict[str, memoryview] = field(default_factory=dict)  # full-text postings, by field
     mapping: mmap.mmap | None = None  # the memory map the views above read, when there is one
     vectors_at: tuple[int, int] = (0, 0)  # offset and length of the vectors section
+    damaged: list[str] = field(default_factory=list)  # derived sections left out: they failed their CRC
 
     def drop_vector_pages(self, first_row: int = 0, rows: int | None = None) -> None:
         """Unmap the vectors' pages (all, or those of ``rows`` rows from ``first_row``) from this process
@@ -178,11 +184,15 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
     """Load a segment; its vectors are memory-mapped where the backend has a local file."""
     path = store.local_path(key)
     buf: Any
-    if path is not None:
-        with open(path, "rb") as f:
-            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    else:
-        buf = store.get(key)
+    try:
+        if path is not None:
+            with open(path, "rb") as f:
+                empty = not os.fstat(f.fileno()).st_size  # (mmap refuses an empty file)
+                buf = b"" if empty else mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        else:
+            buf = store.get(key)
+    except (FileNotFoundError, NotFoundError):
+        raise DataCorruptionError(f"segment {key} is missing") from None
     if len(buf) < _PRE.size:
         raise DataCorruptionError(f"segment {key} is truncated")
     magic, hlen, hcrc = _PRE.unpack_from(buf)
@@ -205,8 +215,19 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
         metadata = orjson.loads(meta_view)
     if len(ids) != rows or len(metadata) != rows:
         raise DataCorruptionError(f"segment {key}: row counts disagree")
-    columns = _section(buf, secs["columns"], "columns", key) if "columns" in secs else None
-    clusters = _section(buf, secs["clusters"], "clusters", key) if "clusters" in secs else None
+    damaged: list[str] = []
+
+    def derived(name: str) -> memoryview | None:
+        if name not in secs:
+            return None
+        try:
+            return _section(buf, secs[name], name, key)
+        except DataCorruptionError:
+            damaged.append(name)
+            return None
+
+    columns = derived("columns")
+    clusters = derived("clusters")
     sparse = None
     if "sparse_indptr" in secs:
         indptr = np.frombuffer(_section(buf, secs["sparse_indptr"], "sparse_indptr", key), dtype="<i8")
@@ -225,14 +246,11 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
             indices.astype(np.uint32, copy=False),
             values.astype(np.float32, copy=False),
         )
-    postings = (
-        _section(buf, secs["sparse_postings"], "sparse_postings", key) if "sparse_postings" in secs else None
-    )
-    text = {
-        name.removeprefix("text:"): _section(buf, sec, name, key)
-        for name, sec in secs.items()
-        if name.startswith("text:")
-    }
+    postings = derived("sparse_postings")
+    text = {}
+    for name in secs:
+        if name.startswith("text:") and (view := derived(name)) is not None:
+            text[name.removeprefix("text:")] = view
     return SegmentContents(
         ids=ids,
         vectors=vectors,
@@ -244,6 +262,7 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
         text=text,
         mapping=buf if isinstance(buf, mmap.mmap) else None,
         vectors_at=(secs["vectors"][0], secs["vectors"][1]),
+        damaged=damaged,
     )
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from spruce.errors import DataCorruptionError
 from spruce.storage.log import Log
 from spruce.storage.objectstore import LocalStore
 from spruce.storage.ops import (
@@ -14,6 +16,7 @@ from spruce.storage.ops import (
     decode_ops,
     encode_ops,
 )
+from spruce.storage.quarantine import PREFIX
 from spruce.types import SparseRows
 
 
@@ -28,28 +31,64 @@ def test_append_recover_in_order(tmp_path: Path) -> None:
     store.close()
 
 
-def test_corrupt_entry_cuts_it_and_all_later(tmp_path: Path) -> None:
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "LOCK" and ".tmp" not in p.parts
+    }
+
+
+def test_bad_last_entry_is_cut_and_kept_aside(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     log = Log(store, "ix/log/")
     for i in range(4):
         log.append(f"e{i}".encode())
-    path = tmp_path / "ix" / "log" / f"{3:020d}"
-    path.write_bytes(path.read_bytes()[:-1])
+    path = tmp_path / "ix" / "log" / f"{4:020d}"
+    torn = path.read_bytes()[:-1]
+    path.write_bytes(torn)
     again = Log(store, "ix/log/")
-    assert [lsn for lsn, _ in again.recover(0)] == [1, 2]
-    assert again.last_lsn == 2
-    assert store.list("ix/log/") == [again.key(1), again.key(2)]
-    assert again.append(b"new") == 3  # the cut LSN is reused by the next write
+    assert [lsn for lsn, _ in again.recover(0)] == [1, 2, 3]
+    assert again.last_lsn == 3
+    assert store.list("ix/log/") == [again.key(1), again.key(2), again.key(3)]
+    assert store.get(f"{PREFIX}{again.key(4)}.1") == torn  # kept aside, byte for byte
+    assert again.append(b"new") == 4  # the cut LSN is taken by the next write
     store.close()
 
 
-def test_gap_stops_recovery(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "missing"])
+@pytest.mark.parametrize("lsn", [1, 3])
+def test_damage_below_the_newest_entry_refuses_and_changes_nothing(
+    tmp_path: Path, damage: str, lsn: int
+) -> None:
     store = LocalStore(tmp_path)
     log = Log(store, "ix/log/")
-    for i in range(3):
+    for i in range(5):
+        log.append(f"entry {i}".encode())
+    path = tmp_path / "ix" / "log" / f"{lsn:020d}"
+    data = path.read_bytes()
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes({"truncate": data[:-1], "flip": data[:-1] + b"?", "empty": b""}[damage])
+    before = _files(tmp_path)
+    with pytest.raises(DataCorruptionError, match=f"{lsn:020d}") as err:
+        list(Log(store, "ix/log/").recover(0))
+    assert "spruce verify" in str(err.value)
+    assert _files(tmp_path) == before
+    store.close()
+
+
+def test_entries_above_the_manifest_must_start_right_after_it(tmp_path: Path) -> None:
+    """Entries 1-2 were covered by a flush and truncated; if entry 3 is gone too, 4-5 cannot be replayed."""
+    store = LocalStore(tmp_path)
+    log = Log(store, "ix/log/")
+    for i in range(5):
         log.append(f"e{i}".encode())
-    store.delete(log.key(2))
-    assert [lsn for lsn, _ in Log(store, "ix/log/").recover(0)] == [1]
+    log.truncate_upto(3)
+    assert [lsn for lsn, _ in Log(store, "ix/log/").recover(3)] == [4, 5]
+    with pytest.raises(DataCorruptionError, match=f"{3:020d} is missing"):
+        list(Log(store, "ix/log/").recover(2))
     store.close()
 
 
