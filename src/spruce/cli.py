@@ -1,4 +1,5 @@
-"""The ``spruce`` command: ``spruce serve`` runs the Pinecone-compatible server on a local store.
+"""The ``spruce`` command: ``spruce serve`` runs the Pinecone-compatible server on a local store;
+``spruce verify`` checks every object of a store, ``spruce repair`` rebuilds a lost catalog.
 
 Kept thin on purpose: it parses flags, opens the store, binds the socket and hands over to
 :mod:`spruce.server.run`. Failures a user can fix (a store locked by another process, a port in use) end
@@ -12,8 +13,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from spruce import limits
+
+if TYPE_CHECKING:
+    from spruce.storage.objectstore import LocalStore
 
 __all__ = ["main"]
 
@@ -67,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the --port value, so index 1 listens on port+1; under --port 0 the OS picks each)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    verify = sub.add_parser(
+        "verify",
+        help="read every object of a store and check every checksum; exit 1 if primary data is damaged",
+    )
+    verify.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
+    repair = sub.add_parser(
+        "repair",
+        help="rebuild a lost or damaged catalog from the indexes' own config records (nothing is deleted)",
+    )
+    repair.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
     sub.add_parser(
         "demo",
         help="run the README's pinecone SDK snippet against a throwaway server on a temporary store",
@@ -105,6 +120,55 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_store(path: str) -> LocalStore:
+    from spruce.errors import SpruceError
+    from spruce.storage.objectstore import LocalStore
+
+    if not os.path.isdir(path):
+        raise SystemExit(f"spruce: {path} is not a directory")
+    try:
+        return LocalStore(path)
+    except SpruceError as exc:
+        raise SystemExit(f"spruce: cannot open {path}: {exc}") from None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from spruce.engine.verify import verify_store
+
+    store = _open_store(args.data)
+    checked = 0
+
+    def progress(key: str) -> None:
+        nonlocal checked
+        checked += 1
+
+    try:
+        findings = verify_store(store, progress)
+    finally:
+        store.close()
+    for finding in findings:
+        print(finding)
+    loss = sum(f.loss for f in findings)
+    print(f"spruce verify: {checked} objects checked, {loss} damaged, {len(findings) - loss} warnings")
+    return 1 if loss else 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from spruce.engine.repair import repair_catalog
+    from spruce.errors import SpruceError
+
+    store = _open_store(args.data)
+    try:
+        for line in repair_catalog(store):
+            print(line)
+    except SpruceError as exc:
+        print(f"spruce repair: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
 def _index_port_base(value: str | None, port: int) -> int | None:
     if value is None:
         return port
@@ -126,6 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("spruce").setLevel(getattr(args, "log_level", "info").upper())
     if args.command == "serve":
         return _serve(args)
+    if args.command == "verify":
+        return _verify(args)
+    if args.command == "repair":
+        return _repair(args)
     if args.command == "demo":
         from spruce.demo import run_demo
 

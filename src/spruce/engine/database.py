@@ -143,15 +143,24 @@ class Database(ControlPlane):
                 self._next_number += 1
             self._indexes[cfg.name] = self._engine(cfg)
         try:
-            for engine in self._indexes.values():  # stores written before indexes kept their own record
-                record = config_record(store, engine.config.uid)
-                if record.load() is None:
-                    record.commit(engine.config.to_json())
+            for engine in self._indexes.values():
+                self._check_record(engine.config)
             self._collect(data)
         except BaseException:
             for engine in self._indexes.values():
                 engine.close(flush=False)
             raise
+
+    def _check_record(self, config: IndexConfig) -> None:
+        """Write an index's config record where it is missing (a store written before records existed)
+        or damaged (it is a copy: the catalog's entry is the truth)."""
+        record = config_record(self.store, config.uid)
+        try:
+            if record.load() == config.to_json():
+                return
+        except DataCorruptionError as exc:
+            log.warning("index %s: its config record is damaged (%s); written again", config.name, exc)
+        record.commit(config.to_json())
 
     def _collect(self, keys: list[str]) -> None:
         """Remove what deleted indexes left (their uids are in ``dropped``); keep and report the rest."""

@@ -138,7 +138,10 @@ class IndexState:
         """Load the manifest's segments, replay the log above its LSN, then collect what the manifest
         proves unreferenced. Damage refuses the open (``DataCorruptionError``) before anything is deleted;
         see ``storage.log`` for what counts as damage in the log."""
-        doc = self.manifest.load()
+        try:
+            doc = self.manifest.load()
+        except DataCorruptionError as exc:
+            raise DataCorruptionError(f"index {self.config.name!r}: {exc}. {VERIFY_HINT}") from exc
         if doc is None:
             self._check_no_manifest_needed()
         else:

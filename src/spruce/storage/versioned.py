@@ -42,6 +42,7 @@ class VersionedDoc:
         try:
             version, payload = unframe(self.store.get(newest), self.magic)
         except CorruptFrame as exc:
+            self.version = int(newest[len(self.prefix) :])  # a commit (where allowed) supersedes it
             raise DataCorruptionError(f"{newest} is corrupt ({exc}); refusing to open") from exc
         self.version = version
         doc: dict[str, Any] = orjson.loads(payload)
