@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         "spruce.engine.index.DEFAULT_FLUSH_ROWS)",
     )
     serve.add_argument(
+        "--disk-reserve-mb",
+        type=int,
+        default=None,
+        help="free space (MiB) that background work (flushes, compaction) leaves to the log, so that "
+        "writes keep working on a nearly full disk (default: 128)",
+    )
+    serve.add_argument(
         "--index-ports",
         default=None,
         metavar="BASE|none",
@@ -106,6 +113,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}
+        if args.disk_reserve_mb is not None:
+            tuning["disk_reserve"] = args.disk_reserve_mb << 20
         db = Database.open(args.data, **tuning)
     except SpruceError as exc:
         print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from typing import ClassVar
 __all__ = [
     "AlreadyExistsError",
     "DataCorruptionError",
+    "DiskFullError",
     "ForbiddenError",
     "InternalError",
     "InvalidArgumentError",
@@ -168,3 +169,16 @@ class DataCorruptionError(SpruceError):
     code = "DATA_LOSS"
     grpc_code = 15
     http_status = 500
+
+
+class DiskFullError(SpruceError):
+    """A write found the disk full (ENOSPC) or the quota used up (EDQUOT): nothing of it was stored.
+
+    HTTP 507 Insufficient Storage, which the SDK does not retry (it retries 408, 429, 500, 502, 503 and
+    504): resending cannot help until an operator frees space, and a retry storm would only hide the
+    message. For the same reason the gRPC code is FAILED_PRECONDITION, not RESOURCE_EXHAUSTED, which the
+    SDK's gRPC clients retry. The store is not poisoned: the next write that fits succeeds."""
+
+    code = "FAILED_PRECONDITION"
+    grpc_code = 9
+    http_status = 507

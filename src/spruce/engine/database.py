@@ -45,6 +45,7 @@ from spruce.api import ControlPlane
 from spruce.docschema import parse_schema
 from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
 from spruce.engine.indexes import Indexes
+from spruce.engine.maintenance import DEFAULT_DISK_RESERVE
 from spruce.engine.state import ANN_MIN_ROWS
 from spruce.errors import (
     AlreadyExistsError,
@@ -92,7 +93,8 @@ class Database(ControlPlane):
 
     ``store`` is an object store, or a local directory to open as one (created if missing, locked against
     other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
-    ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly).
+    ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
+    ``disk_reserve``: bytes of free space background work leaves to the log (``engine.maintenance``).
     Both are tuning knobs.
     """
 
@@ -102,7 +104,9 @@ class Database(ControlPlane):
         *,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
+        disk_reserve: int = DEFAULT_DISK_RESERVE,
     ) -> None:
+        self.disk_reserve = disk_reserve
         if not isinstance(store, (str, os.PathLike)):
             self._load(store, flush_rows, ann_min_rows)
             return
@@ -182,7 +186,13 @@ class Database(ControlPlane):
             )
 
     def _engine(self, config: IndexConfig) -> IndexEngine:
-        return IndexEngine(self.store, config, flush_rows=self.flush_rows, ann_min_rows=self.ann_min_rows)
+        return IndexEngine(
+            self.store,
+            config,
+            flush_rows=self.flush_rows,
+            ann_min_rows=self.ann_min_rows,
+            disk_reserve=self.disk_reserve,
+        )
 
     @classmethod
     def open(
@@ -191,9 +201,10 @@ class Database(ControlPlane):
         *,
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
+        disk_reserve: int = DEFAULT_DISK_RESERVE,
     ) -> Database:
         """Open (or create) the store in a local directory, locking it against other processes."""
-        return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
+        return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows, disk_reserve=disk_reserve)
 
     def _commit_catalog(self, next_number: int | None = None, changed: IndexConfig | None = None) -> None:
         """Commit the catalog as the indexes now are; ``changed`` (a created or configured index) gets its
@@ -332,6 +343,7 @@ class Database(ControlPlane):
                 self._commit_catalog(next_number=config.number + 1, changed=config)
             except BaseException:
                 del self._indexes[cfg_name]
+                engine._destroy()  # its config record, if written: no catalog names it, so it is garbage
                 raise
             self._next_number = config.number + 1
         return config

@@ -18,12 +18,13 @@ from spruce.api import DataPlane
 from spruce.docschema import DocumentSchema
 from spruce.engine.block import Block, Snapshot
 from spruce.engine.documents import Documents
-from spruce.engine.maintenance import Maintainer
+from spruce.engine.maintenance import DEFAULT_DISK_RESERVE, Maintainer
 from spruce.engine.namespace import Hit, Namespace
 from spruce.engine.pagination import decode_token, encode_token
 from spruce.engine.state import ANN_MIN_ROWS, IndexState
 from spruce.errors import (
     AlreadyExistsError,
+    DiskFullError,
     InvalidArgumentError,
     NotFoundError,
 )
@@ -75,6 +76,7 @@ from spruce.types import (
 __all__ = ["DEFAULT_FLUSH_ROWS", "IndexEngine"]
 
 DEFAULT_FLUSH_ROWS = 50_000
+DISK_FULL_NOTE = "the disk is full: writes fail with 507 until space is freed, then resume by themselves"
 # what a query searches: the namespace, its dense and sparse query vectors, and the blocks' snapshot
 _QueryInput: TypeAlias = "tuple[Namespace, Vector32 | None, SparseQuery | None, list[tuple[Block, Snapshot]]]"
 log = logging.getLogger("spruce.engine")
@@ -142,9 +144,10 @@ class IndexEngine(DataPlane):
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
         background: bool = True,
+        disk_reserve: int = DEFAULT_DISK_RESERVE,
     ) -> None:
         self._st = IndexState(store, config, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
-        self._maint = Maintainer(self._st, background=background)
+        self._maint = Maintainer(self._st, background=background, disk_reserve=disk_reserve)
         self._documents = (
             Documents(self._st, DocumentSchema.from_json(config.documents)) if config.documents else None
         )
@@ -539,7 +542,7 @@ class IndexEngine(DataPlane):
             vector_type=self.config.vector_type,
             pending_deletions=pending,
             unindexed_records=unindexed,
-            background_error=self._maint.error,
+            background_error=self._maint.error or (DISK_FULL_NOTE if self._st.store.out_of_space else None),
         )
 
     # ================================================================ namespaces
@@ -626,6 +629,8 @@ class IndexEngine(DataPlane):
         if flush and st.failed is None and st.lsn > int(st.manifest_doc["lsn"]):
             try:
                 self._maint.flush_now()
+            except DiskFullError as exc:
+                log.warning("index %s: no flush on close (%s); the log holds every write", st.config.name, exc)
             except Exception:  # a failing flush must not keep the store open: the log holds every write
                 name = st.config.name
                 log.warning("index %s: flush on close failed; the log holds every write", name, exc_info=True)

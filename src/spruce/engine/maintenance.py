@@ -36,6 +36,12 @@ Idle flush: when an index has taken no write for ``IDLE_FLUSH_S`` seconds, its m
 though they are below ``flush_rows``, so a quiet index ends up with nothing to replay on open and nothing
 unindexed (``describe_index_stats().unindexed_records`` reaches 0).
 
+Disk space: a step first checks that the store's free space covers what it is about to write (about twice
+its rows' bytes: a segment, and a graph) plus ``disk_reserve`` (default ``DEFAULT_DISK_RESERVE``), left to
+the log so that acknowledged writes keep working while background work waits. A step that finds too little
+space, or hits ENOSPC, raises ``DiskFullError``; the loop then retries every few seconds (never stopping
+for good, unlike other failures, see below) and resumes by itself once space is back.
+
 Failures: a background step that raises is logged and shown in ``describe_index_stats().background_error``
 (over HTTP, ``backgroundError``) until a step succeeds. The loop retries after a pause that doubles with
 each failure in a row; the same failure ``HALT_AFTER`` times in a row is taken for deterministic (a bug,
@@ -63,7 +69,7 @@ from spruce.engine.block import EXACT_MAX_WORK, Block, pick_rows
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
-from spruce.errors import StoreClosedError
+from spruce.errors import DiskFullError, StoreClosedError
 from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
@@ -81,6 +87,8 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
 DEAD_FRACTION = 0.2
+DEFAULT_DISK_RESERVE = 128 << 20  # bytes of free space background work leaves to the log
+_ROW_OVERHEAD = 512  # bytes per row besides its vector that a step may write (ids, metadata, columns)
 REPOINT_STEP = 1024  # id-map entries re-pointed per exclusive hold of ``rw`` (about a millisecond)
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
 IDLE_FLUSH_S = 2.0
@@ -113,8 +121,11 @@ def release_freed_memory() -> None:
 
 
 class Maintainer:
-    def __init__(self, state: IndexState, *, background: bool = True) -> None:
+    def __init__(
+        self, state: IndexState, *, background: bool = True, disk_reserve: int = DEFAULT_DISK_RESERVE
+    ) -> None:
         self.state = state
+        self.disk_reserve = disk_reserve
         self.mu = threading.Lock()  # one flush or compaction at a time; taken before write_mu
         self._wake = threading.Event()
         self._stop = False
@@ -157,6 +168,11 @@ class Maintainer:
                 if self._idle_with_memtables():
                     self.flush_now()
                 self.run_once()
+            except DiskFullError as exc:
+                # not counted towards HALT_AFTER: it passes when space is freed; retried every few seconds
+                log.warning("index %s: background work waits for disk space: %s", self.state.config.name, exc)
+                self.error = f"{exc}"
+                self._failures = min(self._failures + 1, 2)
             except StoreClosedError:
                 # the store was closed under an index left open (e.g. at interpreter exit): nothing to do;
                 # what was not flushed is in the log
@@ -251,6 +267,19 @@ class Maintainer:
             # Everything up to ``frozen_at`` is now in segments or frozen blocks; a write that lands after
             # this point is in the new memtables only, so the manifest must not claim its LSN.
             self._flush_frozen(upto=frozen_at)
+
+    def _ensure_room(self, rows: int) -> None:
+        """Refuse a step writing ``rows`` rows unless the free space covers it and the reserve."""
+        free = self.state.store.free_bytes()
+        if free is None:
+            return
+        need = rows * (self.state.dim * 4 * 2 + _ROW_OVERHEAD)
+        if free < need + self.disk_reserve:
+            raise DiskFullError(
+                f"the disk is full for background work: {free >> 20} MiB free, it needs about "
+                f"{need >> 20} MiB beyond the {self.disk_reserve >> 20} MiB kept for the log; it resumes "
+                "once space is freed"
+            )
 
     # ------------------------------------------------------------ the pattern
 
@@ -424,6 +453,7 @@ class Maintainer:
             for ns, f in groups.pop(lsn):
                 with st.rw.read():
                     rows = f.live_rows()
+                self._ensure_room(len(rows))
                 # Never a graph here (see the module docstring): compaction builds or extends it next.
                 new, built = self._build([(f, rows)], graph="none")
                 with st.write_mu, st.rw.write():
@@ -446,6 +476,7 @@ class Maintainer:
                 (b, np.arange(b.n, dtype=np.int64) if i == 0 and graph == "extend" else b.live_rows())
                 for i, b in enumerate(old)
             ]
+        self._ensure_room(sum(len(rows) for _, rows in parts))
         new, parts = self._build(parts, graph=graph, between=self._flush_during_merge)
         with st.write_mu:
             with st.rw.write():

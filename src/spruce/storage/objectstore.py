@@ -19,10 +19,17 @@ store is open, so a second process cannot open the same directory for writing.
 A failed fsync poisons the store: every later write raises ``StoreReadOnlyError``. Retrying fsync after an
 error is unsafe on Linux (the failed pages may already be marked clean), so recovery is a restart, which
 re-reads what is really on disk.
+
+A full disk (ENOSPC, or EDQUOT for a quota) while writing, creating a directory or linking is different:
+nothing was acknowledged and no page is in doubt, so the put raises ``DiskFullError``, removes its
+temporary file (which would otherwise eat the space an operator frees), and the next put simply tries
+again. ``out_of_space`` says whether the last put failed that way (cleared by the next put that works),
+for ``/ready`` and the stats; ``free_bytes`` lets background work keep a reserve for the log.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import itertools
 import os
@@ -31,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
-from spruce.errors import NotFoundError, StoreClosedError, StoreLockedError, StoreReadOnlyError
+from spruce.errors import DiskFullError, NotFoundError, StoreClosedError, StoreLockedError, StoreReadOnlyError
 
 __all__ = ["LocalStore", "ObjectStore", "Payload"]
 
@@ -68,7 +75,26 @@ class ObjectStore(Protocol):
         """A local file holding the object (for memory-mapping), or None if the backend has none."""
         ...
 
+    def free_bytes(self) -> int | None:
+        """Space left for new objects, or None where the backend has no such limit."""
+        ...
+
+    @property
+    def out_of_space(self) -> bool:
+        """Whether the last put failed for want of space."""
+        ...
+
     def close(self) -> None: ...
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def no_space(exc: OSError, key: str) -> DiskFullError:
+    return DiskFullError(
+        f"the disk is full ({os.strerror(exc.errno or errno.ENOSPC)}) while writing {key}: nothing of this "
+        "request was stored; free space on the data directory's file system, writes resume by themselves"
+    )
 
 
 class LocalStore:
@@ -92,6 +118,7 @@ class LocalStore:
         self._counter = itertools.count()
         self._durable_dirs: set[Path] = {self.root}
         self._failed: BaseException | None = None
+        self._out_of_space = False
         self._closed = False
         self._mu = threading.Lock()
 
@@ -141,8 +168,26 @@ class LocalStore:
         final = self._path(key)
         if final.exists():
             return False
-        self._ensure_dir(final.parent)
         tmp = self._tmp / f"{os.getpid()}.{next(self._counter)}"
+        try:
+            self._ensure_dir(final.parent)
+            self._write_synced(tmp, data)
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                return False
+            self._fsync_dir(final.parent)
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            self._out_of_space = True
+            raise no_space(exc, key) from None
+        finally:
+            tmp.unlink(missing_ok=True)  # (a failed put leaves nothing behind)
+        self._out_of_space = False
+        return True
+
+    def _write_synced(self, tmp: Path, data: Payload) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             unsynced = 0
@@ -158,14 +203,6 @@ class LocalStore:
             self._fsync(fd)
         finally:
             os.close(fd)
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        self._fsync_dir(final.parent)
-        return True
 
     def get(self, key: str) -> bytes:
         try:
@@ -196,6 +233,14 @@ class LocalStore:
 
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
+
+    def free_bytes(self) -> int | None:
+        st = os.statvfs(self.root)
+        return st.f_bavail * st.f_frsize
+
+    @property
+    def out_of_space(self) -> bool:
+        return self._out_of_space
 
     def close(self) -> None:
         if self._closed:
