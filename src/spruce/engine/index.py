@@ -630,7 +630,7 @@ class IndexEngine(DataPlane):
             try:
                 self._maint.flush_now()
             except DiskFullError as exc:
-                log.warning("index %s: no flush on close (%s); the log holds every write", st.config.name, exc)
+                log.warning("index %s: no flush on close (%s); the log has every write", st.config.name, exc)
             except Exception:  # a failing flush must not keep the store open: the log holds every write
                 name = st.config.name
                 log.warning("index %s: flush on close failed; the log holds every write", name, exc_info=True)
