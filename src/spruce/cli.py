@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         "spruce.engine.index.DEFAULT_FLUSH_ROWS)",
     )
     serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request may run before it is stopped with a DEADLINE_EXCEEDED error (a filter or "
+        "query too costly to finish); 0 disables the deadline (default: 30)",
+    )
+    serve.add_argument(
         "--disk-reserve-mb",
         type=int,
         default=None,
@@ -110,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         threads=args.threads,
         index_port_base=_index_port_base(args.index_ports, args.port),
+        request_timeout=args.request_timeout or None,
     )
     try:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}

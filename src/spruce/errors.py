@@ -19,6 +19,7 @@ from typing import ClassVar
 __all__ = [
     "AlreadyExistsError",
     "DataCorruptionError",
+    "DeadlineExceededError",
     "DiskFullError",
     "ForbiddenError",
     "InternalError",
@@ -182,3 +183,14 @@ class DiskFullError(SpruceError):
     code = "FAILED_PRECONDITION"
     grpc_code = 9
     http_status = 507
+
+
+class DeadlineExceededError(SpruceError):
+    """A request ran past its time budget (``spruce.deadline``) and was stopped, changing nothing.
+
+    HTTP 400, not 504 or 408: the SDK retries those, and the same request would only run out of time
+    again, three times over. gRPC DEADLINE_EXCEEDED, which the SDK's gRPC clients do not retry."""
+
+    code = "DEADLINE_EXCEEDED"
+    grpc_code = 4
+    http_status = 400

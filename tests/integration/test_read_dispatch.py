@@ -102,6 +102,13 @@ def test_short_reads_run_on_the_loop_and_the_rest_in_the_pool(setup) -> None:  #
         ("POST", "/index/d/query", {"json": {"vector": [1.0, 1.0], "topK": 10}}, "query", True),
         ("POST", "/index/d/query", {"json": {"vector": [1.0, 1.0], "topK": 100}}, "query", True),
         ("POST", "/index/d/query", {"json": {"vector": [1.0, 1.0], "topK": 101}}, "query", False),
+        (  # a filter's cost has no bound: never on the loop
+            "POST",
+            "/index/d/query",
+            {"json": {"vector": [1.0, 1.0], "topK": 10, "filter": {"g": 1}}},
+            "query",
+            False,
+        ),
         ("GET", "/index/d/vectors/fetch", {"params": [("ids", f"v{i}") for i in range(100)]}, "fetch", True),
         ("GET", "/index/d/vectors/fetch", {"params": [("ids", f"v{i}") for i in range(101)]}, "fetch", False),
         ("GET", "/index/d/vectors/list", {}, "list_vectors", True),

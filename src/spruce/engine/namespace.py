@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sortedcontainers import SortedList
 
+from spruce import deadline
 from spruce.engine.block import Block, Snapshot, pick_rows
 from spruce.filter import Filter
 from spruce.index import higher_is_better
@@ -261,6 +262,7 @@ class Namespace:
     def matching_ids(self, flt: Filter | None) -> list[str]:
         out: list[str] = []
         for block in self.blocks:
+            deadline.check()
             ids = block.ids
             out.extend(ids[r] for r in np.flatnonzero(block.matching(flt)).tolist())
         return out
@@ -295,6 +297,7 @@ class Namespace:
         ascending id. ``q`` ``None``: by ``sparse`` alone (a sparse index); both: hybrid."""
         hits: list[Hit] = []
         for block, state in self.snapshot() if at is None else at:
+            deadline.check()
             if state.n_alive == 0:
                 continue
             rows, scores = block.search(q, k, metric, flt, ef, state, sparse)

@@ -103,6 +103,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from spruce import deadline
 from spruce.filter.postings import FieldIndex, Growable, Hits, dedupe_sorted, sorted_union
 from spruce.filter.tree import Exists, Filter, In, Node, Or, Range, TextMatch
 
@@ -593,6 +594,7 @@ class _Planner:
 
     def hits(self, node: In | _Interval) -> Hits:
         """The postings entries of the *positive* condition (``$in`` for a ``$nin``)."""
+        deadline.check()
         cached = self._hits.get(id(node))
         if cached is not None:
             return cached
@@ -696,6 +698,7 @@ class _Planner:
 
     def mask(self, node: _Plan) -> BoolArray:
         """One bool per row."""
+        deadline.check()
         if isinstance(node, _Group):
             if self.small(node):
                 out = np.zeros(self.n, dtype=np.bool_)
@@ -743,6 +746,7 @@ class _Planner:
 
     def rows(self, node: _Plan) -> npt.NDArray[np.int64]:
         """The matching rows, sorted, as int64."""
+        deadline.check()
         if not self.small(node):
             return np.flatnonzero(self.mask(node)).astype(np.int64, copy=False)
         if isinstance(node, _Group):

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
+from spruce import deadline
 from spruce.errors import PayloadTooLargeError, SpruceError
 from spruce.server.auth import check_api_key
 from spruce.server.config import Context
@@ -133,8 +134,10 @@ class SpruceApp:
         (see benchmarks/README.md, "Server vs embedded", for where that goes).
 
         What counts as short is each route's ``short`` predicate (``spruce.server.data``): a query with
-        ``topK`` <= 100, a fetch of <= 100 ids, a list page (<= 100 ids), stats without a ``filter`` (which
-        scans every record). Bigger reads, all writes (they wait for an fsync) and the control plane (its
+        ``topK`` <= 100 and no filter (a filter's cost is unbounded), a fetch of <= 100 ids, a list page
+        (<= 100 ids), stats without a ``filter`` (which scans every record). Every request, on the loop or
+        not, runs under the deadline of ``--request-timeout`` (``spruce.deadline``). Bigger reads, all
+        writes (they wait for an fsync) and the control plane (its
         catalog commits fsync too) stay in the pool, so none of them stalls other connections. A short read
         may still wait briefly on the engine's lock while a write applies a batch in memory; it never waits
         on a pool thread, so it cannot deadlock, and graceful shutdown is unchanged (uvicorn finishes
@@ -151,7 +154,8 @@ class SpruceApp:
     def _handle(self, route: Route, request: Request) -> Response:
         """The handler, and the mapping of whatever it raises (on the loop or in a worker thread)."""
         try:
-            return route.handler(self.ctx, request)
+            with deadline.within(self.ctx.config.request_timeout):
+                return route.handler(self.ctx, request)
         except SpruceError as exc:
             return error_response(exc, data_plane=route.data_plane)
         except Exception as exc:

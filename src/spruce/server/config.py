@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from spruce import limits
 from spruce.api import ControlPlane
+from spruce.deadline import DEFAULT_SECONDS
 from spruce.server.ports import IndexPorts
 
 __all__ = ["Context", "ServerConfig"]
@@ -30,6 +31,7 @@ class ServerConfig:
     max_body_bytes: int = limits.UPSERT_MAX_BODY_BYTES
     threads: int = 8
     index_port_base: int | None = None
+    request_timeout: float | None = DEFAULT_SECONDS  # each request's budget (``spruce.deadline``)
 
     def base_url(self, host_header: str = "") -> str:
         """``http://<host>:<port>``: the control plane's URL, and the prefix of path-style index hosts.

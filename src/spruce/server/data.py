@@ -77,9 +77,11 @@ def query(ctx: Context, req: Request) -> Response:
 
 
 def short_query(req: Request) -> bool:
-    """A query whose cost is bounded by a small ``topK`` (malformed bodies too: they end in a 4xx)."""
+    """A query whose cost is bounded by a small ``topK`` and no filter (malformed bodies too: they end in
+    a 4xx)."""
     try:
-        return rules.short_query(req.json_object().get("topK"))
+        body = req.json_object()
+        return rules.short_query(body.get("topK"), body.get("filter"))
     except SpruceError:
         return True
 

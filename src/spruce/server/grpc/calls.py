@@ -16,6 +16,7 @@ from functools import partial
 
 from google.protobuf.message import DecodeError, Message
 
+from spruce import deadline
 from spruce.errors import (
     InvalidArgumentError,
     MethodNotAllowedError,
@@ -110,7 +111,8 @@ class Calls:
 
     def _run(self, method: Method, index: str, request: Message) -> Outcome:
         try:
-            response = method.call(self.ctx.db.index(index), request)
+            with deadline.within(self.ctx.config.request_timeout):
+                response = method.call(self.ctx.db.index(index), request)
             return Outcome(OK, payload=response.SerializeToString())
         except Exception as exc:
             status, text = grpc_status(exc, what=f"gRPC {type(request).__name__}")

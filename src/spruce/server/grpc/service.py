@@ -134,7 +134,7 @@ def _delete_namespace(index: DataPlane, req: pb.DeleteNamespaceRequest) -> pb.De
 
 
 def _short_query(req: pb.QueryRequest) -> bool:
-    return rules.short_query(req.top_k)
+    return rules.short_query(req.top_k, codec.opt_struct(req, "filter"))
 
 
 def _short_fetch(req: pb.FetchRequest) -> bool:
