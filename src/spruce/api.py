@@ -370,6 +370,11 @@ class ControlPlane(Protocol):
         """The index of that name (the SDK's older spelling of ``index``)."""
         return self.index(name, host)
 
-    def close(self) -> None:
-        """Finish background work that must finish, and release the store."""
+    def close(self, *, flush: bool = True, wait: float | None = None) -> None:
+        """Finish background work that must finish, and release the store (``flush=False`` and a
+        ``wait`` in seconds bound the time it takes: a server's shutdown)."""
+        ...
+
+    def stop_background(self) -> None:
+        """Ask background work to stop without waiting for it (the first step of a shutdown)."""
         ...

@@ -424,11 +424,21 @@ class Database(ControlPlane):
     def Index(self, name: object = "", host: object = "") -> IndexEngine:
         return self.index(name, host)
 
-    def close(self) -> None:
+    def close(self, *, flush: bool = True, wait: float | None = None) -> None:
+        """Close every index (see ``IndexEngine.close``) and the store. A server's shutdown passes
+        ``flush=False`` and a ``wait``, so that it ends in bounded time whatever background work runs."""
         with self._mu:
             for engine in self._indexes.values():
-                engine.close()
+                engine._maint.request_stop()  # every index stops at once, not one after another
+            for engine in self._indexes.values():
+                engine.close(flush=flush, wait=wait)
             self.store.close()
+
+    def stop_background(self) -> None:
+        """Ask every index's background work to stop, without waiting (the first step of a shutdown)."""
+        with self._mu:
+            for engine in self._indexes.values():
+                engine._maint.request_stop()
 
     def __enter__(self) -> Database:
         return self

@@ -621,9 +621,14 @@ class IndexEngine(DataPlane):
         self._st.check_writable()
         self._maint.run_once()
 
-    def close(self, *, flush: bool = True) -> None:
+    def close(self, *, flush: bool = True, wait: float | None = None) -> None:
+        """Stop background work (waiting for its thread at most ``wait`` seconds if given: a server's
+        bounded shutdown; the step it was in is abandoned), flush the memtables if ``flush``, and close.
+        Every acknowledged write is in the log either way."""
         st = self._st
-        self._maint.stop()
+        if not self._maint.stop(wait):
+            log.warning("index %s: background step still running at close; abandoned", st.config.name)
+            flush = False
         if st.closed:
             return
         if flush and st.failed is None and st.lsn > int(st.manifest_doc["lsn"]):

@@ -120,6 +120,11 @@ def release_freed_memory() -> None:
         _malloc_trim(0)
 
 
+class _Abandoned(Exception):
+    """Raised inside a background step when the loop is asked to stop: the step is restartable by
+    construction (nothing it did is visible before its manifest commit)."""
+
+
 class Maintainer:
     def __init__(
         self, state: IndexState, *, background: bool = True, disk_reserve: int = DEFAULT_DISK_RESERVE
@@ -168,6 +173,9 @@ class Maintainer:
                 if self._idle_with_memtables():
                     self.flush_now()
                 self.run_once()
+            except _Abandoned:
+                log.info("index %s: background step abandoned (stopping)", self.state.config.name)
+                return
             except DiskFullError as exc:
                 # not counted towards HALT_AFTER: it passes when space is freed; retried every few seconds
                 log.warning("index %s: background work waits for disk space: %s", self.state.config.name, exc)
@@ -196,11 +204,24 @@ class Maintainer:
             self.error = f"{what} (the same failure {self._failures} times in a row: background work stopped)"
             log.error("index %s: background maintenance stopped; reopen the index to retry", name)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop the loop: the step in progress is abandoned at its next chunk (``_Abandoned``; its objects
+        are garbage no manifest names, collected later) and the thread joined, for at most ``timeout``
+        seconds if given. True if the thread is gone."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop, without waiting (a server's shutdown asks every index at once)."""
         self._stop = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
+
+    def _check_stop(self) -> None:
+        if self._stop and threading.current_thread() is self._thread:
+            raise _Abandoned
 
     def run_once(self) -> None:
         with self.mu, responsive():
@@ -208,7 +229,7 @@ class Maintainer:
                 return
             if self._flush_all():
                 release_freed_memory()
-            while self._compact_step():
+            while not self._stop and self._compact_step():
                 self._flush_all()  # memtables frozen while the step ran: to segments before the next
                 release_freed_memory()
 
@@ -338,6 +359,7 @@ class Maintainer:
             ann = base.ann.clone(base.vectors, st.config.metric, reserve_rows=len(ids))
             for block, rows in parts[1:]:
                 for start in range(0, len(rows), CHUNK_ROWS):
+                    self._check_stop()
                     take = rows[start : start + CHUNK_ROWS]
                     ann.add(_rows_of(block, take))
                     between()
@@ -350,6 +372,7 @@ class Maintainer:
             ann = HnswIndex.empty(st.dim, st.config.metric, own_storage=own)
             ann.reserve(len(ids))
             for chunk, block, lo, hi in _chunks(parts):
+                self._check_stop()
                 ann.add(chunk)
                 block.release_vector_pages(lo, hi - lo)  # copied into the graph's storage
                 between()
@@ -362,6 +385,7 @@ class Maintainer:
                 vecs = np.concatenate([b.vectors[rows] for b, rows in parts]).astype(np.float32, copy=False)
             else:
                 vecs = np.empty((0, st.dim), dtype=np.float32)
+        self._check_stop()
         with st.write_mu:
             key = st.next_segment_key()
         ann_key = key.removesuffix(".seg") + ".ann"

@@ -5,9 +5,15 @@ port right after a crash or SIGKILL works) and ``TCP_NODELAY`` (inherited by acc
 without it a header/body split write can wait ~40 ms for Nagle), and so that ``--port 0`` works: the port
 actually bound is known before any index host is advertised.
 
-Shutdown on SIGINT/SIGTERM: uvicorn stops accepting, lets in-flight requests finish, then the worker pool
-is drained (an engine call that is still running completes) and only then is the store closed. A write is
-acknowledged only after the engine made it durable, so a SIGKILL loses nothing acknowledged either.
+Shutdown on SIGINT/SIGTERM ends in bounded time, whatever the backlog (a container orchestrator gives 30 s
+before it kills): uvicorn stops accepting and lets in-flight requests finish for at most
+``SHUTDOWN_GRACE_S``, background work (flushes, compactions, graph builds) is told to stop at once and is
+abandoned at its next chunk (it is restartable by construction: nothing it wrote is visible before its
+manifest commit), and the store is closed without flushing (the log holds every acknowledged write; the
+next open replays it, and the size-triggered flush bounds how much there is). A watchdog ends the process
+after ``SHUTDOWN_BUDGET_S`` if anything still holds it (a graph build inside faiss cannot be interrupted):
+that exit is as safe as a SIGKILL, which loses nothing acknowledged either. A second SIGINT/SIGTERM exits
+at once.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,9 +41,11 @@ from spruce.server.grpc.calls import Calls
 from spruce.server.ports import IndexPorts
 from spruce.server.protocol import sniffing_protocol
 
-__all__ = ["bind_socket", "serve"]
+__all__ = ["SHUTDOWN_BUDGET_S", "SHUTDOWN_GRACE_S", "bind_socket", "serve"]
 
 log = logging.getLogger("spruce.server")
+SHUTDOWN_GRACE_S = 3  # in-flight requests get this long to finish once a signal came
+SHUTDOWN_BUDGET_S = 4.5  # the process is gone this long after the first signal, whatever runs
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -60,21 +71,28 @@ class _Server(uvicorn.Server):
     is closed; we close the store first and then exit normally.
     """
 
+    stopping_since: float | None = None  # when the first SIGINT/SIGTERM came
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         handled = (signal.SIGINT, signal.SIGTERM)
         for sig in handled:
-            signal.signal(sig, self.handle_exit)
-        try:
-            yield
-        finally:
-            # From here on the store is being drained and closed: a second signal must not interrupt that.
-            for sig in handled:
-                signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, self._on_signal)
+        yield  # (the handlers stay: a signal during the close that follows must still end the process)
 
-    def __init__(self, config: uvicorn.Config, ports: IndexPorts) -> None:
+    def _on_signal(self, sig: int, frame: Any) -> None:
+        if self.stopping_since is not None:
+            os.write(2, b"spruce: second signal, exiting now\n")
+            os._exit(1)
+        self.stopping_since = time.monotonic()
+        self.on_stop()
+        threading.Thread(target=_watchdog, name="spruce-shutdown-watchdog", daemon=True).start()
+        self.handle_exit(sig, frame)
+
+    def __init__(self, config: uvicorn.Config, ports: IndexPorts, on_stop: Any = lambda: None) -> None:
         super().__init__(config)
         self.ports = ports
+        self.on_stop = on_stop
         self._listeners: dict[socket.socket, asyncio.base_events.Server] = {}
         self._starting: set[asyncio.Task[None]] = set()
 
@@ -133,15 +151,24 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
         access_log=False,
         log_level="warning",
         timeout_keep_alive=75,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
-    server = _Server(uconfig, ports)
+    server = _Server(uconfig, ports, on_stop=db.stop_background)
     print(f"spruce listening on {config.base_url()}", file=sys.stderr, flush=True)
     try:
         server.run(sockets=[sock])  # index ports: served from startup on, see _Server.startup
     finally:
-        log.info("draining in-flight work and closing the store")
-        pool.shutdown(wait=True)
-        db.close()
+        log.info("closing the store (background work abandoned, the log holds every write)")
+        pool.shutdown(wait=False, cancel_futures=True)
+        since = server.stopping_since or time.monotonic()
+        db.close(flush=False, wait=max(0.1, SHUTDOWN_BUDGET_S - 0.5 - (time.monotonic() - since)))
         sock.close()
         log.info("spruce stopped")
+
+
+def _watchdog() -> None:
+    """End the process if the shutdown overruns its budget (module docstring): as safe as a SIGKILL."""
+    time.sleep(SHUTDOWN_BUDGET_S)
+    log.warning("shutdown took over %.1f s; exiting with background work abandoned", SHUTDOWN_BUDGET_S)
+    logging.shutdown()
+    os._exit(0)
