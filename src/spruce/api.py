@@ -378,3 +378,7 @@ class ControlPlane(Protocol):
     def stop_background(self) -> None:
         """Ask background work to stop without waiting for it (the first step of a shutdown)."""
         ...
+
+    def not_ready(self) -> str | None:
+        """Why writes cannot succeed now (a failed fsync, a full disk), or None (``/ready``)."""
+        ...

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="require this API key on every request (default: $SPRUCE_API_KEY; unset accepts any key)",
     )
     serve.add_argument(
+        "--read-only-api-key",
+        default=os.environ.get("SPRUCE_READ_ONLY_API_KEY"),
+        help="a second key that may only read (queries, fetches, lists, stats); writes and control-plane "
+        "changes made with it get 403 (default: $SPRUCE_READ_ONLY_API_KEY)",
+    )
+    serve.add_argument(
         "--max-body-bytes",
         type=int,
         default=limits.UPSERT_MAX_BODY_BYTES,
@@ -109,11 +115,23 @@ def _serve(args: argparse.Namespace) -> int:
     from spruce.server.config import ServerConfig
     from spruce.server.run import bind_socket, serve
 
+    for flag, value in (("--api-key", args.api_key), ("--read-only-api-key", args.read_only_api_key)):
+        if value is not None and not value.strip():
+            print(
+                f"spruce: {flag} (or its environment variable) is set but empty; unset it to accept any "
+                "key, or give a key",
+                file=sys.stderr,
+            )
+            return 2
+    if args.read_only_api_key and not args.api_key:
+        print("spruce: --read-only-api-key needs --api-key too (else every key may write)", file=sys.stderr)
+        return 2
     config = ServerConfig(
         host=args.host,
         port=args.port,
         advertise_host=args.advertise_host,
         api_key=args.api_key or None,
+        read_only_api_key=args.read_only_api_key or None,
         max_body_bytes=args.max_body_bytes,
         threads=args.threads,
         index_port_base=_index_port_base(args.index_ports, args.port),

@@ -39,3 +39,25 @@ def test_new_surface_indexes_api(pc: Pinecone) -> None:
     assert model.schema.fields["_values"].dimension == 5
     assert type(model.read_capacity).__name__ == "ReadCapacityOnDemandResponse"
     assert "ctl-new" in [m.name for m in pc.indexes.list()]
+
+
+def test_configure_refuses_what_it_cannot_honour(pc: Pinecone, server) -> None:  # type: ignore[no-untyped-def]
+    """A dimension, pod settings on a serverless index, embed, or an unknown key: a 400 naming the field,
+    and nothing changes (never a silent 202)."""
+    import httpx
+
+    pc.create_index(name="ctl-cfg", dimension=4, spec=SPEC)
+    headers = {"Api-Key": "k", "X-Pinecone-Api-Version": "2025-04"}
+    cases = [
+        ({"dimension": 8}, "dimension"),
+        ({"spec": {"pod": {"replicas": 2}}}, "replicas"),
+        ({"spec": {"pod": {"pod_type": "p1.x2"}}}, "pod_type"),
+        ({"embed": {"model": "m"}}, "embed"),
+        ({"colour": "red"}, "colour"),
+    ]
+    for body, field in cases:
+        r = httpx.patch(f"{server.url}/indexes/ctl-cfg", json=body, headers=headers)
+        assert r.status_code == 400, (body, r.text)
+        assert field in r.json()["error"]["message"], (body, r.text)
+    desc = pc.describe_index("ctl-cfg")
+    assert desc.dimension == 4 and desc.deletion_protection == "disabled"

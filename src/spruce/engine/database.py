@@ -373,6 +373,17 @@ class Database(ControlPlane):
     ) -> IndexConfig:
         with self._mu:
             engine = self._get(name)
+            if embed is not None:
+                raise InvalidArgumentError(
+                    "embed: integrated inference is not supported by spruce yet", field="embed"
+                )
+            for field_name, value in (("replicas", replicas), ("pod_type", pod_type)):
+                if value is not None and "pod" not in engine.config.spec:
+                    raise InvalidArgumentError(
+                        f"{field_name}: index {engine.config.name!r} is serverless; {field_name} applies to "
+                        "pod indexes only",
+                        field=field_name,
+                    )
             changes: dict[str, Any] = {}
             if deletion_protection is not None:
                 changes["deletion_protection"] = validate_deletion_protection(deletion_protection)
@@ -433,6 +444,17 @@ class Database(ControlPlane):
             for engine in self._indexes.values():
                 engine.close(flush=flush, wait=wait)
             self.store.close()
+
+    def not_ready(self) -> str | None:
+        """Why the store cannot serve writes now (``/ready``), or None."""
+        reason = self.store.not_writable()
+        if reason is not None:
+            return reason
+        with self._mu:
+            for engine in self._indexes.values():
+                if engine._st.failed is not None:
+                    return f"index {engine.config.name!r} refuses writes: {engine._st.failed}"
+        return None
 
     def stop_background(self) -> None:
         """Ask every index's background work to stop, without waiting (the first step of a shutdown)."""

@@ -27,10 +27,10 @@ from urllib.parse import parse_qs
 
 from spruce import deadline
 from spruce.errors import PayloadTooLargeError, SpruceError
-from spruce.server.auth import check_api_key
+from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error
-from spruce.server.http import Request, Response
+from spruce.server.http import Request, Response, json_response
 from spruce.server.openapi import openapi_bytes
 from spruce.server.routing import ROUTES, Route, match, split_path
 
@@ -55,8 +55,7 @@ class SpruceApp:
         self.ctx = ctx
         self.pool = pool
         self.routes = routes
-        key = ctx.config.api_key
-        self._api_key = key.encode() if key else None
+        self._keys = Keys(ctx.config.api_key, ctx.config.read_only_api_key)
         self._openapi = openapi_bytes()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,11 +89,14 @@ class SpruceApp:
         data_plane: bool,
     ) -> Response:
         method: str = scope["method"]
+        if method == "GET" and segments in (["health"], ["ready"]):  # no key: a probe has none
+            return self._probe(segments[0])
         try:
-            self._authenticate(headers)
+            role = self._keys.role(headers.get(b"api-key"), where="Api-Key header")
             if method == "GET" and segments == ["openapi.json"]:
                 return Response(200, self._openapi)
             route, params = match(method, segments, self.routes)
+            Keys.allow(role, reads=route.reads, what=route.operation_id)
             body = await _read_body(receive, headers, self.ctx.config.max_body_bytes)
         except SpruceError as exc:
             return _with_close(error_response(exc, data_plane=data_plane), headers)
@@ -148,8 +150,16 @@ class SpruceApp:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._handle, route, request)
 
-    def _authenticate(self, headers: dict[bytes, bytes]) -> None:
-        check_api_key(self._api_key, headers.get(b"api-key"), where="Api-Key header")
+    def _probe(self, which: str) -> Response:
+        """``/health``: the process answers. ``/ready``: the store is open (replay done: the server listens
+        only after it) and takes writes (no failed fsync, disk not full). Neither needs a key, so neither
+        says more than that."""
+        if which == "health":
+            return json_response({"status": "ok"})
+        reason = self.ctx.db.not_ready()
+        if reason is None:
+            return json_response({"status": "ready"})
+        return json_response({"status": "not ready", "reason": reason}, 503)
 
     def _handle(self, route: Route, request: Request) -> Response:
         """The handler, and the mapping of whatever it raises (on the loop or in a worker thread)."""

@@ -28,6 +28,7 @@ class ServerConfig:
     port: int = 5080
     advertise_host: str | None = None
     api_key: str | None = None
+    read_only_api_key: str | None = None
     max_body_bytes: int = limits.UPSERT_MAX_BODY_BYTES
     threads: int = 8
     index_port_base: int | None = None

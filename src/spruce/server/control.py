@@ -61,15 +61,28 @@ def describe_index(ctx: Context, req: Request) -> Response:
     return _model(ctx, req, ctx.db.describe_index(req.params["name"]))
 
 
+_CONFIGURABLE = {"deletion_protection", "tags", "spec", "embed", "schema", "read_capacity"}
+_FIXED = {"dimension", "metric", "name", "vector_type", "cloud", "region"}
+
+
 def configure_index(ctx: Context, req: Request) -> Response:
     """PATCH: deletion protection and tags. Replica/pod-size/read-capacity changes have no effect here."""
     body = json_object(req.body, empty_ok=True)
     if body.get("schema") is not None:
         raise InvalidArgumentError("an index's schema cannot change once it exists", field="schema")
+    for key in body:
+        if key not in _CONFIGURABLE:
+            what = "cannot change once the index exists" if key in _FIXED else "is not a setting of an index"
+            raise InvalidArgumentError(f"{key} {what}", field=key)
+    spec = body.get("spec")
+    pod = spec.get("pod") if isinstance(spec, dict) else None
     cfg = ctx.db.configure_index(
         req.params["name"],
+        replicas=pod.get("replicas") if isinstance(pod, dict) else None,
+        pod_type=pod.get("pod_type") if isinstance(pod, dict) else None,
         deletion_protection=body.get("deletion_protection"),
         tags=body.get("tags"),
+        embed=body.get("embed"),
     )
     return _model(ctx, req, cfg, 202)
 

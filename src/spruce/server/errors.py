@@ -3,7 +3,7 @@
 Control plane (and anything outside ``/index/<name>``): ``{"error": {"code", "message"}, "status"}``.
 Data plane (grpc-gateway ``rpcStatus``): ``{"code": <gRPC int>, "message", "details": []}``. Over gRPC
 itself the same code and message travel as ``grpc-status`` and ``grpc-message`` (:func:`grpc_status`).
-401 is ``text/plain`` as Pinecone does it. The status and both codes come from the exception's class
+The status and both codes come from the exception's class
 (:mod:`spruce.errors` is the one table). Anything that is not a :class:`~spruce.errors.SpruceError` is a
 bug or a fault: it is logged with its traceback and answered as an :class:`~spruce.errors.InternalError`,
 whose message hides the details.
@@ -16,7 +16,7 @@ import logging
 import orjson
 
 from spruce.errors import InternalError, MethodNotAllowedError, SpruceError
-from spruce.server.http import TEXT, Response
+from spruce.server.http import Response
 
 __all__ = ["error_response", "grpc_status", "internal_error"]
 
@@ -26,8 +26,6 @@ log = logging.getLogger("spruce.server")
 def error_response(exc: SpruceError, *, data_plane: bool) -> Response:
     """The response for an error spruce raised on purpose."""
     status = exc.http_status
-    if status == 401:
-        return Response(401, exc.message.encode(), TEXT)
     if data_plane:
         payload: dict[str, object] = {"code": exc.grpc_code, "message": exc.message, "details": []}
     else:

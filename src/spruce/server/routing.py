@@ -52,6 +52,7 @@ class Route:
     response: Any = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    reads: bool = False  # changes nothing: allowed with the read-only API key (default: GET routes)
 
     @property
     def data_plane(self) -> bool:
@@ -64,6 +65,7 @@ class Route:
 
 def _r(method: str, path: str, handler: Handler, **kw: Any) -> Route:
     kw.setdefault("operation_id", handler.__name__)
+    kw.setdefault("reads", method == "GET")
     return Route(method, tuple(path.strip("/").split("/")), handler, **kw)
 
 
@@ -103,6 +105,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_DP}/query",
         data.query,
+        reads=True,
         short=data.short_query,
         body=bodies.QueryRequest,
         response=bodies.QueryResponse,
@@ -119,6 +122,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_DP}/vectors/fetch_by_metadata",
         data.fetch_by_metadata,
+        reads=True,
         body=bodies.FetchByMetadataRequest,
         response=bodies.FetchByMetadataResponse,
     ),
@@ -142,6 +146,7 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{_DP}/describe_index_stats",
         data.describe_index_stats,
+        reads=True,
         short=data.short_stats,
         body=bodies.DescribeIndexStatsRequest,
         body_required=False,
@@ -186,6 +191,7 @@ ROUTES: tuple[Route, ...] = (
             body=body,
             body_required=verb != "list",
             response=response,
+            reads=verb in ("search", "fetch", "list"),
         )
         for verb, handler, body, response in (
             ("upsert", documents.upsert, bodies.UpsertDocumentsRequest, bodies.UpsertDocumentsResponse),

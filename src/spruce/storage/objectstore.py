@@ -84,6 +84,10 @@ class ObjectStore(Protocol):
         """Whether the last put failed for want of space."""
         ...
 
+    def not_writable(self) -> str | None:
+        """Why writes cannot succeed now (closed, a failed fsync, disk full), or None."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -241,6 +245,15 @@ class LocalStore:
     @property
     def out_of_space(self) -> bool:
         return self._out_of_space
+
+    def not_writable(self) -> str | None:
+        if self._closed:
+            return "the store is closed"
+        if self._failed is not None:
+            return "an fsync failed: the store refuses writes until spruce is restarted"
+        if self._out_of_space:
+            return "the disk is full"
+        return None
 
     def close(self) -> None:
         if self._closed:

@@ -24,7 +24,7 @@ from spruce.errors import (
     PayloadTooLargeError,
     SpruceError,
 )
-from spruce.server.auth import check_api_key
+from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import grpc_status
 from spruce.server.grpc.service import METHODS, Method
@@ -58,8 +58,7 @@ class Calls:
     def __init__(self, ctx: Context, pool: ThreadPoolExecutor) -> None:
         self.ctx = ctx
         self.pool = pool
-        key = ctx.config.api_key
-        self._api_key = key.encode() if key else None
+        self._keys = Keys(ctx.config.api_key, ctx.config.read_only_api_key)
         self.max_message_bytes = ctx.config.max_body_bytes
 
     def start(
@@ -72,11 +71,12 @@ class Calls:
         Why short reads stay on the loop: see :meth:`spruce.server.app.SpruceApp._dispatch`.
         """
         try:
-            check_api_key(self._api_key, api_key, where="api-key metadata")
+            role = self._keys.role(api_key, where="api-key metadata")
             name = path.decode("latin-1")
             method = METHODS.get(name)
             if method is None:
                 raise MethodNotAllowedError(f"spruce serves no gRPC method {name}.", allowed=())
+            Keys.allow(role, reads=method.reads, what=name.rsplit("/", 1)[-1])
             index = self.ctx.ports.index_at(local_port)
             if index is None:
                 raise NotFoundError(

@@ -34,6 +34,7 @@ class Method:
     request: type[Message]
     call: Callable[[DataPlane, Any], Message]
     short: Callable[[Any], bool] | None = None
+    reads: bool = False  # changes nothing (allowed with the read-only API key)
 
 
 def _upsert(index: DataPlane, req: pb.UpsertRequest) -> pb.UpsertResponse:
@@ -153,17 +154,17 @@ _SERVICE = "/VectorService/"
 
 METHODS: dict[str, Method] = {
     _SERVICE + "Upsert": Method(pb.UpsertRequest, _upsert),
-    _SERVICE + "Query": Method(pb.QueryRequest, _query, _short_query),
-    _SERVICE + "Fetch": Method(pb.FetchRequest, _fetch, _short_fetch),
-    _SERVICE + "FetchByMetadata": Method(pb.FetchByMetadataRequest, _fetch_by_metadata),
+    _SERVICE + "Query": Method(pb.QueryRequest, _query, _short_query, reads=True),
+    _SERVICE + "Fetch": Method(pb.FetchRequest, _fetch, _short_fetch, reads=True),
+    _SERVICE + "FetchByMetadata": Method(pb.FetchByMetadataRequest, _fetch_by_metadata, reads=True),
     _SERVICE + "Update": Method(pb.UpdateRequest, _update),
     _SERVICE + "Delete": Method(pb.DeleteRequest, _delete),
-    _SERVICE + "List": Method(pb.ListRequest, _list, _always),
+    _SERVICE + "List": Method(pb.ListRequest, _list, _always, reads=True),
     _SERVICE + "DescribeIndexStats": Method(
-        pb.DescribeIndexStatsRequest, _describe_index_stats, _short_stats
+        pb.DescribeIndexStatsRequest, _describe_index_stats, _short_stats, reads=True
     ),
-    _SERVICE + "ListNamespaces": Method(pb.ListNamespacesRequest, _list_namespaces),
-    _SERVICE + "DescribeNamespace": Method(pb.DescribeNamespaceRequest, _describe_namespace),
+    _SERVICE + "ListNamespaces": Method(pb.ListNamespacesRequest, _list_namespaces, reads=True),
+    _SERVICE + "DescribeNamespace": Method(pb.DescribeNamespaceRequest, _describe_namespace, reads=True),
     _SERVICE + "CreateNamespace": Method(pb.CreateNamespaceRequest, _create_namespace),
     _SERVICE + "DeleteNamespace": Method(pb.DeleteNamespaceRequest, _delete_namespace),
 }
