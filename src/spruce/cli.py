@@ -77,6 +77,31 @@ def _parser() -> argparse.ArgumentParser:
         "query too costly to finish); 0 disables the deadline (default: 30)",
     )
     serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30.0,
+        help="seconds before an idle keep-alive connection is closed (default: 30)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send a request's "
+        "headers, and a new connection its first bytes (slowloris; default: 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a client has to send a request's body once its headers are in (default: 60)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        help="connections served at once; beyond, requests get 503, which clients retry (default: 1000)",
+    )
+    serve.add_argument(
         "--disk-reserve-mb",
         type=int,
         default=None,
@@ -136,6 +161,10 @@ def _serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         index_port_base=_index_port_base(args.index_ports, args.port),
         request_timeout=args.request_timeout or None,
+        idle_timeout=args.idle_timeout,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
     try:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}

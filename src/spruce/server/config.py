@@ -33,6 +33,10 @@ class ServerConfig:
     threads: int = 8
     index_port_base: int | None = None
     request_timeout: float | None = DEFAULT_SECONDS  # each request's budget (``spruce.deadline``)
+    idle_timeout: float = 30.0  # an idle keep-alive connection is closed after this
+    header_timeout: float = 10.0  # a request's headers within this (``server.protocol``)
+    body_timeout: float = 60.0  # its body within this of its headers
+    max_connections: int = 1000  # beyond this, new requests get 503 (which clients retry)
 
     def base_url(self, host_header: str = "") -> str:
         """``http://<host>:<port>``: the control plane's URL, and the prefix of path-style index hosts.

@@ -39,7 +39,7 @@ from spruce.server.app import SpruceApp
 from spruce.server.config import Context, ServerConfig
 from spruce.server.grpc.calls import Calls
 from spruce.server.ports import IndexPorts
-from spruce.server.protocol import sniffing_protocol
+from spruce.server.protocol import Timeouts, sniffing_protocol
 
 __all__ = ["SHUTDOWN_BUDGET_S", "SHUTDOWN_GRACE_S", "bind_socket", "serve"]
 
@@ -146,11 +146,12 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     uconfig = uvicorn.Config(
         app,
         loop="auto",
-        http=sniffing_protocol(Calls(ctx, pool)),
+        http=sniffing_protocol(Calls(ctx, pool), Timeouts(config.header_timeout, config.body_timeout)),
         lifespan="off",
         access_log=False,
         log_level="warning",
-        timeout_keep_alive=75,
+        timeout_keep_alive=max(1, round(config.idle_timeout)),
+        limit_concurrency=config.max_connections,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     server = _Server(uconfig, ports, on_stop=db.stop_background)
