@@ -77,6 +77,19 @@ def _parser() -> argparse.ArgumentParser:
         "query too costly to finish); 0 disables the deadline (default: 30)",
     )
     serve.add_argument(
+        "--flush-log-mb",
+        type=int,
+        default=None,
+        help="unflushed log (MiB) that triggers a flush, bounding the replay at the next open (default: 256)",
+    )
+    serve.add_argument(
+        "--graph-step-work",
+        type=int,
+        default=None,
+        help="rows x dimensions one compaction step adds to a graph at most, a tuning knob (default: "
+        "12,800,000: each step commits, so a restart loses at most one)",
+    )
+    serve.add_argument(
         "--idle-timeout",
         type=float,
         default=30.0,
@@ -170,6 +183,10 @@ def _serve(args: argparse.Namespace) -> int:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}
         if args.disk_reserve_mb is not None:
             tuning["disk_reserve"] = args.disk_reserve_mb << 20
+        if args.flush_log_mb is not None:
+            tuning["flush_log_bytes"] = args.flush_log_mb << 20
+        if args.graph_step_work is not None:
+            tuning["graph_step_work"] = args.graph_step_work
         db = Database.open(args.data, **tuning)
     except SpruceError as exc:
         print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 
 from spruce.engine import Database, IndexEngine, gil
-from spruce.engine.index import DEFAULT_FLUSH_ROWS
-from spruce.engine.maintenance import DEFAULT_DISK_RESERVE
-from spruce.engine.state import ANN_MIN_ROWS
+from spruce.engine.tuning import ANN_MIN_ROWS, DEFAULT_FLUSH_ROWS
 
 __all__ = ["Client", "Index"]
 
@@ -40,10 +38,10 @@ class Client(Database):
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
         tune_gil: bool = True,
-        disk_reserve: int = DEFAULT_DISK_RESERVE,
+        **tuning: int,
     ) -> None:
         gil.set_enabled(tune_gil)
-        super().__init__(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows, disk_reserve=disk_reserve)
+        super().__init__(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows, **tuning)
 
     @property
     def database(self) -> Database:

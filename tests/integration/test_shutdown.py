@@ -21,15 +21,22 @@ import spruce
 ROWS, DIM = 120_000, 64
 
 
-def _backlogged_store(path: Path) -> None:
+def _backlogged_store(path: Path, flush_rows: int = 50_000, *, merged: bool = True) -> None:
+    """``merged``: one segment of every row, without a graph (its graph is one long build); else the
+    segments as flushed, ``flush_rows`` each."""
     rng = np.random.default_rng(0)
-    db = spruce.Client(path=path, ann_min_rows=10**9)  # no graph here: the server builds it
+    # no graph here: the server builds it
+    db = spruce.Client(path=path, ann_min_rows=10**9, flush_rows=flush_rows)
     db.create_index("big", dimension=DIM, metric="euclidean")
     idx = db.Index("big")
+    if not merged:
+        db.index("big")._maint.stop()  # no background merge: the segments stay as flushed
     for start in range(0, ROWS, 10_000):
         vecs = rng.normal(size=(10_000, DIM)).astype(np.float32)
         idx.upsert([(f"v{start + i}", vecs[i]) for i in range(10_000)], batch_size=1000)
     idx.flush()
+    if merged:
+        idx.compact()
     db.close()
 
 
@@ -73,3 +80,43 @@ def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
         assert code in (0, 1)  # the first signal's shutdown may already be done
     finally:
         server.stop(signal.SIGKILL)
+
+
+def test_restarted_every_few_seconds_under_writes_it_still_reaches_fully_indexed(tmp_path: Path) -> None:
+    """The whole graph build here takes longer than the time between restarts; in committed steps (of
+    10,000 rows, ``--graph-step-work``, over flushed segments of 10,000) it progresses anyway, writes and
+    all. (A single step is bounded by the larger of the step and a flushed segment: flush_rows.)"""
+    _backlogged_store(tmp_path / "s", flush_rows=10_000, merged=False)
+    args = ["--graph-step-work", str(10_000 * DIM)]
+    server = ServerProcess(tmp_path / "s", args).start()
+    rng = np.random.default_rng(1)
+    written = ROWS
+    restarts = 0
+    try:
+        for cycle in range(30):
+            writing = cycle < 6  # writes continue through the first restarts
+            until = time.monotonic() + 6.0
+            with httpx.Client(base_url=server.url, headers=CLASSIC_API, timeout=30) as http:
+                while time.monotonic() < until:
+                    if writing:
+                        vecs = rng.normal(size=(100, DIM)).round(3)
+                        batch = [{"id": f"w{written + i}", "values": vecs[i].tolist()} for i in range(100)]
+                        assert (
+                            http.post("/index/big/vectors/upsert", json={"vectors": batch}).status_code == 200
+                        )
+                        written += 100
+                    time.sleep(0.1)
+            stats = _stats(server.url)
+            print(f"cycle {cycle}: {stats['unindexedRecordCount']} unindexed of {written}")
+            assert stats["totalVectorCount"] == written
+            if not writing and stats["unindexedRecordCount"] == 0:
+                break
+            assert server.stop(signal.SIGTERM, timeout=30) == 0
+            restarts += 1
+            server.start()
+        else:
+            tail = "".join(server.log)[-4000:]
+            raise AssertionError(f"not fully indexed after {restarts} restarts: {_stats(server.url)}\n{tail}")
+    finally:
+        server.stop(signal.SIGKILL)
+    print(f"\nfully indexed after {restarts} restarts, {written} records")

@@ -56,7 +56,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     path: Path = tmp_path_factory.mktemp(f"interim-{metric}")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(maintenance, "CLUSTER_MIN_WORK", 0)
-        mp.setattr(maintenance.Maintainer, "_plan_namespace", lambda self, ns: None)  # no merges
+        mp.setattr(maintenance.Maintainer, "_plan_namespace", lambda self, ns, capped=True: None)  # no merges
         client = spruce.Client(path=path, flush_rows=FLUSH, ann_min_rows=10 * N)
         client.create_index("interim", dimension=DIM, metric=metric)
         idx = client.Index("interim")

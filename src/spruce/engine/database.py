@@ -43,10 +43,16 @@ from typing import Any
 
 from spruce.api import ControlPlane
 from spruce.docschema import parse_schema
-from spruce.engine.index import DEFAULT_FLUSH_ROWS, IndexEngine
+from spruce.engine.index import IndexEngine
 from spruce.engine.indexes import Indexes
-from spruce.engine.maintenance import DEFAULT_DISK_RESERVE
-from spruce.engine.state import ANN_MIN_ROWS
+from spruce.engine.tuning import (
+    ANN_MIN_ROWS,
+    DEFAULT_DISK_RESERVE,
+    DEFAULT_FLUSH_LOG_BYTES,
+    DEFAULT_FLUSH_ROWS,
+    DEFAULT_GRAPH_STEP_WORK,
+    Tuning,
+)
 from spruce.errors import (
     AlreadyExistsError,
     DataCorruptionError,
@@ -94,7 +100,7 @@ class Database(ControlPlane):
     ``store`` is an object store, or a local directory to open as one (created if missing, locked against
     other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
-    ``disk_reserve``: bytes of free space background work leaves to the log (``engine.maintenance``).
+    ``disk_reserve``, ``flush_log_bytes``, ``graph_step_work``: see ``engine.tuning``.
     Both are tuning knobs.
     """
 
@@ -105,23 +111,23 @@ class Database(ControlPlane):
         flush_rows: int = DEFAULT_FLUSH_ROWS,
         ann_min_rows: int = ANN_MIN_ROWS,
         disk_reserve: int = DEFAULT_DISK_RESERVE,
+        flush_log_bytes: int = DEFAULT_FLUSH_LOG_BYTES,
+        graph_step_work: int = DEFAULT_GRAPH_STEP_WORK,
     ) -> None:
-        self.disk_reserve = disk_reserve
+        self.tuning = Tuning(flush_rows, ann_min_rows, disk_reserve, flush_log_bytes, graph_step_work)
         if not isinstance(store, (str, os.PathLike)):
-            self._load(store, flush_rows, ann_min_rows)
+            self._load(store)
             return
         local = LocalStore(store)
         try:
-            self._load(local, flush_rows, ann_min_rows)
+            self._load(local)
         except BaseException:
             local.close()
             raise
 
-    def _load(self, store: ObjectStore, flush_rows: int, ann_min_rows: int) -> None:
+    def _load(self, store: ObjectStore) -> None:
         """Read the catalog, open every index, and finish removing deleted indexes (module docstring)."""
         self.store = store
-        self.flush_rows = flush_rows
-        self.ann_min_rows = ann_min_rows
         self._mu = threading.RLock()
         self._catalog = VersionedDoc(store, CATALOG_PREFIX, b"SPRC")
         self._indexes: dict[str, IndexEngine] = {}
@@ -186,25 +192,17 @@ class Database(ControlPlane):
             )
 
     def _engine(self, config: IndexConfig) -> IndexEngine:
-        return IndexEngine(
-            self.store,
-            config,
-            flush_rows=self.flush_rows,
-            ann_min_rows=self.ann_min_rows,
-            disk_reserve=self.disk_reserve,
-        )
+        return IndexEngine(self.store, config, self.tuning)
 
     @classmethod
     def open(
         cls,
         path: str | os.PathLike[str],
-        *,
-        flush_rows: int = DEFAULT_FLUSH_ROWS,
-        ann_min_rows: int = ANN_MIN_ROWS,
-        disk_reserve: int = DEFAULT_DISK_RESERVE,
+        **tuning: int,
     ) -> Database:
-        """Open (or create) the store in a local directory, locking it against other processes."""
-        return cls(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows, disk_reserve=disk_reserve)
+        """Open (or create) the store in a local directory, locking it against other processes; ``tuning``:
+        the keywords of ``Database`` (``engine.tuning``)."""
+        return cls(path, **tuning)
 
     def _commit_catalog(self, next_number: int | None = None, changed: IndexConfig | None = None) -> None:
         """Commit the catalog as the indexes now are; ``changed`` (a created or configured index) gets its

@@ -18,10 +18,11 @@ from spruce.api import DataPlane
 from spruce.docschema import DocumentSchema
 from spruce.engine.block import Block, Snapshot
 from spruce.engine.documents import Documents
-from spruce.engine.maintenance import DEFAULT_DISK_RESERVE, Maintainer
+from spruce.engine.maintenance import Maintainer
 from spruce.engine.namespace import Hit, Namespace
 from spruce.engine.pagination import decode_token, encode_token
-from spruce.engine.state import ANN_MIN_ROWS, IndexState
+from spruce.engine.state import IndexState
+from spruce.engine.tuning import DEFAULT_FLUSH_ROWS, Tuning
 from spruce.errors import (
     AlreadyExistsError,
     DiskFullError,
@@ -75,7 +76,6 @@ from spruce.types import (
 
 __all__ = ["DEFAULT_FLUSH_ROWS", "IndexEngine"]
 
-DEFAULT_FLUSH_ROWS = 50_000
 DISK_FULL_NOTE = "the disk is full: writes fail with 507 until space is freed, then resume by themselves"
 # what a query searches: the namespace, its dense and sparse query vectors, and the blocks' snapshot
 _QueryInput: TypeAlias = "tuple[Namespace, Vector32 | None, SparseQuery | None, list[tuple[Block, Snapshot]]]"
@@ -140,14 +140,12 @@ class IndexEngine(DataPlane):
         self,
         store: ObjectStore,
         config: IndexConfig,
+        tuning: Tuning | None = None,
         *,
-        flush_rows: int = DEFAULT_FLUSH_ROWS,
-        ann_min_rows: int = ANN_MIN_ROWS,
         background: bool = True,
-        disk_reserve: int = DEFAULT_DISK_RESERVE,
     ) -> None:
-        self._st = IndexState(store, config, flush_rows=flush_rows, ann_min_rows=ann_min_rows)
-        self._maint = Maintainer(self._st, background=background, disk_reserve=disk_reserve)
+        self._st = IndexState(store, config, tuning or Tuning())
+        self._maint = Maintainer(self._st, background=background)
         self._documents = (
             Documents(self._st, DocumentSchema.from_json(config.documents)) if config.documents else None
         )

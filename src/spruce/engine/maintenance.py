@@ -37,7 +37,7 @@ though they are below ``flush_rows``, so a quiet index ends up with nothing to r
 unindexed (``describe_index_stats().unindexed_records`` reaches 0).
 
 Disk space: a step first checks that the store's free space covers what it is about to write (about twice
-its rows' bytes: a segment, and a graph) plus ``disk_reserve`` (default ``DEFAULT_DISK_RESERVE``), left to
+its rows' bytes: a segment, and a graph) plus ``disk_reserve`` (``engine.tuning``), left to
 the log so that acknowledged writes keep working while background work waits. A step that finds too little
 space, or hits ENOSPC, raises ``DiskFullError``; the loop then retries every few seconds (never stopping
 for good, unlike other failures, see below) and resumes by itself once space is back.
@@ -87,7 +87,6 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
 
 DEAD_FRACTION = 0.2
-DEFAULT_DISK_RESERVE = 128 << 20  # bytes of free space background work leaves to the log
 _ROW_OVERHEAD = 512  # bytes per row besides its vector that a step may write (ids, metadata, columns)
 REPOINT_STEP = 1024  # id-map entries re-pointed per exclusive hold of ``rw`` (about a millisecond)
 CHUNK_ROWS = 16_384  # rows copied into a graph per call while building (bounds the transient copy)
@@ -126,11 +125,9 @@ class _Abandoned(Exception):
 
 
 class Maintainer:
-    def __init__(
-        self, state: IndexState, *, background: bool = True, disk_reserve: int = DEFAULT_DISK_RESERVE
-    ) -> None:
+    def __init__(self, state: IndexState, *, background: bool = True) -> None:
         self.state = state
-        self.disk_reserve = disk_reserve
+        self.disk_reserve = state.tuning.disk_reserve
         self.mu = threading.Lock()  # one flush or compaction at a time; taken before write_mu
         self._wake = threading.Event()
         self._stop = False
@@ -164,13 +161,16 @@ class Maintainer:
                 self._warm()
         except Exception:
             log.exception("index %s: warming metadata columns failed", self.state.config.name)
+        first = True  # work left by the last run starts at once: a process restarted often still progresses
         while not self._stop and not self._halted:
-            self._wake.wait(timeout=IDLE_FLUSH_S * 2 ** min(self._failures, 6))
+            if not first:
+                self._wake.wait(timeout=IDLE_FLUSH_S * 2 ** min(self._failures, 6))
+            first = False
             self._wake.clear()
             if self._stop:
                 return
             try:
-                if self._idle_with_memtables():
+                if self.state.flush_requested or self._idle_with_memtables():
                     self.flush_now()
                 self.run_once()
             except _Abandoned:
@@ -219,8 +219,12 @@ class Maintainer:
         self._stop = True
         self._wake.set()
 
+    def _abandoning(self) -> bool:
+        """The loop was asked to stop and this is its thread (an explicit flush or compact goes on)."""
+        return self._stop and threading.current_thread() is self._thread
+
     def _check_stop(self) -> None:
-        if self._stop and threading.current_thread() is self._thread:
+        if self._abandoning():
             raise _Abandoned
 
     def run_once(self) -> None:
@@ -229,7 +233,7 @@ class Maintainer:
                 return
             if self._flush_all():
                 release_freed_memory()
-            while not self._stop and self._compact_step():
+            while not self._abandoning() and self._compact_step():
                 self._flush_all()  # memtables frozen while the step ran: to segments before the next
                 release_freed_memory()
 
@@ -265,13 +269,16 @@ class Maintainer:
 
     def pending_rows(self) -> int:
         """Live rows that background work has still to move (caller holds ``rw``): rows in memtables and
-        frozen blocks, and rows of the segments the compaction policy would rewrite next."""
+        frozen blocks, and rows of the segments the compaction policy would rewrite next, except the rows
+        of a graph that the next merge only extends (they are indexed already)."""
         waiting = 0
         for ns in self.state.namespaces.values():
             waiting += ns.memtable.n_alive + sum(b.n_alive for b in ns.frozen)
-            plan = self._plan_namespace(ns)
+            plan = self._plan_namespace(ns, capped=False)
             if plan is not None:
-                waiting += sum(b.n_alive for b in plan[0])
+                blocks, graph = plan
+                # an extend keeps its base's rows in the graph they are already in: only the rest are new
+                waiting += sum(b.n_alive for b in (blocks[1:] if graph == "extend" else blocks))
         # 0 must mean idle: not while the last step commits its manifest and deletes what it replaced
         return waiting or self._finishing
 
@@ -522,9 +529,13 @@ class Maintainer:
                 return ns, *plan
         return None
 
-    def _plan_namespace(self, ns: Namespace) -> tuple[list[Block], str] | None:
+    def _plan_namespace(self, ns: Namespace, *, capped: bool = True) -> tuple[list[Block], str] | None:
         """Purge a segment heavy with dead rows; else merge the segments into one (into the graph-carrying
-        largest segment when there is one), except a small tail next to a graph (module docstring)."""
+        largest segment when there is one), except a small tail next to a graph (module docstring).
+
+        ``capped``: a merge adds at most ``Tuning.graph_step_rows`` rows to a graph, taking the other
+        segments in order until that many, so that a large backlog is indexed in steps that each commit
+        (``pending_rows`` plans uncapped, to count the whole backlog)."""
         for b in ns.segments:
             if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
                 return [b], "auto"
@@ -534,13 +545,27 @@ class Maintainer:
             (only,) = ns.segments
             big = only.ann is None and only.n_alive >= self.state.ann_min_rows and self.state.dim > 0
             return ([only], "auto") if big else None  # a flush's rows, to be given a graph
-        main = max(ns.segments, key=lambda b: b.n)
+        main = max(ns.segments, key=lambda b: (b.ann is not None, b.n))  # a graph is extended, not rebuilt
         rest = [b for b in ns.segments if b is not main]
+        cap = self.state.tuning.graph_step_rows(self.state.dim) if capped else sum(b.n for b in rest)
         if main.ann is None:
-            return [main, *rest], "auto"
-        if len(rest) <= MAX_TAIL and sum(b.n_alive for b in rest) * self.state.dim <= EXACT_MAX_WORK:
+            return [main, *_within(rest, cap - main.n_alive)], "auto"
+        tail = sum(b.n_alive for b in rest)
+        # a tail merged bigger than a graph step would later have to join the graph in one step
+        if len(rest) <= MAX_TAIL and tail * self.state.dim <= EXACT_MAX_WORK and (tail <= cap or not capped):
             return (rest, "none") if len(rest) > 1 else None
-        return [main, *rest], "extend"
+        return [main, *(_within(rest, cap) or rest[:1])], "extend"
+
+
+def _within(blocks: list[Block], budget: int) -> list[Block]:
+    """The first blocks whose live rows add up to at most ``budget``."""
+    out: list[Block] = []
+    for b in blocks:
+        if b.n_alive > budget:
+            break
+        out.append(b)
+        budget -= b.n_alive
+    return out
 
 
 def _consecutive(rows: IntArray) -> bool:

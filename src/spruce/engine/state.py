@@ -34,6 +34,7 @@ import os
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,6 +43,7 @@ from spruce.docschema import text_analyzers
 from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
+from spruce.engine.tuning import ANN_MIN_ROWS, Tuning
 from spruce.errors import DataCorruptionError, NotFoundError, StoreClosedError, StoreReadOnlyError
 from spruce.filter import Filter, MetadataColumns
 from spruce.index.clusters import Clusters
@@ -68,8 +70,6 @@ from spruce.types import IndexConfig
 
 __all__ = ["ANN_MIN_ROWS", "IndexState", "file_crc32"]
 
-# Segments of at least this many rows get an HNSW graph; smaller ones are searched exactly (faster there).
-ANN_MIN_ROWS = 10_000
 
 log = logging.getLogger("spruce.engine")
 T = TypeVar("T")
@@ -106,16 +106,19 @@ class _Pending:
 
 
 class IndexState:
-    def __init__(
-        self, store: ObjectStore, config: IndexConfig, *, flush_rows: int, ann_min_rows: int = ANN_MIN_ROWS
-    ) -> None:
+    def __init__(self, store: ObjectStore, config: IndexConfig, tuning: Tuning) -> None:
         self.config = config
         self.store = store
         self.dim = config.dimension
         # a document index's full-text fields and their analyzers (none for a vector index)
         self.text_fields: dict[str, Analyzer] = text_analyzers(config)
-        self.flush_rows = flush_rows
-        self.ann_min_rows = ann_min_rows
+        self.tuning = tuning
+        self.flush_rows = tuning.flush_rows
+        self.ann_min_rows = tuning.ann_min_rows
+        self._entry_bytes: deque[tuple[int, int]] = deque()  # (lsn, bytes) of log entries above the manifest
+        self.unflushed_bytes = 0
+        self.flush_requested = False  # the log passed ``flush_log_bytes``: the maintainer flushes it all
+        self._bytes_mu = threading.Lock()
         self.prefix = f"indexes/{config.uid}/"
         self.log = Log(store, self.prefix + "log/")
         self.manifest = VersionedDoc(store, self.prefix + "manifest/", b"SPRM")
@@ -160,6 +163,7 @@ class IndexState:
         for lsn, payload in self.log.recover(self.lsn):
             self.apply(decode_ops(payload))
             self.lsn = lsn
+            self._count_entry(lsn, len(payload))
         if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
             self.collect_garbage()
 
@@ -299,9 +303,16 @@ class IndexState:
         if self.failed is not None:
             raise StoreReadOnlyError(self.failed)
 
+    def _count_entry(self, lsn: int, size: int) -> None:
+        with self._bytes_mu:
+            self._entry_bytes.append((lsn, size))
+            self.unflushed_bytes += size
+
     def _log_and_apply(self, ops: list[Op]) -> int:
         """Caller holds ``write_mu``. Durable first, then visible."""
-        lsn = self.log.append(encode_ops(ops))
+        payload = encode_ops(ops)
+        lsn = self.log.append(payload)
+        self._count_entry(lsn, len(payload))
         self.last_write = time.monotonic()
         incoming: dict[str, tuple[int, int]] = {}
         for op in ops:
@@ -325,6 +336,12 @@ class IndexState:
         return lsn
 
     def _freeze_if_full(self) -> bool:
+        """Freeze for a flush at ``flush_rows`` memtable rows; at ``flush_log_bytes`` of unflushed log
+        (``engine.tuning``) ask the maintainer for a whole flush, which also commits a manifest when the
+        log holds only deletes (nothing to freeze)."""
+        if self.unflushed_bytes >= self.tuning.flush_log_bytes and not self.flush_requested:
+            self.flush_requested = True
+            return True
         if sum(ns.memtable.n for ns in self.namespaces.values()) < self.flush_rows:
             return False
         self.freeze_all()
@@ -448,6 +465,11 @@ class IndexState:
             doc["namespaces"][name] = entries
         self.manifest.commit(doc)
         self.manifest_doc = doc
+        with self._bytes_mu:
+            while self._entry_bytes and self._entry_bytes[0][0] <= lsn:
+                self.unflushed_bytes -= self._entry_bytes.popleft()[1]
+            if self.unflushed_bytes < self.tuning.flush_log_bytes:
+                self.flush_requested = False
         for b, key, kills in new_del:
             b.deleted_key = key
             b.kills_saved = kills

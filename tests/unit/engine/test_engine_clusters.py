@@ -24,7 +24,7 @@ def clustered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Cluster every graph-less flush, probe clusters above 50 allowed rows, and merge nothing."""
     monkeypatch.setattr(maintenance, "CLUSTER_MIN_WORK", 0)
     monkeypatch.setattr(block_module, "EXACT_MAX_WORK", 50 * DIM)
-    monkeypatch.setattr(maintenance.Maintainer, "_plan_namespace", lambda self, ns: None)
+    monkeypatch.setattr(maintenance.Maintainer, "_plan_namespace", lambda self, ns, capped=True: None)
     yield
 
 
@@ -116,12 +116,13 @@ def test_clustered_segments_keep_every_record_in_place(tmp_path: Path, clustered
 def test_merge_into_a_graph_keeps_clustered_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A graph first; flushes next to it are clustered; then the merge moves them into the graph."""
     monkeypatch.setattr(maintenance, "CLUSTER_MIN_WORK", 0)
+    monkeypatch.setattr(maintenance, "MAX_TAIL", 0)  # no exact tail beside the graph: they all join it
     held = {"on": True}
     real_plan = maintenance.Maintainer._plan_namespace
     monkeypatch.setattr(
         maintenance.Maintainer,
         "_plan_namespace",
-        lambda self, ns: None if held["on"] else real_plan(self, ns),
+        lambda self, ns, capped=True: None if held["on"] else real_plan(self, ns, capped=capped),
     )
     db = Database.open(tmp_path, flush_rows=FLUSH, ann_min_rows=FLUSH)
     db.create_index("ix", dimension=DIM, metric="euclidean")
