@@ -129,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         "only by port); 'none' serves every index on the main port only, REST at /index/<name> "
         "(default: the --port value, so index 1 listens on port+1; under --port 0 the OS picks each)",
     )
+    serve.add_argument(
+        "--tls-cert",
+        default=None,
+        metavar="PEM",
+        help="serve HTTPS (and gRPC over TLS) with this certificate chain; needs --tls-key (default: plain "
+        "HTTP, for loopback)",
+    )
+    serve.add_argument("--tls-key", default=None, metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     verify = sub.add_parser(
         "verify",
@@ -152,6 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
     from spruce.errors import SpruceError
     from spruce.server.config import ServerConfig
     from spruce.server.run import bind_socket, serve
+    from spruce.server.tls import TlsError, tls_context
 
     for flag, value in (("--api-key", args.api_key), ("--read-only-api-key", args.read_only_api_key)):
         if value is not None and not value.strip():
@@ -163,6 +172,11 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
     if args.read_only_api_key and not args.api_key:
         print("spruce: --read-only-api-key needs --api-key too (else every key may write)", file=sys.stderr)
+        return 2
+    try:
+        tls = tls_context(args.tls_cert, args.tls_key)
+    except TlsError as exc:
+        print(f"spruce: {exc}", file=sys.stderr)
         return 2
     config = ServerConfig(
         host=args.host,
@@ -178,6 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_connections=args.max_connections,
+        tls=tls,
     )
     try:
         tuning = {} if args.flush_rows is None else {"flush_rows": args.flush_rows}

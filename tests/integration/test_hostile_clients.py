@@ -86,3 +86,42 @@ def test_idle_keep_alive_connections_are_closed_and_service_goes_on(strict: Serv
     assert still_open == 0, f"{still_open} of 200 idle connections still open"
     r = httpx.get(strict.url + "/indexes", headers=CLASSIC_API)
     assert r.status_code == 200
+
+
+def test_an_idle_grpc_connection_gets_a_goaway_and_is_closed(strict: ServerProcess) -> None:
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    sock = _connect(strict)
+    sock.sendall(conn.data_to_send())
+    started = time.monotonic()
+    events: list[object] = []
+    try:
+        while data := sock.recv(65536):
+            events += conn.receive_data(data)
+            sock.sendall(conn.data_to_send())  # the SETTINGS ack
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    took = time.monotonic() - started
+    assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events), events
+    assert LIMIT - 0.2 < took < LIMIT + 1.0, f"closed after {took:.1f} s"
+
+
+def test_a_grpc_client_goes_on_after_its_idle_connection_was_closed(strict: ServerProcess) -> None:
+    from pinecone import Pinecone
+
+    pc = Pinecone(api_key="k", host=strict.url, grpc_scheme="http")
+    if "idle" not in [i.name for i in pc.list_indexes()]:
+        pc.create_index(
+            name="idle", dimension=2, spec={"serverless": {"cloud": "aws", "region": "us-east-1"}}
+        )
+    idx = pc.index(name="idle", grpc=True)
+    idx.upsert(vectors=[("a", [1.0, 0.0])])
+    time.sleep(LIMIT + 1.0)  # the server has closed the channel's connection meanwhile
+    idx.upsert(vectors=[("b", [0.0, 1.0])])
+    assert sorted(idx.fetch(ids=["a", "b"]).vectors) == ["a", "b"]

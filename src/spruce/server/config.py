@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 
 from spruce import limits
@@ -37,22 +38,27 @@ class ServerConfig:
     header_timeout: float = 10.0  # a request's headers within this (``server.protocol``)
     body_timeout: float = 60.0  # its body within this of its headers
     max_connections: int = 1000  # beyond this, new requests get 503 (which clients retry)
+    tls: ssl.SSLContext | None = None  # ``--tls-cert``/``--tls-key`` (``server.tls``)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
     def base_url(self, host_header: str = "") -> str:
-        """``http://<host>:<port>``: the control plane's URL, and the prefix of path-style index hosts.
+        """``http(s)://<host>:<port>``: the control plane's URL, and the prefix of path-style index hosts.
 
         The advertised host is ``--advertise-host`` if given, else the bind address; a wildcard bind
         (``0.0.0.0``) falls back to the host the client used to reach us, else ``localhost``. The SDK
         refuses hosts with neither a dot nor ``localhost``, which is why ``localhost`` is the last resort.
         """
-        return f"http://{self._advertised(host_header)}:{self.port}"
+        return f"{self.scheme}://{self._advertised(host_header)}:{self.port}"
 
     def index_host(self, name: str, port: int | None, host_header: str = "") -> str:
         """The ``host`` describe_index hands out: the index's own port (REST and gRPC) when it has one,
         else ``<base_url>/index/<name>`` on the main port (REST only: gRPC clients drop the path)."""
         if port is None:
             return f"{self.base_url(host_header)}/index/{name}"
-        return f"http://{self._advertised(host_header)}:{port}"
+        return f"{self.scheme}://{self._advertised(host_header)}:{port}"
 
     def _advertised(self, host_header: str) -> str:
         host = self.advertise_host or (self.host if self.host not in _WILDCARDS else "")

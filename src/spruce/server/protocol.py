@@ -12,8 +12,10 @@ costs one extra Python call on a connection's first packet and nothing per reque
 Hostile or broken clients cannot hold a connection forever (slowloris): a connection must send its first
 bytes within ``header_timeout``, every request's headers must be complete within ``header_timeout`` of its
 first byte and its body within ``body_timeout`` of its headers; an idle keep-alive connection is closed
-after uvicorn's ``timeout_keep_alive``. Such a connection is simply closed: no status is sent (a 408 would
-make the SDK retry). How long the server works on a request is bounded separately (``spruce.deadline``).
+after uvicorn's ``timeout_keep_alive``, a gRPC connection with no call running after ``Timeouts.idle``
+(the same ``--idle-timeout``, with a GOAWAY first). Such a connection is simply closed: no status is sent
+(a 408 would make the SDK retry). How long the server works on a request is bounded separately
+(``spruce.deadline``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 class Timeouts:
     header: float = 10.0  # first bytes of a connection, and a request's headers, within this
     body: float = 60.0  # a request's whole body within this of its headers (2 MB at 35 KB/s)
+    idle: float | None = 30.0  # a gRPC connection with no call for this long is closed (REST: uvicorn's)
 
 
 class _Guard:
@@ -128,7 +131,7 @@ class _Sniffer(asyncio.Protocol):
             self._guard.disarm()
         inner: asyncio.Protocol
         if buffer.startswith(PREFACE):
-            inner = GrpcConnection(self.calls, self._connections)
+            inner = GrpcConnection(self.calls, self._connections, self.http.timeouts.idle)
         else:
             config, server_state, app_state, loop = self._args
             inner = self.http(config=config, server_state=server_state, app_state=app_state, _loop=loop)

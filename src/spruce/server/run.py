@@ -119,7 +119,9 @@ class _Server(uvicorn.Server):
             server_state=self.server_state,
             app_state=self.lifespan.state,
         )
-        listener = await asyncio.get_running_loop().create_server(factory, sock=sock, backlog=config.backlog)
+        listener = await asyncio.get_running_loop().create_server(
+            factory, sock=sock, backlog=config.backlog, ssl=config.ssl
+        )
         self._listeners[sock] = listener
         self.servers.append(listener)  # so that uvicorn's shutdown closes it with the others
 
@@ -146,7 +148,9 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     uconfig = uvicorn.Config(
         app,
         loop="auto",
-        http=sniffing_protocol(Calls(ctx, pool), Timeouts(config.header_timeout, config.body_timeout)),
+        http=sniffing_protocol(
+            Calls(ctx, pool), Timeouts(config.header_timeout, config.body_timeout, config.idle_timeout)
+        ),
         lifespan="off",
         access_log=False,
         log_level="warning",
@@ -154,6 +158,8 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
         limit_concurrency=config.max_connections,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    uconfig.load()
+    uconfig.ssl = config.tls  # (ours, with ALPN for gRPC: ``server.tls``; uvicorn's own has none)
     server = _Server(uconfig, ports, on_stop=db.stop_background)
     print(f"spruce listening on {config.base_url()}", file=sys.stderr, flush=True)
     try:

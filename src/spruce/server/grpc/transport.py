@@ -16,6 +16,11 @@ Received data is acknowledged at once: the size cap, not the window, bounds what
 
 Graceful shutdown (uvicorn calls :meth:`GrpcConnection.shutdown`): a GOAWAY stops new streams, the ones
 in flight finish, then the connection closes, so SIGTERM loses no acknowledged gRPC write either.
+
+Idle connections: one with no call running for ``idle_timeout`` seconds (``--idle-timeout``, as for REST
+keep-alive) gets a GOAWAY and is closed, as grpc servers do with ``max_connection_idle``; a client channel
+reconnects on its next call. PINGs do not count as activity. One timer per connection, re-armed only when
+it fires (not per call): the check compares the time of the last call's end.
 """
 
 from __future__ import annotations
@@ -83,9 +88,12 @@ class GrpcConnection(asyncio.Protocol):
     connection too, as for a REST keep-alive connection.
     """
 
-    def __init__(self, calls: Calls, connections: set[Any]) -> None:
+    def __init__(self, calls: Calls, connections: set[Any], idle_timeout: float | None = None) -> None:
         self.calls = calls
         self.connections = connections
+        self.idle_timeout = idle_timeout
+        self.last_active = 0.0  # loop time of the last answered call (or of the connection's start)
+        self._idle: asyncio.TimerHandle | None = None
         self.h2 = h2.connection.H2Connection(_CONFIG)
         self.transport: asyncio.Transport | None = None
         self.local_port: int | None = None
@@ -109,6 +117,32 @@ class GrpcConnection(asyncio.Protocol):
         self.h2.initiate_connection()
         self.h2.increment_flow_control_window(_WINDOW - 65535)
         self._flush()
+        if self.idle_timeout:
+            loop = asyncio.get_running_loop()
+            self.last_active = loop.time()
+            self._idle = loop.call_later(self.idle_timeout, self._check_idle)
+
+    @staticmethod
+    def _idle_clock() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _check_idle(self) -> None:
+        """Close the connection if no call ran for ``idle_timeout`` (module docstring); else look again
+        when it could first be idle that long."""
+        self._idle = None
+        if self.transport is None or self.closing or self.idle_timeout is None:
+            return
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self.last_active
+        if not self.streams and quiet >= self.idle_timeout:
+            log.debug("closing a gRPC connection idle for %.1f s", quiet)
+            self.closing = True
+            self.h2.close_connection()
+            self._flush()
+            self._close()
+            return
+        wait = self.idle_timeout - quiet if not self.streams else self.idle_timeout
+        self._idle = loop.call_later(max(wait, 0.05), self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -140,6 +174,9 @@ class GrpcConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.connections.discard(self)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         self.transport = None
         self.streams.clear()
         self.outgoing.clear()
@@ -203,6 +240,8 @@ class GrpcConnection(asyncio.Protocol):
     # ------------------------------------------------------------ responses
 
     def _respond(self, sid: int, outcome: Outcome) -> None:
+        if self._idle is not None:
+            self.last_active = self._idle_clock()
         if sid not in self.streams:
             return  # the client reset the stream while the call ran
         try:
