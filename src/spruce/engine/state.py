@@ -164,6 +164,8 @@ class IndexState:
             self.apply(decode_ops(payload))
             self.lsn = lsn
             self._count_entry(lsn, len(payload))
+        # a log replayed past the cap (a crash just before its flush) is flushed first thing
+        self.flush_requested = self.unflushed_bytes >= self.tuning.flush_log_bytes
         if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
             self.collect_garbage()
 

@@ -39,6 +39,27 @@ def test_a_stream_of_deletes_is_flushed_by_log_size(tmp_path: Path) -> None:
     db.close()
 
 
+def test_a_log_replayed_past_its_cap_is_flushed_after_the_open(tmp_path: Path) -> None:
+    """A crash just before the size-triggered flush leaves a log above the cap: the next open flushes it
+    first thing, with no write needed to notice (deletes only: no idle flush of memtable rows either)."""
+    db = spruce.Client(path=tmp_path, flush_rows=10**6, flush_log_bytes=8192)
+    db.create_index("ix", dimension=4)
+    idx = db.Index("ix")
+    idx.upsert([(f"v{i}", [1.0, float(i), 0.0, 1.0]) for i in range(600)])
+    idx.flush()
+    db.index("ix")._maint.stop()  # as if it crashed before flushing
+    for i in range(0, 600, 2):
+        idx.delete(ids=[f"v{i}"])
+    assert db.index("ix")._st.unflushed_bytes >= 8192
+    db.index("ix").close(flush=False)
+    db.close()
+    db = spruce.Client(path=tmp_path, flush_rows=10**6, flush_log_bytes=8192)
+    st = db.index("ix")._st
+    _wait(lambda: st.unflushed_bytes < 8192)
+    assert db.Index("ix").describe_index_stats().total_vector_count == 300
+    db.close()
+
+
 def test_a_large_backlog_gets_its_graph_in_committed_steps(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     commits: list[int] = []
     real = maintenance.Maintainer._finish
