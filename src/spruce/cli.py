@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         "12,800,000: each step commits, so a restart loses at most one)",
     )
     serve.add_argument(
+        "--graph-step-seconds",
+        type=float,
+        default=None,
+        help="seconds of graph building one compaction step aims at, at the insertion rate last measured "
+        "(default: 10; keep it well below the time between restarts)",
+    )
+    serve.add_argument(
         "--idle-timeout",
         type=float,
         default=30.0,
@@ -202,6 +209,8 @@ def _serve(args: argparse.Namespace) -> int:
             tuning["flush_log_bytes"] = args.flush_log_mb << 20
         if args.graph_step_work is not None:
             tuning["graph_step_work"] = args.graph_step_work
+        if args.graph_step_seconds is not None:
+            tuning["graph_step_seconds"] = args.graph_step_seconds
         db = Database.open(args.data, **tuning)
     except SpruceError as exc:
         print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)

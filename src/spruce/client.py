@@ -10,9 +10,10 @@ either; ``tests/unit/test_api_matches_sdk.py`` holds them to the SDK.
 from __future__ import annotations
 
 import os
+from typing import Unpack
 
 from spruce.engine import Database, IndexEngine, gil
-from spruce.engine.tuning import ANN_MIN_ROWS, DEFAULT_FLUSH_ROWS
+from spruce.engine.tuning import TuningArgs
 
 __all__ = ["Client", "Index"]
 
@@ -22,7 +23,8 @@ Index = IndexEngine
 class Client(Database):
     """An embedded spruce database in a local directory (created if missing, locked while open).
 
-    ``flush_rows`` and ``ann_min_rows`` are tuning knobs (see :class:`~spruce.engine.Database`).
+    ``flush_rows``, ``ann_min_rows`` and the other keywords of :class:`~spruce.engine.Database` are tuning
+    knobs (``spruce.engine.tuning``).
 
     While an index's background work (flush, compaction) runs, spruce lowers the interpreter's GIL switch
     interval (``sys.setswitchinterval``) to 0.5 ms and restores it afterwards, so that queries in other
@@ -35,13 +37,11 @@ class Client(Database):
         self,
         path: str | os.PathLike[str] = "./spruce-data",
         *,
-        flush_rows: int = DEFAULT_FLUSH_ROWS,
-        ann_min_rows: int = ANN_MIN_ROWS,
         tune_gil: bool = True,
-        **tuning: int,
+        **tuning: Unpack[TuningArgs],
     ) -> None:
         gil.set_enabled(tune_gil)
-        super().__init__(path, flush_rows=flush_rows, ann_min_rows=ann_min_rows, **tuning)
+        super().__init__(path, **tuning)
 
     @property
     def database(self) -> Database:

@@ -19,9 +19,10 @@ from tests.support.spruce_server_proc import CLASSIC_API, ServerProcess
 import spruce
 
 ROWS, DIM = 120_000, 64
+RESTART_ROWS = 60_000  # a graph build of about 30 s at 64 dimensions on two cores, restarts every 6 s
 
 
-def _backlogged_store(path: Path, flush_rows: int = 50_000, *, merged: bool = True) -> None:
+def _backlogged_store(path: Path, flush_rows: int = 50_000, *, merged: bool = True, rows: int = ROWS) -> None:
     """``merged``: one segment of every row, without a graph (its graph is one long build); else the
     segments as flushed, ``flush_rows`` each."""
     rng = np.random.default_rng(0)
@@ -31,7 +32,7 @@ def _backlogged_store(path: Path, flush_rows: int = 50_000, *, merged: bool = Tr
     idx = db.Index("big")
     if not merged:
         db.index("big")._maint.stop()  # no background merge: the segments stay as flushed
-    for start in range(0, ROWS, 10_000):
+    for start in range(0, rows, 10_000):
         vecs = rng.normal(size=(10_000, DIM)).astype(np.float32)
         idx.upsert([(f"v{start + i}", vecs[i]) for i in range(10_000)], batch_size=1000)
     idx.flush()
@@ -83,14 +84,14 @@ def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
 
 
 def test_restarted_every_few_seconds_under_writes_it_still_reaches_fully_indexed(tmp_path: Path) -> None:
-    """The whole graph build here takes longer than the time between restarts; in committed steps (of
-    10,000 rows, ``--graph-step-work``, over flushed segments of 10,000) it progresses anyway, writes and
-    all. (A single step is bounded by the larger of the step and a flushed segment: flush_rows.)"""
-    _backlogged_store(tmp_path / "s", flush_rows=10_000, merged=False)
-    args = ["--graph-step-work", str(10_000 * DIM)]
+    """The whole graph build here takes longer than the time between restarts; in committed steps (about
+    1.5 s of graph building each, ``--graph-step-seconds``, over flushed segments of 2,000 rows) it
+    progresses anyway, writes and all. (A step takes whole segments: at least one flushed segment.)"""
+    _backlogged_store(tmp_path / "s", flush_rows=2_000, merged=False, rows=RESTART_ROWS)
+    args = ["--graph-step-seconds", "1.5"]
     server = ServerProcess(tmp_path / "s", args).start()
     rng = np.random.default_rng(1)
-    written = ROWS
+    written = RESTART_ROWS
     restarts = 0
     try:
         for cycle in range(30):

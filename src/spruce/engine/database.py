@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from spruce.api import ControlPlane
 from spruce.docschema import parse_schema
@@ -50,8 +50,10 @@ from spruce.engine.tuning import (
     DEFAULT_DISK_RESERVE,
     DEFAULT_FLUSH_LOG_BYTES,
     DEFAULT_FLUSH_ROWS,
+    DEFAULT_GRAPH_STEP_SECONDS,
     DEFAULT_GRAPH_STEP_WORK,
     Tuning,
+    TuningArgs,
 )
 from spruce.errors import (
     AlreadyExistsError,
@@ -100,8 +102,8 @@ class Database(ControlPlane):
     ``store`` is an object store, or a local directory to open as one (created if missing, locked against
     other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
-    ``disk_reserve``, ``flush_log_bytes``, ``graph_step_work``: see ``engine.tuning``.
-    Both are tuning knobs.
+    ``disk_reserve``, ``flush_log_bytes``, ``graph_step_work``, ``graph_step_seconds``: see
+    ``engine.tuning``. All are tuning knobs.
     """
 
     def __init__(
@@ -113,8 +115,11 @@ class Database(ControlPlane):
         disk_reserve: int = DEFAULT_DISK_RESERVE,
         flush_log_bytes: int = DEFAULT_FLUSH_LOG_BYTES,
         graph_step_work: int = DEFAULT_GRAPH_STEP_WORK,
+        graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS,
     ) -> None:
-        self.tuning = Tuning(flush_rows, ann_min_rows, disk_reserve, flush_log_bytes, graph_step_work)
+        self.tuning = Tuning(
+            flush_rows, ann_min_rows, disk_reserve, flush_log_bytes, graph_step_work, graph_step_seconds
+        )
         if not isinstance(store, (str, os.PathLike)):
             self._load(store)
             return
@@ -198,7 +203,7 @@ class Database(ControlPlane):
     def open(
         cls,
         path: str | os.PathLike[str],
-        **tuning: int,
+        **tuning: Unpack[TuningArgs],
     ) -> Database:
         """Open (or create) the store in a local directory, locking it against other processes; ``tuning``:
         the keywords of ``Database`` (``engine.tuning``)."""

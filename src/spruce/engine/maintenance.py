@@ -137,6 +137,7 @@ class Maintainer:
         self._failures = 0  # failures in a row
         self._last_failure: str | None = None  # type and message of the last one, to tell repeats
         self._halted = False
+        self.insert_rate: float | None = None  # rows/s into a graph, as last measured (``engine.tuning``)
         state.on_freeze = self._wake.set
         if background:
             self._thread = threading.Thread(
@@ -368,7 +369,7 @@ class Maintainer:
                 for start in range(0, len(rows), CHUNK_ROWS):
                     self._check_stop()
                     take = rows[start : start + CHUNK_ROWS]
-                    ann.add(_rows_of(block, take))
+                    self._timed_add(ann, _rows_of(block, take))
                     between()
                     # copied into the graph's storage: a mapped segment need not keep these pages
                     block.release_vector_pages(int(take[0]), int(take[-1]) - int(take[0]) + 1)
@@ -380,7 +381,7 @@ class Maintainer:
             ann.reserve(len(ids))
             for chunk, block, lo, hi in _chunks(parts):
                 self._check_stop()
-                ann.add(chunk)
+                self._timed_add(ann, chunk)
                 block.release_vector_pages(lo, hi - lo)  # copied into the graph's storage
                 between()
         vecs = ann.vectors() if ann is not None else None
@@ -443,6 +444,16 @@ class Maintainer:
 
             ann.write_to(put_graph)
         return block, parts
+
+    def _timed_add(self, ann: HnswIndex, rows: FloatArray) -> None:
+        """Insert ``rows`` into ``ann``, updating the measured insertion rate (which sizes graph steps,
+        ``engine.tuning``) from chunks large enough to time."""
+        started = time.perf_counter()
+        ann.add(rows)
+        took = time.perf_counter() - started
+        if len(rows) >= 1000 and took > 0:
+            rate = len(rows) / took
+            self.insert_rate = rate if self.insert_rate is None else 0.5 * (self.insert_rate + rate)
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:
         st = self.state
@@ -533,9 +544,12 @@ class Maintainer:
         """Purge a segment heavy with dead rows; else merge the segments into one (into the graph-carrying
         largest segment when there is one), except a small tail next to a graph (module docstring).
 
-        ``capped``: a merge adds at most ``Tuning.graph_step_rows`` rows to a graph, taking the other
-        segments in order until that many, so that a large backlog is indexed in steps that each commit
-        (``pending_rows`` plans uncapped, to count the whole backlog)."""
+        ``capped``: a merge adds at most ``Tuning.graph_step_rows`` rows to a graph (at the insertion rate
+        last measured), taking the other segments in order until that many, so that a large backlog is
+        indexed in steps that each commit (``pending_rows`` plans uncapped, to count the whole backlog).
+        Not capped: a segment's own rows (a purge, or a first graph over one segment, which are bounded by
+        the segment, for a flushed one by ``flush_rows``), and a single segment larger than the step, which
+        joins the graph whole."""
         for b in ns.segments:
             if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
                 return [b], "auto"
@@ -547,9 +561,11 @@ class Maintainer:
             return ([only], "auto") if big else None  # a flush's rows, to be given a graph
         main = max(ns.segments, key=lambda b: (b.ann is not None, b.n))  # a graph is extended, not rebuilt
         rest = [b for b in ns.segments if b is not main]
-        cap = self.state.tuning.graph_step_rows(self.state.dim) if capped else sum(b.n for b in rest)
-        if main.ann is None:
-            return [main, *_within(rest, cap - main.n_alive)], "auto"
+        tuning = self.state.tuning
+        cap = tuning.graph_step_rows(self.state.dim, self.insert_rate) if capped else sum(b.n for b in rest)
+        if main.ann is None:  # a first graph: it needs ann_min_rows, whatever the step
+            first = max(cap, self.state.ann_min_rows)
+            return [main, *_within(rest, first - main.n_alive)], "auto"
         tail = sum(b.n_alive for b in rest)
         # a tail merged bigger than a graph step would later have to join the graph in one step
         if len(rest) <= MAX_TAIL and tail * self.state.dim <= EXACT_MAX_WORK and (tail <= cap or not capped):

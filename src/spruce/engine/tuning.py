@@ -6,23 +6,34 @@ and updates add no memtable rows, so without it a stream of them would grow the 
 next open, without bound): the unflushed log never exceeds it by more than one batch, so reopen time is
 bounded by it, not by write history. ``ann_min_rows``: the smallest segment that gets an HNSW graph
 (smaller ones are searched exactly, which is faster there). ``disk_reserve``: free bytes background work
-leaves to the log (``engine.maintenance``). ``graph_step_work``: rows x dimensions that one compaction step
-adds to a graph at most, so that a large backlog is indexed in steps that each commit (a restart loses at
-most one step, and a server restarted every 30 s still reaches fully indexed): 12.8 M is 100,000 rows at
-128 dimensions, a few seconds of graph building on two cores.
+leaves to the log (``engine.maintenance``).
+
+A large backlog is given its graph in steps that each commit, so that a restart loses at most one step and
+a server restarted every 30 s still reaches fully indexed. A step adds to a graph about
+``graph_step_seconds`` of insertion at the rate the index's last graph work measured (rows per second), and
+at most ``graph_step_work`` rows x dimensions. Why a time: the rate varies five-fold with the data alone.
+Measured on two cores (faiss HNSW, M 24, efConstruction 200 below 256 dimensions and 80 above): random
+Gaussian rows insert at about 2,100 rows/s at 64 dimensions and 1,100 at 384, where real sentence
+embeddings reach several thousand; a fixed row count that keeps a step short for the one makes the other
+rewrite its main segment five times as often. Before a first measure (a fresh process) the rate is taken
+as the random-data one, ``GUESSED_RATE_WORK / (dim + 128)`` rows/s, which errs on the short side.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
-__all__ = ["ANN_MIN_ROWS", "DEFAULT_DISK_RESERVE", "DEFAULT_FLUSH_ROWS", "Tuning"]
+__all__ = ["ANN_MIN_ROWS", "DEFAULT_DISK_RESERVE", "DEFAULT_FLUSH_ROWS", "Tuning", "TuningArgs"]
 
 DEFAULT_FLUSH_ROWS = 50_000
 ANN_MIN_ROWS = 10_000
 DEFAULT_DISK_RESERVE = 128 << 20
 DEFAULT_FLUSH_LOG_BYTES = 256 << 20
 DEFAULT_GRAPH_STEP_WORK = 100_000 * 128
+DEFAULT_GRAPH_STEP_SECONDS = 10.0
+GUESSED_RATE_WORK = 400_000  # rows/s x (dim + 128): the random-data rates above (2,083 at 64, 781 at 384)
+MIN_STEP_ROWS = 1_000  # a step below this costs more in its segment rewrite than its graph work
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +43,23 @@ class Tuning:
     disk_reserve: int = DEFAULT_DISK_RESERVE
     flush_log_bytes: int = DEFAULT_FLUSH_LOG_BYTES
     graph_step_work: int = DEFAULT_GRAPH_STEP_WORK
+    graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS
 
-    def graph_step_rows(self, dim: int) -> int:
-        """Rows one step may add to a graph at this dimension (at least ``ann_min_rows``)."""
-        return max(self.ann_min_rows, self.graph_step_work // max(dim, 1))
+    def graph_step_rows(self, dim: int, rate: float | None = None) -> int:
+        """Rows one step may add to a graph at this dimension, given the measured insertion ``rate``
+        (rows/s; None before a first measure, see the module docstring)."""
+        if rate is None:
+            rate = GUESSED_RATE_WORK / (max(dim, 1) + 128)
+        by_work = self.graph_step_work // max(dim, 1)
+        return max(MIN_STEP_ROWS, min(by_work, int(rate * self.graph_step_seconds)))
+
+
+class TuningArgs(TypedDict, total=False):
+    """The tuning keywords of ``Database`` and ``spruce.Client``, for ``**`` passing."""
+
+    flush_rows: int
+    ann_min_rows: int
+    disk_reserve: int
+    flush_log_bytes: int
+    graph_step_work: int
+    graph_step_seconds: float

@@ -71,14 +71,14 @@ def test_a_large_backlog_gets_its_graph_in_committed_steps(tmp_path: Path, monke
 
     monkeypatch.setattr(maintenance.Maintainer, "_finish", finish)
     rng = np.random.default_rng(0)
-    # steps of 800 rows (graph_step_work / dim); 4,000 rows in flushes of 500
-    db = spruce.Client(path=tmp_path, flush_rows=500, ann_min_rows=400, graph_step_work=800 * 8)
+    # steps of 1,000 rows (graph_step_work / dim, at least MIN_STEP_ROWS); 8,000 rows in flushes of 500
+    db = spruce.Client(path=tmp_path, flush_rows=500, ann_min_rows=400, graph_step_work=1000 * 8)
     db.create_index("ix", dimension=8, metric="euclidean")
     idx = db.Index("ix")
     engine = db.index("ix")
     engine._maint.stop()  # drive the steps by hand
-    vecs = rng.normal(size=(4000, 8)).astype(np.float32)
-    for start in range(0, 4000, 500):
+    vecs = rng.normal(size=(8000, 8)).astype(np.float32)
+    for start in range(0, 8000, 500):
         idx.upsert([(f"v{i}", vecs[i]) for i in range(start, start + 500)])
     engine.flush()
     before = len(commits)
@@ -88,7 +88,33 @@ def test_a_large_backlog_gets_its_graph_in_committed_steps(tmp_path: Path, monke
     assert idx.describe_index_stats().unindexed_records == 0
     segs = engine._st.manifest_doc["namespaces"][""]
     graphs = [s for s in segs if s.get("ann")]
-    assert len(graphs) == 1 and graphs[0]["rows"] >= 2000, segs  # (beside it at most a small exact tail)
+    assert len(graphs) == 1 and graphs[0]["rows"] >= 4000, segs  # (beside it at most a small exact tail)
     got = idx.query(vector=vecs[7].tolist(), top_k=1).matches[0]
     assert got.id == "v7"
+    db.close()
+
+
+def test_graph_steps_follow_the_measured_insertion_rate() -> None:
+    from spruce.engine.tuning import Tuning
+
+    t = Tuning(graph_step_work=100_000 * 128, graph_step_seconds=10.0)
+    assert t.graph_step_rows(64) == 20_833  # no measure yet: the random-data rate guessed, 10 s of it
+    assert t.graph_step_rows(64, rate=2_100.0) == 21_000  # as measured
+    assert t.graph_step_rows(64, rate=50_000.0) == 200_000  # fast data: bounded by rows x dimensions
+    assert t.graph_step_rows(384, rate=50.0) == 1_000  # never below MIN_STEP_ROWS
+
+
+def test_a_graph_build_measures_the_insertion_rate(tmp_path: Path) -> None:
+    db = spruce.Client(path=tmp_path, flush_rows=1000, ann_min_rows=1000)
+    db.create_index("ix", dimension=8, metric="euclidean")
+    idx = db.Index("ix")
+    engine = db.index("ix")
+    engine._maint.stop()
+    assert engine._maint.insert_rate is None
+    vecs = np.random.default_rng(0).normal(size=(3000, 8)).astype(np.float32)
+    idx.upsert([(f"v{i}", vecs[i]) for i in range(3000)], batch_size=1000)
+    engine.flush()
+    engine.compact()
+    rate = engine._maint.insert_rate
+    assert rate is not None and rate > 0
     db.close()
