@@ -102,6 +102,9 @@ class Block:
         self.clusters = clusters  # rows stored in cluster order (a large block without a graph)
         self.ann_key: str | None = None
         self.ann_crc: int | None = None  # CRC-32 of the graph object, kept in the manifest
+        self.moved = (
+            0  # dead rows that a graph step moved to another block, not deleted (``Namespace.install``)
+        )
         if ann is not None and (view := ann.vectors()) is not None:
             vectors = view  # one copy in memory: the graph's storage is the block's vectors
         self.deleted_key: str | None = None

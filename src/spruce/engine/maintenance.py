@@ -277,7 +277,7 @@ class Maintainer:
             waiting += ns.memtable.n_alive + sum(b.n_alive for b in ns.frozen)
             plan = self._plan_namespace(ns, capped=False)
             if plan is not None:
-                blocks, graph = plan
+                blocks, graph, _ = plan
                 # an extend keeps its base's rows in the graph they are already in: only the rest are new
                 waiting += sum(b.n_alive for b in (blocks[1:] if graph == "extend" else blocks))
         # 0 must mean idle: not while the last step commits its manifest and deletes what it replaced
@@ -513,11 +513,15 @@ class Maintainer:
             plan = self._plan()
             if plan is None:
                 return False
-            ns, old, graph = plan
+            ns, old, graph, take = plan
             parts = [
                 (b, np.arange(b.n, dtype=np.int64) if i == 0 and graph == "extend" else b.live_rows())
                 for i, b in enumerate(old)
             ]
+            if (
+                take is not None
+            ):  # a move: the first ``take`` live rows of the last block (``_plan_namespace``)
+                parts[-1] = (parts[-1][0], parts[-1][1][:take])
         self._ensure_room(sum(len(rows) for _, rows in parts))
         new, parts = self._build(parts, graph=graph, between=self._flush_during_merge)
         with st.write_mu:
@@ -526,13 +530,13 @@ class Maintainer:
                     any(b is s for s in ns.segments) for b in old
                 ):
                     return True  # the namespace changed under us; the next round re-plans
-                ns.install(old, [rows for _, rows in parts], new)
+                ns.install(old, [rows for _, rows in parts], new, moved_from=old[-1] if take else None)
                 self._finishing = new.n_alive
             lsn = int(st.manifest_doc["lsn"])
         self._finish(lsn, [ns])
         return True
 
-    def _plan(self) -> tuple[Namespace, list[Block], str] | None:
+    def _plan(self) -> tuple[Namespace, list[Block], str, int | None] | None:
         """What to compact next, in the first namespace that has something due."""
         for ns in self.state.namespaces.values():
             plan = self._plan_namespace(ns)
@@ -540,37 +544,45 @@ class Maintainer:
                 return ns, *plan
         return None
 
-    def _plan_namespace(self, ns: Namespace, *, capped: bool = True) -> tuple[list[Block], str] | None:
-        """Purge a segment heavy with dead rows; else merge the segments into one (into the graph-carrying
-        largest segment when there is one), except a small tail next to a graph (module docstring).
+    def _plan_namespace(
+        self, ns: Namespace, *, capped: bool = True
+    ) -> tuple[list[Block], str, int | None] | None:
+        """Purge a segment heavy with dead rows; else merge the segments into one (into the
+        graph-carrying largest segment when there is one), except a small tail next to a graph (module
+        docstring). Returns the blocks, the graph mode of ``_build``, and for a *move* the number of live
+        rows to take from the last block (None: all of every block).
 
         ``capped``: a merge adds at most ``Tuning.graph_step_rows`` rows to a graph (at the insertion rate
         last measured), taking the other segments in order until that many, so that a large backlog is
-        indexed in steps that each commit (``pending_rows`` plans uncapped, to count the whole backlog).
-        Not capped: a segment's own rows (a purge, or a first graph over one segment, which are bounded by
-        the segment, for a flushed one by ``flush_rows``), and a single segment larger than the step, which
-        joins the graph whole."""
+        indexed in steps that each commit (``pending_rows`` plans uncapped, to count the whole backlog). A
+        segment larger than that is *moved* into the graph a step at a time: its first rows join the graph,
+        and it stays with those rows dead (``Namespace.install``), until its last step retires it. Not
+        capped: a purge (it rebuilds its segment's graph) and a first graph (at least ``ann_min_rows``).
+        Rows a move took count as neither dead nor live for the purge rule (``Block.moved``)."""
         for b in ns.segments:
-            if b.n and (b.n - b.n_alive) > DEAD_FRACTION * b.n:
-                return [b], "auto"
+            if b.n and (b.n - b.n_alive - b.moved) > DEAD_FRACTION * b.n:
+                return [b], "auto", None
         if not ns.segments:
             return None
         if len(ns.segments) == 1:
             (only,) = ns.segments
             big = only.ann is None and only.n_alive >= self.state.ann_min_rows and self.state.dim > 0
-            return ([only], "auto") if big else None  # a flush's rows, to be given a graph
+            return ([only], "auto", None) if big else None  # a flush's rows, to be given a graph
         main = max(ns.segments, key=lambda b: (b.ann is not None, b.n))  # a graph is extended, not rebuilt
         rest = [b for b in ns.segments if b is not main]
         tuning = self.state.tuning
         cap = tuning.graph_step_rows(self.state.dim, self.insert_rate) if capped else sum(b.n for b in rest)
         if main.ann is None:  # a first graph: it needs ann_min_rows, whatever the step
             first = max(cap, self.state.ann_min_rows)
-            return [main, *_within(rest, first - main.n_alive)], "auto"
+            return [main, *_within(rest, first - main.n_alive)], "auto", None
         tail = sum(b.n_alive for b in rest)
         # a tail merged bigger than a graph step would later have to join the graph in one step
         if len(rest) <= MAX_TAIL and tail * self.state.dim <= EXACT_MAX_WORK and (tail <= cap or not capped):
-            return (rest, "none") if len(rest) > 1 else None
-        return [main, *(_within(rest, cap) or rest[:1])], "extend"
+            return (rest, "none", None) if len(rest) > 1 else None
+        within = _within(rest, cap)
+        if within:
+            return [main, *within], "extend", None
+        return [main, rest[0]], "extend", cap  # a move (docstring)
 
 
 def _within(blocks: list[Block], budget: int) -> list[Block]:

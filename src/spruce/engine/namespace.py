@@ -71,8 +71,8 @@ class Namespace:
 
     @property
     def pending_deletions(self) -> int:
-        """Dead rows still stored in segments (purged by compaction)."""
-        return sum(b.n - b.n_alive for b in self.segments)
+        """Dead rows still stored in segments (purged by compaction); not rows a move took elsewhere."""
+        return sum(b.n - b.n_alive - b.moved for b in self.segments)
 
     # ------------------------------------------------------------ loading and moving rows
 
@@ -102,10 +102,16 @@ class Namespace:
         self.memtable = self._register(Block(self.dim, text_fields=self.text_fields))
         return mem
 
-    def install(self, old: list[Block], sources: list[IntArray], new: Block) -> None:
+    def install(
+        self, old: list[Block], sources: list[IntArray], new: Block, *, moved_from: Block | None = None
+    ) -> None:
         """Replace ``old`` blocks by ``new``, built from rows ``sources[i]`` of ``old[i]`` in order.
 
         Rows that died since ``new`` was built are dead in it too; the old blocks forward to it.
+        ``moved_from`` (one of ``old``) gave only part of its rows: it stays, those rows dead in it (a
+        *move*: neither the count nor the id list changes) and forwarded to ``new`` until re-pointed.
+        A forwarding entry of -1 means "not moved, still here": only rows with an id-map entry are ever
+        followed, and in a retired block those are exactly the rows carried over.
         """
         self._register(new)
         offset = 0
@@ -119,7 +125,12 @@ class Namespace:
             self._repoint.append((block, rows))
         if offset:
             new.set_alive(np.concatenate(alive_parts))
-        self.segments = [b for b in self.segments if all(b is not o for o in old)]
+        if moved_from is not None:
+            alive_before = moved_from.n_alive
+            moved_from.kill(sources[next(i for i, b in enumerate(old) if b is moved_from)].tolist())
+            moved_from.moved += alive_before - moved_from.n_alive
+        kept = [moved_from] if moved_from is not None else []
+        self.segments = [b for b in self.segments if all(b is not o for o in old) or b in kept]
         self.frozen = [b for b in self.frozen if all(b is not o for o in old)]
         if new.n_alive:
             self.segments.append(new)
@@ -147,7 +158,10 @@ class Namespace:
                 self._repoint[-1] = (block, rest)
             else:
                 self._repoint.pop()
-                self._repointed.append(block)
+                if any(block is b for b in self.segments):
+                    block.forward = None  # a move's source: it stays, its moved rows all re-pointed
+                else:
+                    self._repointed.append(block)
         return bool(self._repoint)
 
     def drop_retired(self) -> None:
@@ -161,8 +175,10 @@ class Namespace:
     def _follow(block: Block, row: int) -> tuple[Block, int]:
         while block.forward is not None:
             nxt, mapping = block.forward
-            row = int(mapping[row])
-            block = nxt
+            to = int(mapping[row])
+            if to < 0:  # a row a move left where it was (``install``)
+                break
+            block, row = nxt, to
         return block, row
 
     @staticmethod

@@ -16,7 +16,13 @@ Manifest document (JSON, see ``storage.versioned``)::
      "namespaces": {"films": [{"segment": "indexes/<uid>/seg/000000000003.seg", "rows": 1000,
                                "deleted": "indexes/<uid>/del/000000000003.5" | null,
                                "ann": "indexes/<uid>/seg/000000000003.ann",   (only with a graph)
-                               "ann_storage": "segment" | "own"}]}}          (see index.hnsw)
+                               "ann_storage": "segment" | "own",             (see index.hnsw)
+                               "ann_crc": 123456789,                         (CRC-32 of the graph)
+                               "moved": 2000}]}}                             (only after a move)
+
+``moved``: rows of the segment that a graph step moved into another segment (``Namespace.install``):
+dead in this one's bitmap, but not deletions, so neither the purge rule nor ``pending_deletions`` counts
+them.
 
 ``lsn`` is the highest LSN whose effects are all in the named segments (and bitmaps). Segments may lack,
 and bitmaps may mark dead, rows that were still live at ``lsn`` but died later (a flush or compaction
@@ -241,6 +247,7 @@ class IndexState:
         block.deleted_key = s["deleted"]
         block.ann_key = ann_key if ann is not None else None
         block.ann_crc = s.get("ann_crc") if ann is not None else None
+        block.moved = int(s.get("moved", 0))
         return block
 
     def _load_graph(self, s: Mapping[str, Any], contents: SegmentContents) -> HnswIndex | None:
@@ -463,6 +470,8 @@ class IndexState:
                     entry["ann_storage"] = "own" if b.ann.own_storage else "segment"
                     if b.ann_crc is not None:
                         entry["ann_crc"] = b.ann_crc
+                if b.moved:
+                    entry["moved"] = b.moved
                 entries.append(entry)
             doc["namespaces"][name] = entries
         self.manifest.commit(doc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,4 +118,83 @@ def test_a_graph_build_measures_the_insertion_rate(tmp_path: Path) -> None:
     engine.compact()
     rate = engine._maint.insert_rate
     assert rate is not None and rate > 0
+    db.close()
+
+
+def _check(idx: Any, model: dict[str, np.ndarray]) -> None:
+    stats = idx.describe_index_stats()
+    assert stats.total_vector_count == len(model)
+    ids = sorted(model)
+    for start in range(0, len(ids), 1000):
+        got = idx.fetch(ids=ids[start : start + 1000]).vectors
+        assert sorted(got) == ids[start : start + 1000]
+        for rid in ids[start : start + 1000 : 97]:
+            np.testing.assert_array_equal(np.asarray(got[rid].values, dtype=np.float32), model[rid])
+    listed = [item.id for page in idx.list(limit=100) for item in page]
+    assert listed == ids
+    for rid in ids[::701]:
+        assert idx.query(vector=model[rid].tolist(), top_k=1).matches[0].id == rid
+
+
+def test_a_segment_larger_than_a_step_is_moved_into_the_graph_in_steps(tmp_path: Path) -> None:
+    """One flushed segment of 6,000 rows beside a 1,000-row graph, steps of 1,000: it joins the graph a
+    step at a time, staying with its moved rows dead; deletes and overwrites of moved and unmoved rows
+    between the steps land where the rows are, and a reopen in the middle sees the same records."""
+    rng = np.random.default_rng(3)
+    db = spruce.Client(path=tmp_path, flush_rows=10**6, ann_min_rows=1000, graph_step_work=1000 * 8)
+    db.create_index("ix", dimension=8, metric="euclidean")
+    idx = db.Index("ix")
+    engine = db.index("ix")
+    engine._maint.stop()
+    model: dict[str, np.ndarray] = {}
+
+    def upsert(ids: list[str]) -> None:
+        vecs = rng.normal(size=(len(ids), 8)).astype(np.float32)
+        for start in range(0, len(ids), 1000):
+            idx.upsert([(rid, vecs[i]) for i, rid in enumerate(ids) if start <= i < start + 1000])
+        model.update(zip(ids, vecs, strict=True))
+
+    upsert([f"g{i}" for i in range(1000)])
+    engine.flush()
+    engine.compact()  # the graph
+    upsert([f"b{i}" for i in range(6000)])
+    engine.flush()  # one 6,000-row segment beside it
+    segments = engine._st.namespaces[""].segments
+    assert [b.n for b in segments] == [1000, 6000] and segments[0].ann is not None
+    source = segments[1]
+    steps = 0
+
+    def source_left() -> bool:
+        return any(b.segment_key == source.segment_key for b in engine._st.namespaces[""].segments)
+
+    while source_left():
+        assert engine._maint._compact_step()
+        steps += 1
+        # the step moved the source's first live rows: touch moved and unmoved ones
+        idx.delete(ids=[f"b{steps * 7}", f"b{5999 - steps}"])
+        model.pop(f"b{steps * 7}")
+        model.pop(f"b{5999 - steps}")
+        upsert([f"b{steps * 11}", f"b{5000 + steps}", f"new{steps}"])
+        engine.flush()
+        _check(idx, model)
+        # moved rows are dead in their source but are no deletions: neither counted nor purged
+        assert idx.describe_index_stats().pending_deletions <= 5 * steps
+        if steps == 2:
+            db.close()
+            db = spruce.Client(path=tmp_path, flush_rows=10**6, ann_min_rows=1000, graph_step_work=1000 * 8)
+            idx = db.Index("ix")
+            engine = db.index("ix")
+            engine._maint.stop()
+            _check(idx, model)
+        assert steps < 40, "no end to the steps"
+    assert steps >= 5, f"{steps} steps"
+    engine.compact()
+    segs = engine._st.namespaces[""].segments
+    graphs = [b for b in segs if b.ann is not None]
+    assert len(graphs) == 1 and graphs[0].n_alive >= 6000
+    assert idx.describe_index_stats().unindexed_records == 0
+    _check(idx, model)
+    db.close()
+    db = spruce.Client(path=tmp_path)
+    _check(db.Index("ix"), model)
     db.close()
