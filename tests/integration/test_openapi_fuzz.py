@@ -1,15 +1,19 @@
-"""``/openapi.json`` is true: it lists exactly the served routes, and schemathesis finds no 5xx and no
-response that violates it across >= 1,000 generated requests (positive and negative data; the generated
-``X-Pinecone-Api-Version`` values select both index-model shapes)."""
+"""``/openapi.json`` is true: it lists exactly the served routes (``ROUTES``, the document itself and the
+``/health`` and ``/ready`` probes), and schemathesis finds no 5xx and no response that violates it across
+>= 1,000 generated requests, which reach every documented operation but the document's own (positive and
+negative data, where an operation has anything to get wrong; the generated ``X-Pinecone-Api-Version``
+values select both index-model shapes)."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -27,6 +31,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 MIN_REQUESTS = 1000
+# Served outside ROUTES: the document itself, and the probes (no API key; server.app answers them first).
+OUTSIDE_ROUTES = {("GET", "/openapi.json"), ("GET", "/health"), ("GET", "/ready")}
+PROBES = {"/health": {"status": "ok"}, "/ready": {"status": "ready"}}
 EXAMPLES = 40
 FUZZ_INDEX = "fuzz"
 SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
@@ -35,11 +42,19 @@ _alternate = itertools.cycle([True, False])
 
 
 def test_document_lists_exactly_the_routes(server: ServerProcess) -> None:
-    served = {(r.method, "/" + "/".join(r.pattern)) for r in ROUTES} | {("GET", "/openapi.json")}
+    served = {(r.method, "/" + "/".join(r.pattern)) for r in ROUTES} | OUTSIDE_ROUTES
     doc = httpx.get(server.url + "/openapi.json").json()
     assert doc == openapi_document()
-    documented = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
-    assert documented == served
+    assert _documented(doc) == served
+    # The probes need no key, and their bodies are exactly what the document allows.
+    for path, body in PROBES.items():
+        op = doc["paths"][path]["get"]
+        assert op["security"] == []
+        answer = httpx.get(server.url + path)
+        assert answer.status_code == 200 and answer.json() == body
+        assert op["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["status"] == {
+            "const": body["status"]
+        }
     # Every route describes what it takes and gives: a body for each write, a success schema for each
     # route but the one that answers 202 with nothing.
     for r in ROUTES:
@@ -48,6 +63,20 @@ def test_document_lists_exactly_the_routes(server: ServerProcess) -> None:
             assert "requestBody" in op, r.path
         ok = op["responses"][str(r.status)]
         assert ("content" in ok) == ((r.method, r.path) != ("DELETE", "/indexes/{name}")), (r.method, r.path)
+
+
+def _documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+
+
+def _modes(doc: dict[str, Any], method: str, path: str) -> tuple[GenerationMode, ...]:
+    """Both modes, except for an operation with nothing to get wrong (no parameter, no body, no key: the
+    probes), which has one request only and no negative one (schemathesis would report that as a
+    failure to generate)."""
+    op = doc["paths"][path][method.lower()]
+    if op.get("parameters") or op.get("requestBody") or op.get("security", doc.get("security")):
+        return (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    return (GenerationMode.POSITIVE,)
 
 
 def _ensure_fuzz_index(url: str) -> None:
@@ -64,7 +93,9 @@ def _ensure_fuzz_index(url: str) -> None:
     httpx.patch(f"{url}/indexes/{FUZZ_INDEX}", json={"deletion_protection": "enabled"}).raise_for_status()
 
 
-def _run_operation(operation, mode: GenerationMode, url: str, failures: list[str], sent: list[int]) -> None:  # type: ignore[no-untyped-def]
+def _run_operation(  # type: ignore[no-untyped-def]
+    operation, mode: GenerationMode, url: str, failures: list[str], sent: list[int], reached: set[str]
+) -> None:
     """Generate cases for one operation and mode with hypothesis; record (not raise) the first failure."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -82,6 +113,7 @@ def _run_operation(operation, mode: GenerationMode, url: str, failures: list[str
                 case.path_parameters[key] = FUZZ_INDEX
         response = case.call(base_url=url, timeout=30)
         sent.append(response.status_code)
+        reached.add(f"{case.method.upper()} {case.path}")
         try:
             case.validate_response(response, checks=CHECKS)
         finally:
@@ -100,11 +132,17 @@ def test_fuzz(server: ServerProcess) -> None:
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
     failures: list[str] = []
     sent: list[int] = []
+    reached: set[str] = set()
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # (an operation schemathesis cannot use is a failure)
         operation = result.ok()
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _run_operation(operation, mode, server.url, failures, sent)
+        for mode in _modes(schema.raw_schema, operation.method, operation.path):
+            _run_operation(operation, mode, server.url, failures, sent, reached)
     assert not failures, "\n\n".join(failures)
+    # Every documented operation was called, the probes included; all but the one serving the document
+    # schemathesis loaded, which it leaves out on purpose (test_document_lists_exactly_the_routes reads it).
+    documented = _documented(schema.raw_schema) - {("GET", "/openapi.json")}
+    assert reached == {f"{method} {path}" for method, path in documented}
     # The run itself was real: enough requests, both outcomes, no 5xx, no traceback in the server's log.
     assert len(sent) >= MIN_REQUESTS, f"only {len(sent)} generated requests"
     assert not [s for s in sent if s >= 500]

@@ -16,6 +16,8 @@ trusts the tree, so every rule of the language and every limit is enforced here,
 Every refusal is an :class:`~spruce.errors.InvalidArgumentError` carrying ``field=`` (the request field,
 ``"filter"`` by default) and a message that names the problem, the offending operator or key, any limit, and
 where in the filter it sits (``$and[1].year.$gt``), so a user can fix the request without guessing.
+Whatever of the request a message repeats is shortened (strings and names to 40 characters, the location
+to its last 80, at most 5 keys of one object), so a hostile body cannot make an error response large.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ _LOGICAL_OPS = frozenset({"$and", "$or"})
 _TEXT_OPS: frozenset[str] = frozenset(get_args(TextMode))
 _MAX_SHOWN = 40  # characters of an offending string shown in a message
 _MAX_LOCATION = 80  # characters of the location shown (the tail: the innermost part matters most)
+_MAX_KEYS = 5  # keys of one object listed in a message
 
 
 def parse_filter(
@@ -90,6 +93,28 @@ def _describe(value: object) -> str:
     if isinstance(value, dict):
         return "an object"
     return f"a value of type {type(value).__name__}"
+
+
+def _shorten(text: str) -> str:
+    """``text`` cut to :data:`_MAX_SHOWN` characters (marked with ``...``), for a message."""
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
+
+
+def _name(key: str) -> str:
+    """A field name as a message shows it: quoted, and shortened like any offending string."""
+    return repr(_shorten(key))
+
+
+def _keys(keys: Sequence[object], *, quoted: bool = True) -> str:
+    """Some keys of an object for a message: the first few, each shortened (quoted unless they are
+    operators); a key that is not a string is only described, since it may not even have a printable
+    ``repr`` (an int beyond 4300 digits)."""
+    shown = [
+        (_name(key) if quoted else _shorten(key)) if isinstance(key, str) else _describe(key)
+        for key in keys[:_MAX_KEYS]
+    ]
+    more = f", ... ({len(keys)} in all)" if len(keys) > _MAX_KEYS else ""
+    return ", ".join(shown) + more
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
@@ -154,7 +179,7 @@ class _Parser:
                 f"comparison operator {key} cannot stand at the top level of a filter object; "
                 f'apply it to a field, as in {{"year": {{"{key}": ...}}}}'
             )
-        return f"unknown operator {key}; the supported logical operators are $and and $or"
+        return f"unknown operator {_shorten(key)}; the supported logical operators are $and and $or"
 
     def logical(self, op: str, value: object, path: tuple[str, ...], *, depth: int) -> Node:
         """Parse ``$and``/``$or``: a non-empty array of non-empty filter objects, within the depth limit."""
@@ -183,19 +208,22 @@ class _Parser:
         if not isinstance(value, dict):
             return [self.condition(name, "$eq", value, path, implicit=True)]
         if not value:
-            self.fail(path, f"the operator object for field {name!r} is empty; give at least one operator")
+            self.fail(
+                path, f"the operator object for field {_name(name)} is empty; give at least one operator"
+            )
         operators = [key for key in value if isinstance(key, str) and key.startswith("$")]
         if len(operators) != len(value):
-            others = ", ".join(repr(key) for key in value if key not in operators)
+            others = _keys([key for key in value if not (isinstance(key, str) and key.startswith("$"))])
             if operators:
+                ops = _keys(operators, quoted=False)
                 self.fail(
                     path,
-                    f"the operator object for field {name!r} mixes operators ({', '.join(operators)}) "
+                    f"the operator object for field {_name(name)} mixes operators ({ops}) "
                     f"with non-operator keys ({others})",
                 )
             self.fail(
                 path,
-                f"field {name!r} is compared with an object whose keys ({others}) are not operators; "
+                f"field {_name(name)} is compared with an object whose keys ({others}) are not operators; "
                 "nested metadata objects are not supported, use an operator such as $eq",
             )
         return [self.condition(name, op, operand, (*path, op)) for op, operand in value.items()]
@@ -214,7 +242,7 @@ class _Parser:
         if name in self._ranking and op in _COMPARISON_OPS and op != "$exists":
             self.fail(
                 path,
-                f"field {name!r} is a searched (ranking) field of the schema; comparison operators such "
+                f"field {_name(name)} is a searched (ranking) field of the schema; comparison operators such "
                 f"as {op} apply to filterable fields only"
                 + (" (use $match_phrase, $match_all or $match_any)" if name in self._text_fields else ""),
             )
@@ -226,33 +254,35 @@ class _Parser:
             return self.range(name, cast(RangeOp, op), operand, path)
         if op == "$exists":
             if not isinstance(operand, bool):
-                self.fail(path, f"$exists on field {name!r} needs true or false, got {_describe(operand)}")
+                self.fail(
+                    path, f"$exists on field {_name(name)} needs true or false, got {_describe(operand)}"
+                )
             return Exists(name, operand)
         if op in _LOGICAL_OPS:
             self.fail(
                 path,
-                f"{op} cannot be applied to field {name!r}; write it where field names go, "
-                f'as in {{"{op}": [{{"{name}": ...}}, ...]}}',
+                f"{op} cannot be applied to field {_name(name)}; write it where field names go, "
+                f'as in {{"{op}": [{{"{_shorten(name)}": ...}}, ...]}}',
             )
         if op == "$not":
-            self.fail(path, f"operator $not (on field {name!r}) is not supported; use $ne or $nin")
-        self.fail(path, f"unknown operator {op} on field {name!r}")
+            self.fail(path, f"operator $not (on field {_name(name)}) is not supported; use $ne or $nin")
+        self.fail(path, f"unknown operator {_shorten(op)} on field {_name(name)}")
 
     def text(self, name: str, op: TextMode, operand: object, path: tuple[str, ...]) -> TextMatch:
         """Parse a text-match operator: a string operand, on a full-text field."""
         if not self._text_match:
-            self.fail(path, f"text-match operators such as {op} are not allowed here (field {name!r})")
+            self.fail(path, f"text-match operators such as {op} are not allowed here (field {_name(name)})")
         if name not in self._text_fields:
             fields = ", ".join(sorted(self._text_fields))
-            self.fail(path, f"{op} applies to full-text fields only ({fields}), not to field {name!r}")
+            self.fail(path, f"{op} applies to full-text fields only ({fields}), not to field {_name(name)}")
         if not isinstance(operand, str):
-            self.fail(path, f"{op} on field {name!r} needs a string, got {_describe(operand)}")
+            self.fail(path, f"{op} on field {_name(name)} needs a string, got {_describe(operand)}")
         return TextMatch(name, op, operand)
 
     def range(self, name: str, op: RangeOp, operand: object, path: tuple[str, ...]) -> Range:
         """Parse ``$gt``/``$gte``/``$lt``/``$lte``, whose operand must be a number (not a string or bool)."""
         if not _is_number(operand):
-            self.fail(path, f"{op} on field {name!r} needs a number, got {_describe(operand)}")
+            self.fail(path, f"{op} on field {_name(name)} needs a number, got {_describe(operand)}")
         return Range(name, op, self.number(op, operand, path))
 
     def scalar(self, op: str, operand: object, path: tuple[str, ...], *, implicit: bool = False) -> Scalar:
@@ -264,9 +294,9 @@ class _Parser:
         if implicit and isinstance(operand, list):
             self.fail(
                 path,
-                f"field {path[-1]!r} is compared with an array; use $in to match any of several values",
+                f"field {_name(path[-1])} is compared with an array; use $in to match any of several values",
             )
-        what = f"the value compared with field {path[-1]!r}" if implicit else f"{op} operand"
+        what = f"the value compared with field {_name(path[-1])}" if implicit else f"{op} operand"
         self.fail(path, f"{what} must be a string, number or boolean, got {_describe(operand)}")
 
     def values(self, op: str, operand: object, path: tuple[str, ...]) -> list[Scalar]:

@@ -8,6 +8,11 @@ or a body changed without its schema, cannot happen. It is what the schemathesis
 its response schemas are strict where the SDK is strict: required fields, no ``null`` where a value is
 expected, and both error body shapes. The index model is ``anyOf`` the classic and the 2026-07 shape,
 since ``X-Pinecone-Api-Version`` selects between them.
+
+Three paths are served outside ``ROUTES`` and described here by hand: ``/openapi.json`` itself, and the
+probes ``GET /health`` and ``GET /ready`` (``server.app``), which need no API key (``security: []``) and
+answer exactly ``{"status": "ok"}``, ``{"status": "ready"}``, or 503 ``{"status": "not ready", "reason":
+...}``.
 """
 
 from __future__ import annotations
@@ -82,6 +87,31 @@ def _responses(route: Route, ok: J | None) -> J:
     return out
 
 
+def _status(value: str, **more: J) -> J:
+    """The JSON Schema of a probe's body: ``{"status": value}`` plus ``more`` properties, nothing else."""
+    return {
+        "type": "object",
+        "properties": {"status": {"const": value}, **more},
+        "required": ["status", *more],
+        "additionalProperties": False,
+    }
+
+
+def _probes() -> J:
+    """``/health`` and ``/ready`` (``App._probe``): served before the key is checked, so no security."""
+    health = _json(_status("ok"), "The process answers")
+    ready = _json(_status("ready"), "The store is open and takes writes")
+    not_ready = _json(
+        _status("not ready", reason=_TEXT), "The store refuses writes (a failed fsync, a full disk, ...)"
+    )
+    return {
+        "/health": {"get": {"operationId": "health", "security": [], "responses": {"200": health}}},
+        "/ready": {
+            "get": {"operationId": "ready", "security": [], "responses": {"200": ready, "503": not_ready}}
+        },
+    }
+
+
 def openapi_document(routes: tuple[Route, ...] = ROUTES) -> J:
     types = _types(routes)
     refs, components = msgspec.json.schema_components(types, ref_template=_REF)
@@ -115,6 +145,7 @@ def openapi_document(routes: tuple[Route, ...] = ROUTES) -> J:
             },
         }
     }
+    paths.update(_probes())
     return {
         "openapi": "3.1.0",
         "info": {

@@ -277,5 +277,7 @@ def decode_deleted(data: bytes, rows: int, key: str) -> np.ndarray[Any, np.dtype
         raise DataCorruptionError(f"deletion bitmap {key} is corrupt: {exc}") from exc
     if n != rows:
         raise DataCorruptionError(f"deletion bitmap {key} has {n} rows, segment has {rows}")
+    if len(payload) != (rows + 7) // 8:  # (np.unpackbits would make up the missing bits, not even zeros)
+        raise DataCorruptionError(f"deletion bitmap {key} holds {len(payload)} bytes for {rows} rows")
     bits = np.unpackbits(np.frombuffer(payload, dtype=np.uint8), count=rows)
     return bits.astype(bool)

@@ -39,13 +39,22 @@ class VersionedDoc:
             self.version = 0
             return None
         newest = keys[-1]
+        named = int(newest[len(self.prefix) :])
         try:
             version, payload = unframe(self.store.get(newest), self.magic)
+            if version != named:
+                raise CorruptFrame(f"it says version {version}")
+            # (the checksum passed, so these two would be bytes spruce never wrote, refused all the same)
+            try:
+                doc = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise CorruptFrame(f"its document is not JSON: {exc}") from None
+            if not isinstance(doc, dict):
+                raise CorruptFrame("its document is not a JSON object")
         except CorruptFrame as exc:
-            self.version = int(newest[len(self.prefix) :])  # a commit (where allowed) supersedes it
+            self.version = named  # a commit (where allowed) supersedes it
             raise DataCorruptionError(f"{newest} is corrupt ({exc}); refusing to open") from exc
         self.version = version
-        doc: dict[str, Any] = orjson.loads(payload)
         return doc
 
     def commit(self, doc: dict[str, Any]) -> int:
