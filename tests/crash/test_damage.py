@@ -184,7 +184,18 @@ def _refuses(store: Path, match: str) -> None:
         local.close()
 
 
+def _reframe_last_log_entry(store: Path) -> None:
+    """The newest log entry of the dense index, replaced by a whole, checksummed frame of the same LSN whose
+    payload is not what a writer writes: damage the CRC cannot see (a writer bug), refused, never cut."""
+    from spruce.storage.framing import frame
+    from spruce.storage.log import MAGIC
+
+    entry = sorted((store / "indexes" / _uid(store, DENSE) / "log").iterdir())[-1]
+    entry.write_bytes(frame(MAGIC, int(entry.name), b'[{"op": "upsert", "rows": -1}]'))
+
+
 PRIMARY: dict[str, tuple[Callable[[Path], None], str]] = {
+    "log entry malformed but checksummed": (_reframe_last_log_entry, "log entry"),
     "catalog flipped": (lambda s: _flip_at(sorted((s / "catalog").iterdir())[-1], 40), "catalog"),
     "manifest flipped": (lambda s: _flip_at(_one(s, DENSE, "manifest"), 40), "manifest"),
     "manifest truncated": (

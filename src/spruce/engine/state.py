@@ -167,7 +167,14 @@ class IndexState:
                             + VERIFY_HINT
                         ) from exc
         for lsn, payload in self.log.recover(self.lsn):
-            self.apply(decode_ops(payload))
+            try:
+                ops = decode_ops(payload)
+            except DataCorruptionError as exc:  # whole and checksummed, but not what a writer writes
+                raise DataCorruptionError(
+                    f"index {self.config.name!r}: log entry {self.log.key(lsn)}: {exc}; refusing to open, "
+                    "nothing was changed. " + VERIFY_HINT
+                ) from exc
+            self.apply(ops)
             self.lsn = lsn
             self._count_entry(lsn, len(payload))
         # a log replayed past the cap (a crash just before its flush) is flushed first thing

@@ -22,6 +22,7 @@ from spruce.storage.framing import CorruptFrame, unframe
 from spruce.storage.log import MAGIC as LOG_MAGIC
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
+from spruce.storage.ops import decode_ops
 from spruce.storage.segment import decode_deleted, read_segment
 from spruce.storage.versioned import VersionedDoc
 
@@ -135,10 +136,15 @@ def _verify_log(
             out.append(Finding(log.key(expected), "missing while later log entries exist", True))
             break
         try:
-            lsn, _ = unframe(store.get(key), LOG_MAGIC)
+            lsn, payload = unframe(store.get(key), LOG_MAGIC)
             if lsn != expected:
                 raise CorruptFrame(f"the entry says LSN {lsn}")
         except CorruptFrame as exc:
             what = "the last entry, never acknowledged: cut and kept aside at open" if last else "damaged"
             out.append(Finding(key, f"{exc} ({what})", not last))
+            continue
+        try:
+            decode_ops(payload)
+        except DataCorruptionError as exc:  # whole and checksummed, yet not what a writer writes: refused
+            out.append(Finding(key, f"{exc} (the open refuses it)", True))
     return out
