@@ -573,8 +573,17 @@ class Maintainer:
         tuning = self.state.tuning
         cap = tuning.graph_step_rows(self.state.dim, self.insert_rate) if capped else sum(b.n for b in rest)
         if main.ann is None:  # a first graph: it needs ann_min_rows, whatever the step
-            first = max(cap, self.state.ann_min_rows)
-            return [main, *_within(rest, first - main.n_alive)], "auto", None
+            need = self.state.ann_min_rows
+            chosen = [main, *_within(rest, max(cap, need) - main.n_alive)]
+            # Too few rows for a graph within the budget: take segments until there are enough (or all:
+            # one exact segment). Left alone, the segment would be rewritten without a graph, unchanged,
+            # and planned again, for ever (found by benchmarks/soak_kill9.py).
+            for b in rest:
+                if sum(c.n_alive for c in chosen) >= need:
+                    break
+                if all(b is not c for c in chosen):
+                    chosen.append(b)
+            return chosen, "auto", None
         tail = sum(b.n_alive for b in rest)
         # a tail merged bigger than a graph step would later have to join the graph in one step
         if len(rest) <= MAX_TAIL and tail * self.state.dim <= EXACT_MAX_WORK and (tail <= cap or not capped):

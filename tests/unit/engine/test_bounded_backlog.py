@@ -198,3 +198,28 @@ def test_a_segment_larger_than_a_step_is_moved_into_the_graph_in_steps(tmp_path:
     db = spruce.Client(path=tmp_path)
     _check(db.Index("ix"), model)
     db.close()
+
+
+def test_segments_too_small_for_a_graph_are_merged_once_not_rewritten_for_ever(tmp_path: Path) -> None:
+    """The largest segment without a graph is below ann_min_rows and no other fits the step beside it: the
+    step takes the others anyway, so it ends (it used to rewrite that segment, unchanged, for ever)."""
+    db = spruce.Client(path=tmp_path, flush_rows=10**6, ann_min_rows=1000, graph_step_work=1000 * 8)
+    db.create_index("ix", dimension=8, metric="euclidean")
+    idx = db.Index("ix")
+    engine = db.index("ix")
+    engine._maint.stop()
+    vecs = np.random.default_rng(5).normal(size=(1050, 8)).astype(np.float32)
+    for lo, hi in ((0, 990), (990, 1050)):
+        for start in range(lo, hi, 500):
+            idx.upsert([(f"v{i}", vecs[i]) for i in range(start, min(hi, start + 500))])
+        engine.flush()
+    assert sorted(b.n for b in engine._st.namespaces[""].segments) == [60, 990]
+    for _ in range(10):
+        if not engine._maint._compact_step():
+            break
+    else:
+        raise AssertionError("compaction never settles")
+    (only,) = engine._st.namespaces[""].segments
+    assert only.ann is not None and only.n_alive == 1050
+    assert idx.describe_index_stats().unindexed_records == 0
+    db.close()
