@@ -31,8 +31,8 @@ touched in the cycle plus ``--sample`` others, and the whole universe every ``--
 after the last. The server runs with a small ``--flush-rows``, ``--flush-log-mb`` and graph step
 (``--graph-step-rows``, 20,000: graph steps commit often and get killed too), so flushes, merges and graph
 steps happen every few seconds and get killed too. (At ``--graph-step-rows 10000``, the smallest step, the
-soak found a compaction livelock: a namespace whose largest segment has no graph and fewer than 10,000
-live rows, beside one too large for the rest of the step, is rewritten alone, forever.)
+soak found a compaction livelock, fixed since: a namespace whose largest segment had no graph and fewer
+than 10,000 live rows, beside one too large for the rest of the step, was rewritten alone, forever.)
 
 The SDK retries a call whose connection failed (3 times, with backoff), so a writer learns of the kill
 seconds after it; the restart does not wait for that. Once the new server is ready, each writer is
