@@ -193,6 +193,11 @@ class IndexState:
                 f"segment objects exist (e.g. {leftovers[0]}): refusing to open, nothing was changed. "
                 + VERIFY_HINT
             )
+        # The leftovers stay (nothing proves them garbage) and hold the numbers the next flush would take
+        # again (the first manifest is what records ``next_segment``): number new segments past them, or
+        # that flush's put would find its name taken and the manifest would name the leftover's rows.
+        numbers = [key.rsplit("/", 1)[1].split(".", 1)[0] for key in leftovers]
+        self.manifest_doc["next_segment"] = max([0, *(int(n) for n in numbers if n.isdigit())]) + 1
 
     def _load_segment(self, s: Mapping[str, Any]) -> Block:
         contents = read_segment(self.store, s["segment"])

@@ -18,7 +18,13 @@ store is open, so a second process cannot open the same directory for writing.
 
 A failed fsync poisons the store: every later write raises ``StoreReadOnlyError``. Retrying fsync after an
 error is unsafe on Linux (the failed pages may already be marked clean), so recovery is a restart, which
-re-reads what is really on disk.
+re-reads what is really on disk. Any other I/O error while changing the store (EIO, EROFS from ``write``,
+``link``, ``mkdir`` or ``unlink``: a file system that aborted its journal or went read-only) poisons it
+the same way: whether the change happened is not known, and nothing should be built on it.
+
+An I/O error while reading (``get``, ``list``) raises ``InternalError`` naming the object and leaves the
+store as it is. ``list`` fails when any directory under the prefix cannot be read: a listing with a
+directory silently left out (``os.walk``'s default) would show recovery a log without its newest entries.
 
 A full disk (ENOSPC, or EDQUOT for a quota) while writing, creating a directory or linking is different:
 nothing was acknowledged and no page is in doubt, so the put raises ``DiskFullError``, removes its
@@ -38,7 +44,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
-from spruce.errors import DiskFullError, NotFoundError, StoreClosedError, StoreLockedError, StoreReadOnlyError
+from spruce.errors import (
+    DiskFullError,
+    InternalError,
+    NotFoundError,
+    StoreClosedError,
+    StoreLockedError,
+    StoreReadOnlyError,
+)
 
 __all__ = ["LocalStore", "ObjectStore", "Payload"]
 
@@ -94,6 +107,13 @@ class ObjectStore(Protocol):
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
 
+def _unreadable(exc: OSError) -> None:
+    """``os.walk``'s error hook: a directory that cannot be read fails the listing (module docstring); one
+    that vanished meanwhile holds nothing."""
+    if not isinstance(exc, FileNotFoundError):
+        raise exc
+
+
 def no_space(exc: OSError, key: str) -> DiskFullError:
     return DiskFullError(
         f"the disk is full ({os.strerror(exc.errno or errno.ENOSPC)}) while writing {key}: nothing of this "
@@ -138,15 +158,19 @@ class LocalStore:
             raise StoreClosedError("the store is closed")
         if self._failed is not None:
             raise StoreReadOnlyError(
-                "the store refuses writes after a failed fsync; restart spruce to recover from disk"
+                "the store refuses writes after a failed fsync or write; restart spruce to recover from disk"
             )
+
+    def _poison(self, exc: OSError, what: str) -> StoreReadOnlyError:
+        """Refuse every later write (module docstring); the error for the caller."""
+        self._failed = exc
+        return StoreReadOnlyError(f"{what} failed ({exc}); the store now refuses writes")
 
     def _fsync(self, fd: int, *, data_only: bool = False) -> None:
         try:
             (_fdatasync if data_only else os.fsync)(fd)
         except OSError as exc:
-            self._failed = exc
-            raise StoreReadOnlyError(f"fsync failed ({exc}); the store now refuses writes") from exc
+            raise self._poison(exc, "fsync") from exc
 
     def _fsync_dir(self, path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -170,10 +194,10 @@ class LocalStore:
     def put_if_absent(self, key: str, data: Payload) -> bool:
         self._check_writable()
         final = self._path(key)
-        if final.exists():
-            return False
         tmp = self._tmp / f"{os.getpid()}.{next(self._counter)}"
         try:
+            if final.exists():
+                return False
             self._ensure_dir(final.parent)
             self._write_synced(tmp, data)
             try:
@@ -183,7 +207,7 @@ class LocalStore:
             self._fsync_dir(final.parent)
         except OSError as exc:
             if exc.errno not in _NO_SPACE:
-                raise
+                raise self._poison(exc, f"writing {key}") from exc
             self._out_of_space = True
             raise no_space(exc, key) from None
         finally:
@@ -213,27 +237,35 @@ class LocalStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise NotFoundError(f"object {key!r} not found") from None
+        except OSError as exc:
+            raise InternalError(f"reading {key} failed ({exc})") from exc
 
     def list(self, prefix: str) -> list[str]:
         head, _, _ = prefix.rpartition("/")
         base = self.root / head if head else self.root
-        if not base.is_dir():
-            return []
-        out: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            rel = os.path.relpath(dirpath, self.root)
-            rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-            dirnames[:] = [d for d in dirnames if not (rel == "" and d == ".tmp")]
-            for name in filenames:
-                key = rel + name
-                if key.startswith(prefix) and key != "LOCK":
-                    out.append(key)
+        try:
+            if not base.is_dir():
+                return []
+            out: list[str] = []
+            for dirpath, dirnames, filenames in os.walk(base, onerror=_unreadable):
+                rel = os.path.relpath(dirpath, self.root)
+                rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+                dirnames[:] = [d for d in dirnames if not (rel == "" and d == ".tmp")]
+                for name in filenames:
+                    key = rel + name
+                    if key.startswith(prefix) and key != "LOCK":
+                        out.append(key)
+        except OSError as exc:
+            raise InternalError(f"listing {prefix!r} failed ({exc})") from exc
         out.sort()
         return out
 
     def delete(self, key: str) -> None:
         self._check_writable()
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._poison(exc, f"deleting {key}") from exc
 
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
@@ -250,7 +282,7 @@ class LocalStore:
         if self._closed:
             return "the store is closed"
         if self._failed is not None:
-            return "an fsync failed: the store refuses writes until spruce is restarted"
+            return "an fsync or a write failed: the store refuses writes until spruce is restarted"
         if self._out_of_space:
             return "the disk is full"
         return None
