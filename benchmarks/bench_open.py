@@ -51,7 +51,7 @@ def _build(data: Path, rows: int, dim: int) -> None:
     for start in range(have, rows, BATCH):
         n = min(BATCH, rows - start)
         vecs = rng.normal(size=(n, dim)).astype(np.float32)
-        idx.upsert([(f"r{start + i}", vecs[i], {"g": (start + i) % 10}) for i in range(n)], batch_size=BATCH)
+        idx.upsert([(f"r{start + i}", vecs[i], {"g": (start + i) % 10}) for i in range(n)], batch_size=1000)
     print(f"  loaded {rows} rows in {time.monotonic() - started:.0f} s; indexing ...", flush=True)
     while (left := idx.describe_index_stats().unindexed_records) > 0:
         print(f"  {left} unindexed", flush=True)
