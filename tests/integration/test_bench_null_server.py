@@ -8,23 +8,15 @@ requested id, of the asked dimension, so the SDK decodes a payload as big as spr
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from bench_module import load_benchmark
 
 
 def _bench_server() -> Any:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_server.py"
-    spec = importlib.util.spec_from_file_location("bench_server_under_test", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_server.py", "bench_server_under_test")
 
 
 def test_null_server_counts_upserts_and_shapes_fetches() -> None:

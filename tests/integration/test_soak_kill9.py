@@ -9,24 +9,17 @@ names the seed and keeps the store. ``SPRUCE_SOAK_SEED`` changes the seed (defau
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_module import load_benchmark
 
 
 def _soak() -> Any:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_kill9.py"
-    spec = importlib.util.spec_from_file_location("soak_kill9_under_test", path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("soak_kill9.py", "soak_kill9_under_test")
 
 
 def test_twenty_kill9_cycles_lose_and_resurrect_nothing(

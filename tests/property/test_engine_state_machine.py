@@ -926,16 +926,22 @@ class EngineMachine(RuleBasedStateMachine):
                 assert not m.metadata
 
 
+def machine_settings(examples: int, steps: int, *, random_run: bool, shrink: bool) -> settings:
+    """How the state machines run: derandomised without an example database in CI, random with one when
+    asked, shrinking only when asked (module docstring)."""
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        derandomize=not random_run,
+        phases=tuple(Phase) if shrink else tuple(phase for phase in Phase if phase is not Phase.shrink),
+        database=None if not random_run else settings.default.database,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+
+
 TestEngineStateMachine = EngineMachine.TestCase
-TestEngineStateMachine.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=not RANDOM_RUN,
-    phases=tuple(Phase) if SHRINK else tuple(phase for phase in Phase if phase is not Phase.shrink),
-    database=None if not RANDOM_RUN else settings.default.database,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+TestEngineStateMachine.settings = machine_settings(EXAMPLES, STEPS, random_run=RANDOM_RUN, shrink=SHRINK)
 
 
 # ---------------------------------------------------------------- sequences the machine found

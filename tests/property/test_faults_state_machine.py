@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, event, settings
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from tests.property.test_engine_state_machine import (
@@ -77,6 +77,7 @@ from tests.property.test_engine_state_machine import (
     as_float32,
     filters,
     fingerprint,
+    machine_settings,
     meta_equal,
     meta_values,
     metadata,
@@ -623,15 +624,7 @@ class FaultMachine(RuleBasedStateMachine):
 
 
 TestFaultStateMachine = FaultMachine.TestCase
-TestFaultStateMachine.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    derandomize=not RANDOM_RUN,
-    phases=tuple(Phase) if SHRINK else tuple(phase for phase in Phase if phase is not Phase.shrink),
-    database=None if not RANDOM_RUN else settings.default.database,  # type: ignore[union-attr]
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
+TestFaultStateMachine.settings = machine_settings(EXAMPLES, STEPS, random_run=RANDOM_RUN, shrink=SHRINK)
 
 
 # ---------------------------------------------------------------- the wrapper against the real store

@@ -41,6 +41,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from json_slots import slots
 
 from spruce.errors import InvalidArgumentError
 from spruce.filter import MAX_DEPTH, Filter, MetadataColumns, parse_filter, reference_matches
@@ -149,27 +150,12 @@ def valid_filters(depth: int) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def _slots(value: Any) -> list[tuple[Any, Any]]:
-    """Every (container, key-or-index) slot inside ``value``, to put junk into."""
-    out: list[tuple[Any, Any]] = []
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            out += [(node, key) for key in node]
-            stack += list(node.values())
-        elif isinstance(node, list):
-            out += [(node, index) for index in range(len(node))]
-            stack += node
-    return out
-
-
 @st.composite
 def damaged_filters(draw: st.DrawFn) -> Any:
     """A valid filter with junk put in one to three places: a value replaced, or a key added beside."""
     raw = draw(valid_filters(3))
     for _ in range(draw(st.integers(1, 3))):
-        container, slot = draw(st.sampled_from(_slots(raw)))
+        container, slot = draw(st.sampled_from(slots(raw)))
         if isinstance(container, dict) and draw(st.booleans()):
             container[draw(keys)] = draw(json_values)
         else:

@@ -122,10 +122,6 @@ class GrpcConnection(asyncio.Protocol):
             self.last_active = loop.time()
             self._idle = loop.call_later(self.idle_timeout, self._check_idle)
 
-    @staticmethod
-    def _idle_clock() -> float:
-        return asyncio.get_running_loop().time()
-
     def _check_idle(self) -> None:
         """Close the connection if no call ran for ``idle_timeout`` (module docstring); else look again
         when it could first be idle that long."""
@@ -136,10 +132,7 @@ class GrpcConnection(asyncio.Protocol):
         quiet = loop.time() - self.last_active
         if not self.streams and quiet >= self.idle_timeout:
             log.debug("closing a gRPC connection idle for %.1f s", quiet)
-            self.closing = True
-            self.h2.close_connection()
-            self._flush()
-            self._close()
+            self.shutdown()  # (a GOAWAY, then the close: no stream is running)
             return
         wait = self.idle_timeout - quiet if not self.streams else self.idle_timeout
         self._idle = loop.call_later(max(wait, 0.05), self._check_idle)
@@ -241,7 +234,7 @@ class GrpcConnection(asyncio.Protocol):
 
     def _respond(self, sid: int, outcome: Outcome) -> None:
         if self._idle is not None:
-            self.last_active = self._idle_clock()
+            self.last_active = asyncio.get_running_loop().time()
         if sid not in self.streams:
             return  # the client reset the stream while the call ran
         try:
