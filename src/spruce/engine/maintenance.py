@@ -69,7 +69,7 @@ from spruce.engine.block import EXACT_MAX_WORK, Block, pick_rows
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
-from spruce.errors import DiskFullError, StoreClosedError
+from spruce.errors import DiskFullError, InternalError, StoreClosedError
 from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
@@ -190,7 +190,10 @@ class Maintainer:
             except Exception as exc:
                 self._failed(exc)
             else:
-                self.error, self._failures, self._last_failure = None, 0, None
+                # a round with nothing to do proves nothing about a store that refuses writes (a failed
+                # fsync): its error stays shown until a restart
+                if self.state.store.not_writable() is None:
+                    self.error, self._failures, self._last_failure = None, 0, None
 
     def _failed(self, exc: Exception) -> None:
         """Record a background failure; stop retrying one that repeats ``HALT_AFTER`` times in a row."""
@@ -418,7 +421,7 @@ class Maintainer:
         if ids:
             ranges = clusters.to_parts() if clusters is not None else None
             index = block.postings
-            st.store.put_if_absent(
+            written = st.store.put_if_absent(
                 key,
                 encode_segment(
                     ids,
@@ -431,6 +434,10 @@ class Maintainer:
                     block.text_parts() if text is not None else None,
                 ),
             )
+            if not written:
+                # numbers are never reused (open collects what no manifest names, and numbers past
+                # leftovers), so a taken name is a bug: go on and a manifest would name another's rows
+                raise InternalError(f"{key} already exists; the segment was not written")
             if ann is None and st.dim and st.store.local_path(key) is not None:
                 # Rows without a graph are read from the segment's map from now on, not from the copy in
                 # memory (the memtable's, freed once this block is installed): until they are merged
@@ -440,7 +447,8 @@ class Maintainer:
 
             def put_graph(data: memoryview) -> None:
                 block.ann_crc = zlib.crc32(data)
-                st.store.put_if_absent(ann_key, data)
+                if not st.store.put_if_absent(ann_key, data):
+                    raise InternalError(f"{ann_key} already exists; the graph was not written")
 
             ann.write_to(put_graph)
         return block, parts

@@ -11,13 +11,16 @@ refuses to fall back to an older version, whose log entries may already be gone.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 
-from spruce.errors import DataCorruptionError, StoreReadOnlyError
+from spruce.errors import DataCorruptionError, SpruceError, StoreReadOnlyError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
 
 __all__ = ["VersionedDoc"]
 
@@ -63,7 +66,11 @@ class VersionedDoc:
         if not self.store.put_if_absent(self._key(version), frame(self.magic, version, orjson.dumps(doc))):
             raise StoreReadOnlyError(f"{self._key(version)} was written by someone else; refusing to go on")
         self.version = version
-        for key in self.store.list(self.prefix):
-            if key < self._key(version):
-                self.store.delete(key)
+        try:
+            for key in self.store.list(self.prefix):
+                if key < self._key(version):
+                    self.store.delete(key)
+        except SpruceError as exc:
+            # the new version is committed; an old one left behind is superseded and removed next time
+            log.warning("%s: older versions not deleted (%s); the next commit retries", self.prefix, exc)
         return version
