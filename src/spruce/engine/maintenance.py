@@ -58,7 +58,6 @@ import logging
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain
 from typing import Any
@@ -74,6 +73,7 @@ from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
 from spruce.index.hnsw import HnswIndex
+from spruce.storage.checksum import crc32
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
 from spruce.text.analysis import Analyzer
@@ -148,9 +148,14 @@ class Maintainer:
     # ------------------------------------------------------------ control
 
     def _warm(self) -> None:
-        """Build the metadata columns of the segments loaded at open, in the background."""
+        """Build the metadata columns of the segments loaded at open, and settle the id order ``list``
+        reads (``engine.idorder``), in the background."""
         with self.state.rw.read():
             blocks = [b for ns in self.state.namespaces.values() for b in ns.segments]
+            for ns in self.state.namespaces.values():
+                if self._stop:
+                    return
+                ns.sorted_ids.settle()
         for block in blocks:
             if self._stop:
                 return
@@ -446,7 +451,7 @@ class Maintainer:
         if ann is not None:
 
             def put_graph(data: memoryview) -> None:
-                block.ann_crc = zlib.crc32(data)
+                block.ann_crc = crc32(data)
                 if not st.store.put_if_absent(ann_key, data):
                     raise InternalError(f"{ann_key} already exists; the graph was not written")
 

@@ -20,10 +20,10 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
-from sortedcontainers import SortedList
 
 from spruce import deadline
 from spruce.engine.block import Block, Snapshot, pick_rows
+from spruce.engine.idorder import IdOrder
 from spruce.filter import Filter
 from spruce.index import higher_is_better
 from spruce.index.sparse import SparseQuery
@@ -57,7 +57,7 @@ class Namespace:
         self._next_slot = 0
         self.memtable = self._register(Block(dim, text_fields=self.text_fields))
         self.loc: dict[str, int] = {}  # id -> slot << 32 | row (see the module docstring)
-        self.sorted_ids: SortedList = SortedList()
+        self.sorted_ids = IdOrder()
         self._repoint: list[tuple[Block, IntArray]] = []
         self._repointed: list[Block] = []  # retired blocks all re-pointed, awaiting ``drop_retired``
 
@@ -90,7 +90,7 @@ class Namespace:
         ids = block.ids
         live_ids = [ids[row] for row in live.tolist()]
         self.loc.update(zip(live_ids, ((live + (block.slot << _ROW_BITS)).tolist()), strict=True))
-        self.sorted_ids.update(live_ids)
+        self.sorted_ids.add_bulk(live_ids)
 
     def freeze(self, lsn: int) -> Block | None:
         """Retire the memtable into the frozen list (to be flushed) and start a new one."""

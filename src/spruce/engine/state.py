@@ -35,11 +35,8 @@ Recovery: load the manifest's segments and bitmaps, replay the log above ``lsn``
 from __future__ import annotations
 
 import logging
-import mmap
-import os
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +52,7 @@ from spruce.filter import Filter, MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
 from spruce.index.sparse import Postings
+from spruce.storage.checksum import file_crc32
 from spruce.storage.log import Log
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
@@ -74,7 +72,7 @@ from spruce.text.analysis import Analyzer
 from spruce.text.index import TextPostings
 from spruce.types import IndexConfig
 
-__all__ = ["ANN_MIN_ROWS", "IndexState", "file_crc32"]
+__all__ = ["ANN_MIN_ROWS", "IndexState"]
 
 
 log = logging.getLogger("spruce.engine")
@@ -84,21 +82,6 @@ T = TypeVar("T")
 def _derived_lost(segment: str, what: str, why: object) -> None:
     """Report derived data of ``segment`` that failed on load; the caller drops it and it is rebuilt."""
     log.warning("segment %s: %s is damaged (%s); dropped, rebuilt from its rows", segment, what, why)
-
-
-def file_crc32(path: str | None, data: bytes | None) -> int:
-    """CRC-32 of a local file (read through a map, in steps) or of bytes in memory."""
-    if path is None:
-        assert data is not None
-        return zlib.crc32(data)
-    crc = 0
-    with open(path, "rb") as f:
-        if not os.fstat(f.fileno()).st_size:
-            return 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            for start in range(0, len(view), 64 << 20):
-                crc = zlib.crc32(view[start : start + (64 << 20)], crc)
-    return crc
 
 
 @dataclass

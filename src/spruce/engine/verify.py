@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from spruce.engine.database import CATALOG_PREFIX, config_record, uid_of
-from spruce.engine.state import file_crc32
 from spruce.errors import DataCorruptionError, NotFoundError
 from spruce.index.hnsw import HnswIndex
+from spruce.storage.checksum import file_crc32
 from spruce.storage.framing import CorruptFrame, unframe
 from spruce.storage.log import MAGIC as LOG_MAGIC
 from spruce.storage.log import Log

@@ -19,7 +19,8 @@ or bit-flipped object is never half-read.
 from __future__ import annotations
 
 import struct
-import zlib
+
+from spruce.storage.checksum import crc32
 
 __all__ = ["HEADER", "CorruptFrame", "frame", "unframe"]
 
@@ -33,7 +34,7 @@ class CorruptFrame(Exception):
 
 def frame(magic: bytes, seq: int, payload: bytes) -> bytes:
     head = HEADER.pack(magic, VERSION, 0, seq, len(payload), 0)[:24]
-    crc = zlib.crc32(payload, zlib.crc32(head))
+    crc = crc32(payload, crc32(head))
     return head + struct.pack("<I", crc) + payload
 
 
@@ -49,6 +50,6 @@ def unframe(data: bytes, magic: bytes) -> tuple[int, bytes]:
     if len(data) != HEADER.size + length:
         raise CorruptFrame(f"frame length {len(data)} does not match header ({HEADER.size + length})")
     payload = data[HEADER.size :]
-    if zlib.crc32(payload, zlib.crc32(data[:24])) != crc:
+    if crc32(payload, crc32(data[:24])) != crc:
         raise CorruptFrame("checksum mismatch")
     return seq, payload

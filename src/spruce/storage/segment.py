@@ -41,7 +41,6 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,7 @@ import numpy as np
 import orjson
 
 from spruce.errors import DataCorruptionError, NotFoundError
+from spruce.storage.checksum import crc32
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.packedmeta import PackedMetadata
@@ -145,7 +145,7 @@ def encode_segment(
     for name, parts in blobs:
         crc = 0
         for part in parts:
-            crc = zlib.crc32(part, crc)
+            crc = crc32(part, crc)
         crcs[name] = crc
     # The header's length decides where the sections start, and the header names those offsets: repeat
     # until it stops changing (offsets only grow, so this settles within a few rounds).
@@ -163,7 +163,7 @@ def encode_segment(
         if new_header == header:
             break
         header = new_header
-    out: list[bytes | memoryview] = [_PRE.pack(MAGIC, len(header), zlib.crc32(header)) + header]
+    out: list[bytes | memoryview] = [_PRE.pack(MAGIC, len(header), crc32(header)) + header]
     size = len(out[0])
     for name, parts in blobs:
         out.append(b"\x00" * _pad(size))
@@ -175,7 +175,7 @@ def encode_segment(
 def _section(buf: Any, sec: list[int], name: str, key: str) -> memoryview:
     off, length, crc = sec
     view = memoryview(buf)[off : off + length]
-    if len(view) != length or zlib.crc32(view) != crc:
+    if len(view) != length or crc32(view) != crc:
         raise DataCorruptionError(f"segment {key}: section {name} is corrupt")
     return view
 
@@ -197,7 +197,7 @@ def read_segment(store: ObjectStore, key: str) -> SegmentContents:
         raise DataCorruptionError(f"segment {key} is truncated")
     magic, hlen, hcrc = _PRE.unpack_from(buf)
     header_b = bytes(buf[_PRE.size : _PRE.size + hlen])
-    if magic != MAGIC or zlib.crc32(header_b) != hcrc:
+    if magic != MAGIC or crc32(header_b) != hcrc:
         raise DataCorruptionError(f"segment {key} has a corrupt header")
     header = orjson.loads(header_b)
     rows, dim, secs = header["rows"], header["dim"], header["sections"]
