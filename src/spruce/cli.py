@@ -80,7 +80,14 @@ def _parser() -> argparse.ArgumentParser:
         "--flush-log-mb",
         type=int,
         default=None,
-        help="unflushed log (MiB) that triggers a flush, bounding the replay at the next open (default: 256)",
+        help="unflushed log (MiB) that triggers a flush, bounding the replay at the next open (default: 64)",
+    )
+    serve.add_argument(
+        "--flush-log-records",
+        type=int,
+        default=None,
+        help="records written or deleted in the unflushed log that trigger a flush, bounding the replay "
+        "at the next open (default: 250000)",
     )
     serve.add_argument(
         "--graph-step-work",
@@ -207,6 +214,8 @@ def _serve(args: argparse.Namespace) -> int:
             tuning["disk_reserve"] = args.disk_reserve_mb << 20
         if args.flush_log_mb is not None:
             tuning["flush_log_bytes"] = args.flush_log_mb << 20
+        if args.flush_log_records is not None:
+            tuning["flush_log_records"] = args.flush_log_records
         if args.graph_step_work is not None:
             tuning["graph_step_work"] = args.graph_step_work
         if args.graph_step_seconds is not None:

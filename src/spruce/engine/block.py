@@ -449,6 +449,14 @@ class Block:
 
     # ------------------------------------------------------------ mutation
 
+    def attach_graph(self, ann: HnswIndex) -> None:
+        """Give a segment loaded without its graph the graph read meanwhile (``IndexState._recover``, before
+        the open returns, so no query has seen the block). As at construction, a graph that stores its
+        rows becomes the block's vectors: one copy in memory."""
+        self.ann = ann
+        if (view := ann.vectors()) is not None:
+            self._vectors = view
+
     def set_alive(self, alive: BoolArray) -> None:
         """Replace the liveness of all rows (used when a block takes over rows from retired ones), in place:
         only on a block that no query can have a snapshot of yet (``Namespace.install``, before it is

@@ -49,6 +49,7 @@ from spruce.engine.tuning import (
     ANN_MIN_ROWS,
     DEFAULT_DISK_RESERVE,
     DEFAULT_FLUSH_LOG_BYTES,
+    DEFAULT_FLUSH_LOG_RECORDS,
     DEFAULT_FLUSH_ROWS,
     DEFAULT_GRAPH_STEP_SECONDS,
     DEFAULT_GRAPH_STEP_WORK,
@@ -102,8 +103,8 @@ class Database(ControlPlane):
     ``store`` is an object store, or a local directory to open as one (created if missing, locked against
     other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
-    ``disk_reserve``, ``flush_log_bytes``, ``graph_step_work``, ``graph_step_seconds``: see
-    ``engine.tuning``. All are tuning knobs.
+    ``disk_reserve``, ``flush_log_bytes``, ``flush_log_records``, ``graph_step_work``,
+    ``graph_step_seconds``: see ``engine.tuning``. All are tuning knobs.
     """
 
     def __init__(
@@ -114,11 +115,18 @@ class Database(ControlPlane):
         ann_min_rows: int = ANN_MIN_ROWS,
         disk_reserve: int = DEFAULT_DISK_RESERVE,
         flush_log_bytes: int = DEFAULT_FLUSH_LOG_BYTES,
+        flush_log_records: int = DEFAULT_FLUSH_LOG_RECORDS,
         graph_step_work: int = DEFAULT_GRAPH_STEP_WORK,
         graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS,
     ) -> None:
         self.tuning = Tuning(
-            flush_rows, ann_min_rows, disk_reserve, flush_log_bytes, graph_step_work, graph_step_seconds
+            flush_rows=flush_rows,
+            ann_min_rows=ann_min_rows,
+            disk_reserve=disk_reserve,
+            flush_log_bytes=flush_log_bytes,
+            flush_log_records=flush_log_records,
+            graph_step_work=graph_step_work,
+            graph_step_seconds=graph_step_seconds,
         )
         if not isinstance(store, (str, os.PathLike)):
             self._load(store)

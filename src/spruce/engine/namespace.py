@@ -201,15 +201,25 @@ class Namespace:
 
     def _kill(self, ids: list[str]) -> list[bool]:
         """Kill the live records among ``ids``; for each id, whether it was live. One ``Block.kill`` (a
-        copy of its liveness) per block touched, not per record."""
+        copy of its liveness) per block touched, not per record. (Written out, not through ``resolve``:
+        replay at open runs this once per replayed record.)"""
         was_live: list[bool] = []
         rows: dict[int, tuple[Block, list[int]]] = {}
+        pop, blocks = self.loc.pop, self._blocks
         for rid in ids:
-            cur = self.resolve(rid)
-            was_live.append(cur is not None)
-            if cur is not None:
-                del self.loc[rid]
-                rows.setdefault(id(cur[0]), (cur[0], []))[1].append(cur[1])
+            code = pop(rid, None)
+            if code is None:
+                was_live.append(False)
+                continue
+            was_live.append(True)
+            block, row = blocks[code >> _ROW_BITS], code & _ROW_MASK
+            if block.forward is not None:
+                block, row = self._follow(block, row)
+            entry = rows.get(id(block))
+            if entry is None:
+                rows[id(block)] = (block, [row])
+            else:
+                entry[1].append(row)
         for block, dead in rows.values():
             block.kill(dead)
         return was_live
@@ -222,17 +232,19 @@ class Namespace:
         sparse: SparseRows | None = None,
         analyzed: Mapping[str, list[Analyzed | None]] | None = None,
     ) -> None:
+        add = self.sorted_ids.add
         for rid, was_live in zip(ids, self._kill(ids), strict=True):
             if not was_live:
-                self.sorted_ids.add(rid)
+                add(rid)
         start = self.memtable.append(ids, vectors, metadata, sparse, analyzed)
         base = (self.memtable.slot << _ROW_BITS) + start
         self.loc.update(zip(ids, range(base, base + len(ids)), strict=True))
 
     def delete(self, ids: list[str]) -> None:
+        remove = self.sorted_ids.remove
         for rid, was_live in zip(ids, self._kill(ids), strict=True):
             if was_live:
-                self.sorted_ids.remove(rid)
+                remove(rid)
 
     def patched(
         self, ids: list[str], patch: Metadata

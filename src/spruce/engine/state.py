@@ -39,8 +39,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from spruce.docschema import text_analyzers
 from spruce.engine.block import Block
@@ -84,6 +85,10 @@ def _derived_lost(segment: str, what: str, why: object) -> None:
     log.warning("segment %s: %s is damaged (%s); dropped, rebuilt from its rows", segment, what, why)
 
 
+# a block whose graph is being read at open: the block, its manifest entry, its segment, the read
+_GraphLoad: TypeAlias = tuple[Block, Mapping[str, Any], SegmentContents, "Future[HnswIndex | None]"]
+
+
 @dataclass
 class _Pending:
     """An upsert waiting for a group commit."""
@@ -104,9 +109,12 @@ class IndexState:
         self.tuning = tuning
         self.flush_rows = tuning.flush_rows
         self.ann_min_rows = tuning.ann_min_rows
-        self._entry_bytes: deque[tuple[int, int]] = deque()  # (lsn, bytes) of log entries above the manifest
+        # (lsn, bytes, records) of the log entries above the manifest, and their sums: what a replay at the
+        # next open would cost, capped by ``flush_log_bytes`` and ``flush_log_records`` (``engine.tuning``)
+        self._entry_bytes: deque[tuple[int, int, int]] = deque()
         self.unflushed_bytes = 0
-        self.flush_requested = False  # the log passed ``flush_log_bytes``: the maintainer flushes it all
+        self.unflushed_records = 0
+        self.flush_requested = False  # the log passed a cap: the maintainer flushes it all
         self._bytes_mu = threading.Lock()
         self.prefix = f"indexes/{config.uid}/"
         self.log = Log(store, self.prefix + "log/")
@@ -134,21 +142,34 @@ class IndexState:
             doc = self.manifest.load()
         except DataCorruptionError as exc:
             raise DataCorruptionError(f"index {self.config.name!r}: {exc}. {VERIFY_HINT}") from exc
-        if doc is None:
-            self._check_no_manifest_needed()
-        else:
-            self.manifest_doc = doc
-            self.lsn = doc["lsn"]
-            for name, segs in doc["namespaces"].items():
-                ns = self.namespaces[name] = Namespace(name, self.dim, self.text_fields)
-                for s in segs:
-                    try:
-                        ns.add_segment(self._load_segment(s))
-                    except DataCorruptionError as exc:
-                        raise DataCorruptionError(
-                            f"index {self.config.name!r}: {exc}; refusing to open, nothing was changed. "
-                            + VERIFY_HINT
-                        ) from exc
+        # Graphs are read on a thread of their own while the rest of the open goes on (faiss reads without
+        # the GIL): the largest object of a store and a replay of the log no longer add up. A block gets
+        # its graph when every one is read, before the open returns (``_attach_graphs``).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spruce-open-graphs") as graphs:
+            later: list[_GraphLoad] = []
+            if doc is None:
+                self._check_no_manifest_needed()
+            else:
+                self.manifest_doc = doc
+                self.lsn = doc["lsn"]
+                for name, segs in doc["namespaces"].items():
+                    ns = self.namespaces[name] = Namespace(name, self.dim, self.text_fields)
+                    for s in segs:
+                        try:
+                            ns.add_segment(self._load_segment(s, graphs, later))
+                        except DataCorruptionError as exc:
+                            raise DataCorruptionError(
+                                f"index {self.config.name!r}: {exc}; refusing to open, nothing was changed. "
+                                + VERIFY_HINT
+                            ) from exc
+            self._replay()
+            self._attach_graphs(later)
+        # a log replayed past a cap (a crash just before its flush) is flushed first thing
+        self.flush_requested = self._log_over_cap()
+        if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
+            self.collect_garbage()
+
+    def _replay(self) -> None:
         for lsn, payload in self.log.recover(self.lsn):
             try:
                 ops = decode_ops(payload)
@@ -159,11 +180,21 @@ class IndexState:
                 ) from exc
             self.apply(ops)
             self.lsn = lsn
-            self._count_entry(lsn, len(payload))
-        # a log replayed past the cap (a crash just before its flush) is flushed first thing
-        self.flush_requested = self.unflushed_bytes >= self.tuning.flush_log_bytes
-        if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
-            self.collect_garbage()
+            self._count_entry(lsn, len(payload), ops)
+
+    def _attach_graphs(self, later: list[_GraphLoad]) -> None:
+        """Give each block the graph read for it (``_load_graph``); a block whose graph was dropped gets
+        its clusters instead, as a segment without a graph has."""
+        for block, s, contents, future in later:
+            ann = future.result()
+            if ann is None:
+                block.clusters = self._load_clusters(s["segment"], contents)
+                continue
+            block.attach_graph(ann)
+            block.ann_key = s["ann"]
+            block.ann_crc = s.get("ann_crc")
+            if not ann.own_storage:
+                contents.drop_vector_pages()  # the graph's storage holds the rows now (and serves reads)
 
     def _check_no_manifest_needed(self) -> None:
         """An index without a manifest has never committed a flush, so its log must start at LSN 1 (checked
@@ -182,7 +213,9 @@ class IndexState:
         numbers = [key.rsplit("/", 1)[1].split(".", 1)[0] for key in leftovers]
         self.manifest_doc["next_segment"] = max([0, *(int(n) for n in numbers if n.isdigit())]) + 1
 
-    def _load_segment(self, s: Mapping[str, Any]) -> Block:
+    def _load_segment(self, s: Mapping[str, Any], graphs: Executor, later: list[_GraphLoad]) -> Block:
+        """The block of manifest entry ``s``, without its graph: that is read on ``graphs`` and noted in
+        ``later`` for ``_attach_graphs``."""
         contents = read_segment(self.store, s["segment"])
         alive = None
         if s["deleted"] is not None:
@@ -193,7 +226,6 @@ class IndexState:
             alive = ~decode_deleted(bitmap, len(contents.ids), s["deleted"])
         key = s["segment"]
         ann_key = s.get("ann")
-        ann = self._load_graph(s, contents) if ann_key is not None else None
         columns = None
         if contents.columns is not None:
             try:
@@ -203,15 +235,7 @@ class IndexState:
             except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
                 _derived_lost(key, "columns", exc)
                 columns = None
-        clusters = None
-        if contents.clusters is not None and ann is None:
-            try:
-                clusters = Clusters.from_buffer(
-                    contents.clusters, len(contents.ids), self.dim, self.config.metric
-                )
-            except (ValueError, KeyError, IndexError) as exc:
-                _derived_lost(key, "clusters", exc)
-                clusters = None
+        clusters = self._load_clusters(key, contents) if ann_key is None else None
         postings = None
         if contents.postings is not None:
             try:
@@ -229,7 +253,6 @@ class IndexState:
             metadata=metadata if isinstance(metadata, PackedMetadata) else list(metadata),
             segment_key=s["segment"],
             alive=alive,
-            ann=ann,
             columns=columns,
             clusters=clusters,
             sparse=contents.sparse,
@@ -240,10 +263,20 @@ class IndexState:
         if contents.sparse is not None and postings is None:
             block.build_postings()  # (a segment written with sparse rows always has its postings)
         block.deleted_key = s["deleted"]
-        block.ann_key = ann_key if ann is not None else None
-        block.ann_crc = s.get("ann_crc") if ann is not None else None
         block.moved = int(s.get("moved", 0))
+        if ann_key is not None:
+            later.append((block, s, contents, graphs.submit(self._load_graph, s, contents)))
         return block
+
+    def _load_clusters(self, key: str, contents: SegmentContents) -> Clusters | None:
+        """The segment's clusters (derived: dropped with a warning if damaged), for a block with no graph."""
+        if contents.clusters is None:
+            return None
+        try:
+            return Clusters.from_buffer(contents.clusters, len(contents.ids), self.dim, self.config.metric)
+        except (ValueError, KeyError, IndexError) as exc:
+            _derived_lost(key, "clusters", exc)
+            return None
 
     def _load_graph(self, s: Mapping[str, Any], contents: SegmentContents) -> HnswIndex | None:
         """The segment's HNSW graph, checked against the manifest's CRC-32 (manifests written before it
@@ -263,8 +296,6 @@ class IndexState:
         except Exception as exc:  # (faiss raises RuntimeError for a graph it cannot read)
             _derived_lost(s["segment"], f"graph {key}", exc)
             return None
-        if not ann.own_storage:
-            contents.drop_vector_pages()  # the graph's storage holds the rows now (and serves reads)
         return ann
 
     def _load_text(self, contents: SegmentContents, key: str) -> dict[str, TextPostings] | None:
@@ -307,16 +338,24 @@ class IndexState:
         if self.failed is not None:
             raise StoreReadOnlyError(self.failed)
 
-    def _count_entry(self, lsn: int, size: int) -> None:
+    def _count_entry(self, lsn: int, size: int, ops: list[Op]) -> None:
+        records = sum(len(op.ids) for op in ops if isinstance(op, Upsert | Delete))
         with self._bytes_mu:
-            self._entry_bytes.append((lsn, size))
+            self._entry_bytes.append((lsn, size, records))
             self.unflushed_bytes += size
+            self.unflushed_records += records
+
+    def _log_over_cap(self) -> bool:
+        """Whether the unflushed log costs a replay more than the caps allow: per byte (read, checksum,
+        copy) or per record (decode, id lookups; a log of deletes is small but slow to replay)."""
+        t = self.tuning
+        return self.unflushed_bytes >= t.flush_log_bytes or self.unflushed_records >= t.flush_log_records
 
     def _log_and_apply(self, ops: list[Op]) -> int:
         """Caller holds ``write_mu``. Durable first, then visible."""
         payload = encode_ops(ops)
         lsn = self.log.append(payload)
-        self._count_entry(lsn, len(payload))
+        self._count_entry(lsn, len(payload), ops)
         self.last_write = time.monotonic()
         incoming: dict[str, tuple[int, int]] = {}
         for op in ops:
@@ -340,10 +379,10 @@ class IndexState:
         return lsn
 
     def _freeze_if_full(self) -> bool:
-        """Freeze for a flush at ``flush_rows`` memtable rows; at ``flush_log_bytes`` of unflushed log
-        (``engine.tuning``) ask the maintainer for a whole flush, which also commits a manifest when the
-        log holds only deletes (nothing to freeze)."""
-        if self.unflushed_bytes >= self.tuning.flush_log_bytes and not self.flush_requested:
+        """Freeze for a flush at ``flush_rows`` memtable rows; at ``flush_log_bytes`` or
+        ``flush_log_records`` of unflushed log (``engine.tuning``) ask the maintainer for a whole flush,
+        which also commits a manifest when the log holds only deletes (nothing to freeze)."""
+        if not self.flush_requested and self._log_over_cap():
             self.flush_requested = True
             return True
         if sum(ns.memtable.n for ns in self.namespaces.values()) < self.flush_rows:
@@ -473,8 +512,10 @@ class IndexState:
         self.manifest_doc = doc
         with self._bytes_mu:
             while self._entry_bytes and self._entry_bytes[0][0] <= lsn:
-                self.unflushed_bytes -= self._entry_bytes.popleft()[1]
-            if self.unflushed_bytes < self.tuning.flush_log_bytes:
+                _, size, records = self._entry_bytes.popleft()
+                self.unflushed_bytes -= size
+                self.unflushed_records -= records
+            if not self._log_over_cap():
                 self.flush_requested = False
         for b, key, kills in new_del:
             b.deleted_key = key

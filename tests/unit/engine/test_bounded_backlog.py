@@ -40,6 +40,30 @@ def test_a_stream_of_deletes_is_flushed_by_log_size(tmp_path: Path) -> None:
     db.close()
 
 
+def test_a_log_of_many_small_deletes_is_flushed_by_its_record_count(tmp_path: Path) -> None:
+    """Deletes are small in bytes but cost a replay per id: the record cap flushes them where the byte
+    cap (left large here) would not."""
+    db = spruce.Client(path=tmp_path, flush_rows=10**6, flush_log_bytes=1 << 30, flush_log_records=200)
+    db.create_index("ix", dimension=4)
+    idx = db.Index("ix")
+    idx.upsert([(f"v{i}", [1.0, float(i), 0.0, 1.0]) for i in range(150)])
+    idx.flush()
+    st = db.index("ix")._st
+    assert st.unflushed_records == 0
+    for i in range(0, 150, 10):
+        idx.delete(ids=[f"v{j}" for j in range(i, i + 5)])  # 75 deleted: below the cap
+    assert st.unflushed_records == 75
+    time.sleep(0.3)
+    assert int(st.manifest_doc["lsn"]) == 1 and not st.flush_requested
+    idx.upsert([(f"w{i}", [0.0, 1.0, float(i), 1.0]) for i in range(130)])  # 205 records: past it
+    _wait(lambda: st.unflushed_records < 200)
+    assert int(st.manifest_doc["lsn"]) > 1
+    db.close()
+    db = spruce.Client(path=tmp_path)
+    assert db.Index("ix").describe_index_stats().total_vector_count == 150 - 75 + 130
+    db.close()
+
+
 def test_a_log_replayed_past_its_cap_is_flushed_after_the_open(tmp_path: Path) -> None:
     """A crash just before the size-triggered flush leaves a log above the cap: the next open flushes it
     first thing, with no write needed to notice (deletes only: no idle flush of memtable rows either)."""
