@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -32,6 +33,23 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="serve Pinecone's API: REST (control and data plane) and the gRPC data plane"
     )
     serve.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
+    serve.add_argument(
+        "--store",
+        default=None,
+        help="s3://bucket[/prefix]: keep the store in a bucket of an S3-compatible object store instead "
+        "of --data (endpoint and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY, AWS_REGION)",
+    )
+    serve.add_argument(
+        "--cache",
+        default=None,
+        help="with --store: local directory caching segments and graphs (default: ~/.cache/spruce/...)",
+    )
+    serve.add_argument(
+        "--cache-size",
+        default=None,
+        help="with --store: bound of the cache, e.g. 20GiB or 512MiB (default: 20GiB)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument(
         "--port", type=int, default=5080, help="port to bind; 0 picks a free one (default: 5080)"
@@ -175,6 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
     from spruce.server.config import ServerConfig
     from spruce.server.run import bind_socket, serve
     from spruce.server.tls import TlsError, tls_context
+    from spruce.storage.stores import open_store
 
     for flag, value in (("--api-key", args.api_key), ("--read-only-api-key", args.read_only_api_key)):
         if value is not None and not value.strip():
@@ -220,9 +239,14 @@ def _serve(args: argparse.Namespace) -> int:
             tuning["graph_step_work"] = args.graph_step_work
         if args.graph_step_seconds is not None:
             tuning["graph_step_seconds"] = args.graph_step_seconds
-        db = Database.open(args.data, **tuning)
+        where = args.store if args.store is not None else args.data
+        if args.store is not None:
+            store = open_store(args.store, cache_dir=args.cache, cache_bytes=_size(args.cache_size))
+            db = Database(store, **tuning)
+        else:
+            db = Database.open(args.data, **tuning)
     except SpruceError as exc:
-        print(f"spruce: cannot open {args.data}: {exc}", file=sys.stderr)
+        print(f"spruce: cannot open {where}: {exc}", file=sys.stderr)
         return 2
     try:
         sock = bind_socket(args.host, args.port)
@@ -232,6 +256,23 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     serve(db, config, sock)
     return 0
+
+
+def _size(text: str | None) -> int | None:
+    """``20GiB``, ``512MiB``, ``1.5GB`` or a number of bytes; None stays None (the default)."""
+    if text is None:
+        return None
+    units = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+    units |= {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*", text.lower())
+    try:
+        assert match is not None
+        value = float(match[1]) * units[match[2]]
+    except (AssertionError, KeyError):
+        raise SystemExit(f"spruce: --cache-size {text!r}: expected a size such as 20GiB or 512MiB") from None
+    if value <= 0:
+        raise SystemExit(f"spruce: --cache-size {text!r}: must be positive")
+    return int(value)
 
 
 def _open_store(path: str) -> LocalStore:

@@ -21,7 +21,8 @@ Index = IndexEngine
 
 
 class Client(Database):
-    """An embedded spruce database in a local directory (created if missing, locked while open).
+    """An embedded spruce database in a local directory (created if missing, locked while open), or, with
+    ``store="s3://bucket/prefix"``, in a bucket of an S3-compatible object store (``storage.s3store``).
 
     ``flush_rows``, ``ann_min_rows`` and the other keywords of :class:`~spruce.engine.Database` are tuning
     knobs (``spruce.engine.tuning``).
@@ -37,11 +38,12 @@ class Client(Database):
         self,
         path: str | os.PathLike[str] = "./spruce-data",
         *,
+        store: str | None = None,
         tune_gil: bool = True,
         **tuning: Unpack[TuningArgs],
     ) -> None:
         gil.set_enabled(tune_gil)
-        super().__init__(path, **tuning)
+        super().__init__(store if store is not None else path, **tuning)
 
     @property
     def database(self) -> Database:

@@ -156,6 +156,16 @@ class StoreClosedError(SpruceError):
     http_status = 503
 
 
+class StoreUnavailableError(SpruceError):
+    """The object store (an S3-compatible bucket) could not be reached or refused the request, after the
+    client's own retries: nothing of the request was acknowledged. 503, which the SDK retries: the store
+    coming back is all it takes."""
+
+    code = "UNAVAILABLE"
+    grpc_code = 14
+    http_status = 503
+
+
 class StoreLockedError(SpruceError):
     """Another process holds the data directory open for writing."""
 

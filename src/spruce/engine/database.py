@@ -63,7 +63,8 @@ from spruce.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from spruce.storage.objectstore import LocalStore, ObjectStore
+from spruce.storage.objectstore import ObjectStore
+from spruce.storage.stores import open_store
 from spruce.storage.versioned import VersionedDoc
 from spruce.types import (
     IndexConfig,
@@ -100,8 +101,9 @@ _VECTOR_FIELDS = {"_values": "dense_vector", "_sparse_values": "sparse_vector"}
 class Database(ControlPlane):
     """The control plane of :class:`spruce.api.ControlPlane` over one object store.
 
-    ``store`` is an object store, or a local directory to open as one (created if missing, locked against
-    other processes while open). ``flush_rows``: memtable rows that trigger a flush to a segment;
+    ``store`` is an object store, or where one lives: a local directory (created if missing) or an
+    ``s3://bucket/prefix`` URL (``storage.stores``), locked against other processes while open.
+    ``flush_rows``: memtable rows that trigger a flush to a segment;
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
     ``disk_reserve``, ``flush_log_bytes``, ``flush_log_records``, ``graph_step_work``,
     ``graph_step_seconds``: see ``engine.tuning``. All are tuning knobs.
@@ -131,7 +133,7 @@ class Database(ControlPlane):
         if not isinstance(store, (str, os.PathLike)):
             self._load(store)
             return
-        local = LocalStore(store)
+        local = open_store(store)
         try:
             self._load(local)
         except BaseException:

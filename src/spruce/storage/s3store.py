@@ -1,0 +1,391 @@
+"""The ``ObjectStore`` in a bucket of any S3-compatible object store (AWS S3, SeaweedFS, MinIO, Ceph RGW).
+
+Why ``obstore`` (the Rust ``object_store`` crate): against SeaweedFS on loopback it answered a 2 KB
+conditional PUT in 1.5 ms at the median where boto3 took 2.2 ms, a GET in 0.9 ms against 1.9 ms, and a
+listing of 301 keys in 4.6 ms against 31 ms; it releases the GIL while it waits, and maps S3's
+``If-None-Match``/``If-Match`` outcomes to exceptions of its own (docs/scale-out.md has the comparison
+and the command that made it).
+
+Bucket layout: the key ``a/b/c`` is the object ``<prefix>/a/b/c`` of the bucket in ``s3://bucket/prefix``,
+the same keys as a local store's files, so a store can be copied between the two with any S3 tool.
+
+``put_if_absent`` is one PUT with ``If-None-Match: *``: the object store makes it atomic and
+conditional, so the object name is the commit point (a log entry, a manifest version). A PUT whose
+outcome is unknown (a timeout after the request was sent, retried by the client and then refused as
+existing) is settled by reading the object back: the same bytes mean this put landed. Conditional PUTs
+cannot be multipart, so an object is sent in one request (S3 allows 5 GB) and is held in memory while
+it is sent.
+
+``LOCK``: until several processes can share a store (issue 15's log catch-up and background-work lease),
+a store is open for writing in one process at a time, as a local directory is (its ``flock``). The lock
+is an object renewed by conditional PUT (``If-Match`` on its ETag) every ``LOCK_TTL_S / 3`` seconds. A
+process that finds it held waits up to one period for it to expire (a holder killed with kill -9 leaves
+it behind; a live one renews it meanwhile) and then refuses to open (``StoreLockedError``, naming the
+holder); a lock left by a process of this same host that is gone is taken at once. A holder that fails
+to renew in time (paused, cut off) no longer owns the store: its writes are refused from then on (the
+store is poisoned, as after a failed fsync), so two processes never write at once even if the first
+comes back.
+
+``local_path`` gives segments and graphs a local file to memory-map: the object is downloaded once into
+the cache directory (``<cache>/<key>``, written to a temporary name and renamed, so a file there is
+always whole) and reused while it is there. Objects are immutable, so a cached copy never goes stale;
+the cache is trimmed to ``cache_bytes`` by removing the least recently used files (a file still mapped
+stays valid for its mapping: POSIX keeps its pages until it is unmapped).
+
+Errors: the object store unreachable or failing (after the client's retries) raises
+``StoreUnavailableError`` (503, which the SDK retries): nothing was acknowledged. Wrong credentials,
+a missing bucket or a denied request raise it too, with the object store's message, at open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from spruce.errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    StoreClosedError,
+    StoreLockedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
+from spruce.storage.objectstore import Payload
+
+__all__ = ["LOCK_KEY", "LOCK_TTL_S", "S3Store", "parse_s3_url"]
+
+log = logging.getLogger("spruce.storage")
+
+LOCK_KEY = "LOCK"
+LOCK_TTL_S = 15.0
+DEFAULT_CACHE_BYTES = 20 << 30
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``; a clear error for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3":
+        raise InvalidArgumentError(f"store {url!r}: not an s3:// URL (expected s3://bucket[/prefix])")
+    if not parts.netloc:
+        raise InvalidArgumentError(f"store {url!r}: the URL names no bucket (expected s3://bucket[/prefix])")
+    if parts.query or parts.fragment:
+        raise InvalidArgumentError(f"store {url!r}: an s3:// URL takes no query or fragment")
+    return parts.netloc, parts.path.strip("/")
+
+
+def _join(data: Payload) -> bytes | memoryview:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return data if isinstance(data, bytes) else memoryview(data).cast("B")
+    return b"".join(memoryview(part).cast("B") for part in data)
+
+
+class S3Store:
+    """An ``ObjectStore`` under ``s3://bucket/prefix`` (module docstring), locked by this process while
+    open. ``options``: obstore S3 settings beyond those in the environment (``AWS_ENDPOINT_URL``,
+    ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``, read as every S3 tool does)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        options: Mapping[str, Any] | None = None,
+        lock: bool = True,
+    ) -> None:
+        import obstore  # noqa: F401  (an extra: ``pip install spruce[s3]``)
+        from obstore.store import S3Store as _Bucket
+
+        self.url = url
+        bucket, prefix = parse_s3_url(url)
+        config: dict[str, Any] = {}
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            config["endpoint"] = endpoint
+        config.setdefault(
+            "region", os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+        config.update(options or {})
+        client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "30s"}
+        if str(config.get("endpoint", "")).startswith("http://"):
+            client["allow_http"] = True
+        retry: Any = {
+            "max_retries": 3,
+            "retry_timeout": timedelta(seconds=20),
+            "backoff": {"init_backoff": timedelta(milliseconds=50), "max_backoff": timedelta(seconds=2)},
+        }
+        try:
+            self._bucket = _Bucket(
+                bucket,
+                prefix=prefix or None,
+                config=cast(Any, config),
+                client_options=cast(Any, client),
+                retry_config=retry,
+            )
+        except Exception as exc:
+            raise InvalidArgumentError(f"store {url!r}: {exc}") from None
+        self._closed = False
+        self._failed: str | None = None
+        self._mu = threading.Lock()
+        self._cache = Path(cache_dir) if cache_dir is not None else _default_cache(bucket, prefix)
+        self._cache.mkdir(parents=True, exist_ok=True)
+        self._cache_bytes = cache_bytes
+        self._cache_tmp = self._cache / ".tmp"
+        self._cache_tmp.mkdir(exist_ok=True)
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._lock_etag: str | None = None
+        self._renewer: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._check_reachable()
+        if lock:
+            self._acquire_lock()
+
+    # ------------------------------------------------------------ errors
+
+    def _unavailable(self, exc: Exception, what: str) -> StoreUnavailableError:
+        return StoreUnavailableError(f"the object store at {self.url} failed while {what}: {_brief(exc)}")
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        if self._failed is not None:
+            raise StoreReadOnlyError(self._failed)
+
+    def _check_reachable(self) -> None:
+        """A listing at open: an unreachable endpoint, wrong credentials or a missing bucket are named now,
+        not on the first write."""
+        import obstore
+
+        try:
+            obstore.list_with_delimiter(self._bucket, prefix=None)
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"the object store at {self.url} cannot be used: {_brief(exc)}"
+            ) from None
+
+    # ------------------------------------------------------------ interface
+
+    def put_if_absent(self, key: str, data: Payload) -> bool:
+        self._check_writable()
+        return self._put_create(key, _join(data))
+
+    def _put_create(self, key: str, body: bytes | memoryview) -> bool:
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        try:
+            obstore.put(self._bucket, key, body, mode="create")
+        except (AlreadyExistsError, PreconditionError):
+            # Someone's put landed first, or ours did and a retry of it was refused: the bytes tell.
+            try:
+                return self.get(key) == bytes(body)
+            except NotFoundError:
+                return False
+        except Exception as exc:
+            raise self._unavailable(exc, f"writing {key}") from None
+        return True
+
+    def get(self, key: str) -> bytes:
+        import obstore
+        from obstore.exceptions import NotFoundError as _Missing
+
+        try:
+            return bytes(obstore.get(self._bucket, key).bytes())
+        except (_Missing, FileNotFoundError):  # (obstore raises the latter for a 404)
+            raise NotFoundError(f"object {key!r} not found") from None
+        except Exception as exc:
+            raise self._unavailable(exc, f"reading {key}") from None
+
+    def list(self, prefix: str) -> list[str]:
+        import obstore
+
+        # obstore lists by path (``x`` finds ``x/1`` but not ``xa``); the interface takes a key prefix, so
+        # the listing is of the last whole directory and filtered
+        head = prefix.rpartition("/")[0] or None
+        try:
+            keys = [meta["path"] for batch in obstore.list(self._bucket, prefix=head) for meta in batch]
+        except Exception as exc:
+            raise self._unavailable(exc, f"listing {prefix!r}") from None
+        return sorted(k for k in keys if k.startswith(prefix) and k != LOCK_KEY)
+
+    def delete(self, key: str) -> None:
+        import obstore
+
+        self._check_writable()
+        try:
+            obstore.delete(self._bucket, key)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            if type(exc).__name__ != "NotFoundError":
+                raise self._unavailable(exc, f"deleting {key}") from None
+        with contextlib.suppress(FileNotFoundError):
+            (self._cache / key).unlink()
+
+    def local_path(self, key: str) -> str | None:
+        path = self._cache / key
+        if path.exists():
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used (the cache's LRU order is by mtime)
+            return str(path)
+        data = self.get(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._cache_tmp / f"{os.getpid()}.{uuid.uuid4().hex}"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        self._trim_cache(keep=path)
+        return str(path)
+
+    def _trim_cache(self, keep: Path) -> None:
+        files = [p for p in self._cache.rglob("*") if p.is_file() and self._cache_tmp not in p.parents]
+        sizes = {p: p.stat() for p in files}
+        total = sum(st.st_size for st in sizes.values())
+        for p in sorted(files, key=lambda p: sizes[p].st_mtime):
+            if total <= self._cache_bytes:
+                break
+            if p != keep:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                total -= sizes[p].st_size
+
+    def free_bytes(self) -> int | None:
+        return None
+
+    @property
+    def out_of_space(self) -> bool:
+        return False
+
+    def not_writable(self) -> str | None:
+        if self._closed:
+            return "the store is closed"
+        return self._failed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(5)
+        if self._lock_etag is not None and self._failed is None:
+            import obstore
+
+            with contextlib.suppress(Exception):
+                obstore.delete(self._bucket, LOCK_KEY)
+
+    # ------------------------------------------------------------ the lock
+
+    def _lock_body(self) -> bytes:
+        return json.dumps({"owner": self._owner, "expires": time.time() + LOCK_TTL_S}).encode()
+
+    def _acquire_lock(self) -> None:
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        try:
+            result = obstore.put(self._bucket, LOCK_KEY, self._lock_body(), mode="create")
+        except (AlreadyExistsError, PreconditionError):
+            result = self._take_expired_lock()
+        except Exception as exc:
+            raise self._unavailable(exc, "taking the store's lock") from None
+        self._lock_etag = result["e_tag"]
+        self._renewer = threading.Thread(target=self._renew_loop, name="spruce-s3-lock", daemon=True)
+        self._renewer.start()
+
+    def _take_expired_lock(self, wait: bool = True) -> Any:
+        import obstore
+
+        try:
+            held = obstore.get(self._bucket, LOCK_KEY)
+            etag = held.meta["e_tag"]
+            doc = json.loads(bytes(held.bytes()))
+        except Exception as exc:
+            raise self._unavailable(exc, "reading the store's lock") from None
+        left = float(doc.get("expires", 0)) - time.time()
+        owner = str(doc.get("owner", ""))
+        if left > 0 and _dead_here(owner):
+            log.info(
+                "the lock of %s belongs to %s, a process of this host that is gone: taken", self.url, owner
+            )
+            left = 0
+        if 0 < left <= LOCK_TTL_S + 1 and wait:
+            # a holder killed without closing (kill -9, a crash) leaves its lock until it expires; a live
+            # one renews it meanwhile, so waiting one period tells the two apart
+            log.warning("%s is locked by %s: waiting up to %.0f s for it to expire", self.url, owner, left)
+            time.sleep(left + 0.5)
+            return self._take_expired_lock(wait=False)
+        if left > 0:
+            raise StoreLockedError(
+                f"the store {self.url} is open for writing by {doc.get('owner')!r} (its lock expires in "
+                f"{left:.0f} s unless renewed): one process per store until several can share one"
+            )
+        try:
+            return obstore.put(self._bucket, LOCK_KEY, self._lock_body(), mode={"e_tag": etag})
+        except Exception as exc:  # another process took it meanwhile
+            raise StoreLockedError(
+                f"the store {self.url}: its expired lock was taken by another process ({exc})"
+            ) from None
+
+    def _renew_loop(self) -> None:
+        import obstore
+
+        last = time.monotonic()
+        while not self._stop.wait(LOCK_TTL_S / 3):
+            try:
+                result = obstore.put(
+                    self._bucket, LOCK_KEY, self._lock_body(), mode={"e_tag": self._lock_etag}
+                )
+                self._lock_etag = result["e_tag"]
+                last = time.monotonic()
+            except Exception as exc:
+                if type(exc).__name__ == "PreconditionError" or time.monotonic() - last > LOCK_TTL_S * 0.8:
+                    self._failed = (
+                        f"this process lost the lock of {self.url} ({type(exc).__name__}: {exc}); it refuses "
+                        "writes: restart it"
+                    )
+                    log.error("%s", self._failed)
+                    return
+                log.warning("renewing the lock of %s failed (%s); retrying", self.url, exc)
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether the lock's ``host:pid:token`` owner is a process of this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _brief(exc: Exception) -> str:
+    """What went wrong, in words an operator acts on: obstore's message runs to a page of debug output."""
+    text = str(exc)
+    if "NoSuchBucket" in text or ("list request" in text and "404 Not Found" in text):
+        return "the bucket does not exist (create it first; spruce never creates buckets)"
+    if "403 Forbidden" in text or "InvalidAccessKeyId" in text or "SignatureDoesNotMatch" in text:
+        return "access denied: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the bucket's policy)"
+    if "Connection refused" in text or "error sending request" in text or "dns error" in text:
+        return f"cannot connect to the endpoint ({os.environ.get('AWS_ENDPOINT_URL') or 'AWS'})"
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _default_cache(bucket: str, prefix: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "spruce" / bucket / (prefix or "_")

@@ -1,0 +1,36 @@
+"""Open a store by where it lives: a local directory (the default) or ``s3://bucket/prefix``.
+
+One function for every face (``spruce serve --data/--store``, ``spruce.Client(path=/store=)``, ``spruce
+verify``/``repair``), so a URL means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+from spruce.storage.objectstore import LocalStore, ObjectStore
+
+__all__ = ["is_remote", "open_store"]
+
+
+def is_remote(where: str | os.PathLike[str]) -> bool:
+    return isinstance(where, str) and where.startswith("s3://")
+
+
+def open_store(
+    where: str | os.PathLike[str],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cache_bytes: int | None = None,
+) -> ObjectStore:
+    """The store at ``where``: an ``S3Store`` for an ``s3://`` URL (credentials and endpoint from the
+    environment, ``storage.s3store``), else a ``LocalStore`` on the directory (created if missing)."""
+    if is_remote(where):
+        from spruce.storage.s3store import DEFAULT_CACHE_BYTES, S3Store
+
+        return S3Store(
+            str(where),
+            cache_dir=cache_dir,
+            cache_bytes=DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes,
+        )
+    return LocalStore(where)

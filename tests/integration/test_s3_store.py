@@ -1,0 +1,269 @@
+"""The store in a bucket of a real S3-compatible object store (SeaweedFS on loopback, ``tests/support``).
+
+The object-store contract, run against both backends; the S3 store's lock (one writing process per store
+until several can share one); the clear errors for bad URLs, a missing bucket and wrong credentials; and
+the engine on a bucket, embedded and behind ``spruce serve``, driven with the official SDK, including a
+restart with an empty cache after kill -9.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from seaweed import SeaweedFS
+from spruce_server_proc import ServerProcess
+
+import spruce
+from spruce.errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    StoreClosedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
+from spruce.storage import s3store
+from spruce.storage.objectstore import LocalStore, ObjectStore
+from spruce.storage.s3store import S3Store
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        opened: ObjectStore = LocalStore(tmp_path / "store")
+    else:
+        request.getfixturevalue("s3_env")
+        server: SeaweedFS = request.getfixturevalue("seaweed")
+        opened = S3Store(f"s3://{server.bucket()}/some/prefix", cache_dir=tmp_path / "cache")
+    yield opened
+    opened.close()
+
+
+# ---------------------------------------------------------------------------------------------- contract
+
+
+def test_put_if_absent_is_conditional(store: ObjectStore) -> None:
+    assert store.put_if_absent("a/b/c", b"one")
+    assert not store.put_if_absent("a/b/c", b"two")
+    assert store.put_if_absent("a/b/c", b"one") in (True, False)  # the same bytes: either answer is true
+    assert store.get("a/b/c") == b"one"
+
+
+def test_parts_are_concatenated(store: ObjectStore) -> None:
+    assert store.put_if_absent("p", [b"ab", memoryview(b"cd"), bytearray(b"ef")])
+    assert store.get("p") == b"abcdef"
+
+
+def test_missing_object_is_not_found(store: ObjectStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.get("nope")
+
+
+def test_list_is_by_key_prefix_and_sorted(store: ObjectStore) -> None:
+    for key in ["x/2", "x/1", "y/1", "x/10", "xa"]:
+        assert store.put_if_absent(key, key.encode())
+    assert store.list("x/") == ["x/1", "x/10", "x/2"]
+    assert store.list("x") == ["x/1", "x/10", "x/2", "xa"]
+    assert store.list("x/1") == ["x/1", "x/10"]
+    assert store.list("z") == []
+    store.delete("x/1")
+    store.delete("x/1")  # absent: not an error
+    assert store.list("x/") == ["x/10", "x/2"]
+
+
+def test_local_path_holds_the_object(store: ObjectStore) -> None:
+    store.put_if_absent("seg/1.seg", b"segment bytes")
+    path = store.local_path("seg/1.seg")
+    assert path is not None and Path(path).read_bytes() == b"segment bytes"
+
+
+def test_a_closed_store_refuses_writes(store: ObjectStore) -> None:
+    store.close()
+    with pytest.raises(StoreClosedError):
+        store.put_if_absent("k", b"v")
+    assert store.not_writable() == "the store is closed"
+
+
+# ---------------------------------------------------------------------------------------------- the lock
+
+
+@pytest.fixture
+def short_lock(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(s3store, "LOCK_TTL_S", 1.5)
+    return 1.5
+
+
+def test_a_second_process_is_refused_while_the_first_renews(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
+) -> None:
+    url = f"s3://{seaweed.bucket()}/db"
+    first = S3Store(url, cache_dir=tmp_path / "c1")
+    code = f"""
+from spruce.storage.s3store import S3Store
+import spruce.storage.s3store as m
+m.LOCK_TTL_S = {short_lock}
+S3Store({url!r}, cache_dir={str(tmp_path / "c2")!r})
+"""
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
+    waited = time.monotonic() - started
+    assert run.returncode != 0 and "StoreLockedError" in run.stderr and "is open for writing by" in run.stderr
+    assert waited >= short_lock * 0.5, "it should have waited for the lock to expire (a live holder renews)"
+    first.put_if_absent("still", b"mine")  # the holder is unaffected
+    first.close()
+    second = S3Store(url, cache_dir=tmp_path / "c2")  # closed: the lock is gone at once
+    assert second.get("still") == b"mine"
+    second.close()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
+) -> None:
+    url = f"s3://{seaweed.bucket()}/db"
+    code = f"""
+import os
+import spruce.storage.s3store as m
+m.LOCK_TTL_S = 600  # it would hold the store for ten minutes
+m.S3Store({url!r}, cache_dir={str(tmp_path / "c1")!r}).put_if_absent("k", b"v")
+os._exit(0)  # as kill -9 would leave it: the lock still there
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
+    started = time.monotonic()
+    store = S3Store(url, cache_dir=tmp_path / "c2")  # the dead holder was a process of this host
+    assert time.monotonic() - started < 5
+    assert store.get("k") == b"v"
+    store.close()
+
+
+def test_a_holder_that_loses_its_lock_refuses_writes(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
+) -> None:
+    bucket = seaweed.bucket()
+    store = S3Store(f"s3://{bucket}/db", cache_dir=tmp_path / "c")
+    import boto3
+
+    client = seaweed.client(boto3)
+    taken = {"owner": "elsewhere:1:x", "expires": time.time() + 600}
+    client.put_object(Bucket=bucket, Key="db/LOCK", Body=json.dumps(taken).encode())  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while store.not_writable() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "lost the lock" in (store.not_writable() or "")
+    with pytest.raises(StoreReadOnlyError):
+        store.put_if_absent("k", b"v")
+    store.close()
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [("s3:///x", "names no bucket"), ("http://bucket/x", "not an s3:// URL"), ("s3://b/x?y=1", "no query")],
+)
+def test_bad_urls_are_named(url: str, says: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=says):
+        S3Store(url)
+
+
+def test_a_missing_bucket_is_named(s3_env: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match="the bucket does not exist"):
+        S3Store("s3://no-such-bucket-here/x", cache_dir=tmp_path)
+
+
+def test_wrong_credentials_are_named(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = seaweed.bucket()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(StoreUnavailableError, match="access denied"):
+        S3Store(f"s3://{bucket}/x", cache_dir=tmp_path)
+
+
+def test_an_unreachable_endpoint_is_named(
+    s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    with pytest.raises(StoreUnavailableError, match="cannot connect"):
+        S3Store("s3://bucket/x", cache_dir=tmp_path)
+
+
+def test_serve_with_a_missing_bucket_exits_with_the_message(s3_env: dict[str, str], tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "spruce.cli", "serve", "--store", "s3://no-such-bucket-here", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+    )
+    assert run.returncode == 2
+    assert "the bucket does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------------------------------------- the engine
+
+
+def test_embedded_client_on_a_bucket_survives_a_reopen_with_an_empty_cache(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    url = f"s3://{seaweed.bucket()}/embedded"
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(3000, 16)).astype(np.float32)
+    db = spruce.Client(store=url, ann_min_rows=1000)
+    db.create_index("films", dimension=16, metric="cosine")
+    idx = db.Index("films")
+    idx.upsert([(f"f{i}", vecs[i], {"year": 1990 + i % 30}) for i in range(3000)], batch_size=1000)
+    idx.flush()
+    idx.compact()
+    idx.delete(ids=["f1", "f2"])
+    idx.upsert([("f3", vecs[0], {"year": 1800})])  # logged only: replayed at the next open
+    before = idx.query(vector=vecs[7].tolist(), top_k=5, filter={"year": {"$gte": 2000}})
+    db.close()
+    db = spruce.Client(store=url)
+    idx = db.Index("films")
+    assert idx.describe_index_stats().total_vector_count == 2998
+    assert idx.fetch(ids=["f1", "f3"]).vectors.keys() == {"f3"}
+    assert idx.fetch(ids=["f3"]).vectors["f3"].metadata == {"year": 1800}
+    after = idx.query(vector=vecs[7].tolist(), top_k=5, filter={"year": {"$gte": 2000}})
+    assert [m.id for m in after.matches] == [m.id for m in before.matches]
+    db.close()
+
+
+def test_serve_on_a_bucket_with_the_sdk_and_a_kill_9(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    from pinecone import Pinecone, ServerlessSpec
+
+    url = f"s3://{seaweed.bucket()}/srv"
+    server = ServerProcess(tmp_path, ["--store", url, "--cache", str(tmp_path / "cache1")]).start()
+    try:
+        pc = Pinecone(api_key="k", host=server.url)
+        pc.create_index("s3", dimension=8, metric="euclidean", spec=ServerlessSpec(cloud="aws", region="x"))
+        idx = pc.Index(name="s3")
+        rng = np.random.default_rng(1)
+        vecs = rng.normal(size=(2000, 8)).round(4)
+        for start in range(0, 2000, 500):
+            idx.upsert(vectors=[(f"v{i}", vecs[i].tolist()) for i in range(start, start + 500)])
+        idx.delete(ids=["v0"])
+        assert idx.describe_index_stats().total_vector_count == 1999
+        server.stop(signal.SIGKILL)
+        server.extra_args = ["--store", url, "--cache", str(tmp_path / "cache2")]  # an empty cache
+        server.start()
+        pc = Pinecone(api_key="k", host=server.url)
+        idx = pc.Index(name="s3")
+        assert idx.describe_index_stats().total_vector_count == 1999
+        got = idx.fetch(ids=["v0", "v5"]).vectors
+        assert set(got) == {"v5"} and np.allclose(got["v5"].values, vecs[5])
+        top = idx.query(vector=vecs[9].tolist(), top_k=1).matches
+        assert top[0].id == "v9"
+    finally:
+        server.stop(signal.SIGTERM)
+    assert "Traceback" not in "".join(server.log)
