@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bm25_reference import bm25, ranked
+from bm25_reference import assert_ranked, bm25
 from faces import FLUSH_ROWS, Face
 
 pytestmark = [pytest.mark.rest_only, pytest.mark.sdk10]
@@ -67,7 +67,7 @@ def _bm25(docs: dict[str, dict[str, Any]], field: str, query: str) -> dict[str, 
 
 def _check_ranking(got: Any, expected: dict[str, float], k: int) -> None:
     ids = [m.id for m in got.matches]
-    assert ids == ranked(expected, k)
+    assert_ranked(ids, expected, k)
     for m in got.matches:
         assert m.score == pytest.approx(expected[m.id], rel=1e-9)
 

@@ -241,7 +241,7 @@ def doc_snapshot(
     """``snapshot`` for a document index, through its Documents API (records are documents: ``emb`` the
     values, the other fields the metadata), with listing, a dense search and BM25 scores of the full-text
     field cross-checked: the statistics must be those of exactly the documents that fetch finds."""
-    from bm25_reference import bm25, ranked
+    from bm25_reference import assert_ranked, bm25
 
     universe = universe if universe is not None else ids_universe()
     state: dict[str, dict[str, tuple[tuple[float, ...], str]]] = {}
@@ -264,7 +264,7 @@ def doc_snapshot(
             expected = bm25({r: d.get("body") for r, d in rows.items()}, query)
             text = [{"type": "text", "query": query, "fields": ["body"]}]
             found = docs.search(namespace=public, score_by=text, top_k=10).matches
-            assert [m.id for m in found] == ranked(expected, 10), f"{name!r}: BM25 ranking for {query!r}"
+            assert_ranked([m.id for m in found], expected, 10)
             for m in found:
                 assert abs(m.score - expected[m.id]) <= 1e-9 * expected[m.id], f"{name!r}/{m.id}: BM25 score"
     return state

@@ -47,3 +47,13 @@ def bm25(texts: Mapping[str, str | None], query: str) -> dict[str, float]:
 def ranked(scores: Mapping[str, float], k: int) -> list[str]:
     """The best ``k`` ids, ties by ascending id."""
     return [rid for rid, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+
+def assert_ranked(ids: list[str], scores: Mapping[str, float], k: int, rel: float = 1e-9) -> None:
+    """``ids`` is the best ``k`` by ``scores``, in order, up to the order among scores equal within
+    ``rel``: two documents tied by the definition (the same length, term counts swapped between terms of
+    the same idf) may come out either way once sums are taken in another order, one ulp apart."""
+    want = ranked(scores, k)
+    assert len(ids) == len(want) and len(set(ids)) == len(ids), (ids, want)
+    for got, best in zip(ids, want, strict=True):
+        assert got in scores and math.isclose(scores[got], scores[best], rel_tol=rel), (ids, want)
