@@ -1,10 +1,10 @@
 """The ``ObjectStore`` in a bucket of any S3-compatible object store (AWS S3, SeaweedFS, MinIO, Ceph RGW).
 
 Why ``obstore`` (the Rust ``object_store`` crate): against SeaweedFS on loopback it answered a 2 KB
-conditional PUT in 1.5 ms at the median where boto3 took 2.2 ms, a GET in 0.9 ms against 1.9 ms, and a
-listing of 301 keys in 4.6 ms against 31 ms; it releases the GIL while it waits, and maps S3's
-``If-None-Match``/``If-Match`` outcomes to exceptions of its own (docs/scale-out.md has the comparison
-and the command that made it).
+conditional PUT in 1.4 ms at the median where boto3 took 2.3 ms, a GET in 0.8 ms against 1.5 ms, and a
+listing of 501 keys in 4.7 ms against 30 ms; it releases the GIL while it waits, and maps S3's
+``If-None-Match``/``If-Match`` outcomes to exceptions of its own (``benchmarks/bench_s3_client.py``;
+docs/scale-out.md has the table).
 
 Bucket layout: the key ``a/b/c`` is the object ``<prefix>/a/b/c`` of the bucket in ``s3://bucket/prefix``,
 the same keys as a local store's files, so a store can be copied between the two with any S3 tool.
