@@ -44,7 +44,12 @@ def face(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         yield Face("embedded", client)
         client.close()
         return
-    proc = ServerProcess(Path(data), ["--flush-rows", str(FLUSH_ROWS)]).start()
+    args, env = ["--flush-rows", str(FLUSH_ROWS)], {}
+    if request.param == "s3":  # the REST server with its store in a bucket of the session's SeaweedFS
+        seaweed = request.getfixturevalue("seaweed")
+        args += ["--store", f"s3://{seaweed.bucket()}/behaviour", "--cache", str(data / "cache")]
+        env = seaweed.env()
+    proc = ServerProcess(Path(data), args, env=env).start()
     try:
         if request.param == "grpc":
             from pinecone.grpc import PineconeGRPC

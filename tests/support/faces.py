@@ -6,7 +6,8 @@ and runs on each (the ``face`` fixture: ``tests/behaviour/conftest.py``).
 A module of its own, not the conftest, so that test modules import it by a name no other directory
 shares (``from conftest import`` found ``tests/integration/conftest.py`` when that was collected first).
 
-``SPRUCE_FACES`` (comma-separated, default ``embedded,server,grpc``) picks the faces: the SDK 9.x run
+``SPRUCE_FACES`` (comma-separated, default ``embedded,server,grpc,s3``) picks the faces (``s3``: the REST
+server with its store in a bucket of a real SeaweedFS, ``tests/support/seaweed.py``): the SDK 9.x run
 (``tests/integration/test_sdk9.py``) runs this suite from its own venv with ``SPRUCE_FACES=server``,
 skipping tests marked ``sdk10`` (behaviour only SDK 10.x has on the client side).
 
@@ -31,7 +32,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module="pinecone")
 
 FLUSH_ROWS = 50
 SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
-FACES = [f for f in os.environ.get("SPRUCE_FACES", "embedded,server,grpc").split(",") if f]
+FACES = [f for f in os.environ.get("SPRUCE_FACES", "embedded,server,grpc,s3").split(",") if f]
 # Over gRPC a status is all there is: 422 (body not decodable, field missing) and 413 (too large) both
 # travel as INVALID_ARGUMENT, which the SDK reports as 400.
 _GRPC_STATUS = {413: 400, 422: 400}

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -25,9 +25,16 @@ CLASSIC_API = {"X-Pinecone-Api-Version": "2025-04", "Api-Key": "k"}
 class ServerProcess:
     """One ``spruce serve`` process on a data directory; restartable on the same port and directory."""
 
-    def __init__(self, data_dir: Path, extra_args: Sequence[str] = (), port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        extra_args: Sequence[str] = (),
+        port: int = 0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})  # on top of this process's environment (an S3 endpoint, say)
         self.port = port
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
@@ -44,7 +51,7 @@ class ServerProcess:
             "--port",
             str(self.port),
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env.pop("SPRUCE_API_KEY", None)
         self.proc = subprocess.Popen(
             [*cmd, *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
