@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from spruce import limits
 
 if TYPE_CHECKING:
-    from spruce.storage.objectstore import LocalStore
+    from spruce.storage.objectstore import ObjectStore
 
 __all__ = ["main"]
 
@@ -175,11 +175,15 @@ def _parser() -> argparse.ArgumentParser:
         help="read every object of a store and check every checksum; exit 1 if primary data is damaged",
     )
     verify.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
+    verify.add_argument("--store", default=None, help="s3://bucket[/prefix]: the store in a bucket instead")
+    verify.add_argument("--cache", default=None, help="with --store: local cache directory")
     repair = sub.add_parser(
         "repair",
         help="rebuild a lost or damaged catalog from the indexes' own config records (nothing is deleted)",
     )
     repair.add_argument("--data", default="./spruce-data", help="data directory (default: ./spruce-data)")
+    repair.add_argument("--store", default=None, help="s3://bucket[/prefix]: the store in a bucket instead")
+    repair.add_argument("--cache", default=None, help="with --store: local cache directory")
     sub.add_parser(
         "demo",
         help="run the README's pinecone SDK snippet against a throwaway server on a temporary store",
@@ -275,22 +279,25 @@ def _size(text: str | None) -> int | None:
     return int(value)
 
 
-def _open_store(path: str) -> LocalStore:
+def _open_store(args: argparse.Namespace) -> ObjectStore:
+    """The store of ``verify``/``repair``: ``--store`` (a bucket) if given, else the ``--data`` directory,
+    which must exist (neither command creates a store)."""
     from spruce.errors import SpruceError
-    from spruce.storage.objectstore import LocalStore
+    from spruce.storage.stores import open_store
 
-    if not os.path.isdir(path):
-        raise SystemExit(f"spruce: {path} is not a directory")
+    where = args.store or args.data
+    if args.store is None and not os.path.isdir(where):
+        raise SystemExit(f"spruce: {where} is not a directory")
     try:
-        return LocalStore(path)
+        return open_store(where, cache_dir=args.cache)
     except SpruceError as exc:
-        raise SystemExit(f"spruce: cannot open {path}: {exc}") from None
+        raise SystemExit(f"spruce: cannot open {where}: {exc}") from None
 
 
 def _verify(args: argparse.Namespace) -> int:
     from spruce.engine.verify import verify_store
 
-    store = _open_store(args.data)
+    store = _open_store(args)
     checked = 0
 
     def progress(key: str) -> None:
@@ -312,7 +319,7 @@ def _repair(args: argparse.Namespace) -> int:
     from spruce.engine.repair import repair_catalog
     from spruce.errors import SpruceError
 
-    store = _open_store(args.data)
+    store = _open_store(args)
     try:
         for line in repair_catalog(store):
             print(line)

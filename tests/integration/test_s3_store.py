@@ -267,3 +267,34 @@ def test_serve_on_a_bucket_with_the_sdk_and_a_kill_9(
     finally:
         server.stop(signal.SIGTERM)
     assert "Traceback" not in "".join(server.log)
+
+
+def test_verify_reads_a_bucket_and_names_damage(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    import boto3
+
+    bucket = seaweed.bucket()
+    url = f"s3://{bucket}/v"
+    db = spruce.Client(store=url)
+    db.create_index("ix", dimension=4)
+    idx = db.Index("ix")
+    idx.upsert([(f"r{i}", [1.0, float(i), 0.0, 1.0]) for i in range(200)])
+    idx.flush()
+    db.close()
+
+    def verify(cache: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "spruce.cli", "verify", "--store", url, "--cache", str(tmp_path / cache)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=os.environ.copy())
+
+    clean = verify("c1")
+    assert clean.returncode == 0 and ", 0 damaged" in clean.stdout, clean.stdout + clean.stderr
+    client = seaweed.client(boto3)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]  # type: ignore[attr-defined]
+    segment = next(k for k in keys if k.endswith(".seg"))
+    body = bytearray(client.get_object(Bucket=bucket, Key=segment)["Body"].read())  # type: ignore[attr-defined]
+    body[len(body) // 2] ^= 0xFF
+    client.put_object(Bucket=bucket, Key=segment, Body=bytes(body))  # type: ignore[attr-defined]
+    damaged = verify("c2")  # (an empty cache: the damaged object is what it reads)
+    assert damaged.returncode == 1, damaged.stdout + damaged.stderr
+    assert segment.removeprefix("v/") in damaged.stdout and "Traceback" not in damaged.stderr
