@@ -54,7 +54,7 @@ from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
 from spruce.index.sparse import Postings
 from spruce.storage.checksum import file_crc32
-from spruce.storage.log import Log
+from spruce.storage.log import Log, LogConflict
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.ops import (
     CreateNamespace,
@@ -378,6 +378,25 @@ class IndexState:
             self.on_freeze()
         return lsn
 
+    def _catch_up(self) -> None:
+        """Apply the log entries committed above ``lsn`` by another writer (``Log.entries_after``), as a
+        replay does. Caller holds ``write_mu``. An entry that cannot be read or applied leaves this
+        process behind the log for good: it refuses writes from then on (reads go on)."""
+        try:
+            for lsn, payload in self.log.entries_after(self.lsn):
+                ops = decode_ops(payload)
+                with self.rw.write():
+                    self.apply(ops)
+                    self.lsn = lsn
+                    frozen = self._freeze_if_full()
+                self._count_entry(lsn, len(payload), ops)
+                if frozen:
+                    self.on_freeze()
+        except DataCorruptionError as exc:
+            self.failed = f"catching up on the log failed ({exc}); reopen the store"
+            log.error("index %s: %s", self.config.name, self.failed)
+            raise
+
     def _freeze_if_full(self) -> bool:
         """Freeze for a flush at ``flush_rows`` memtable rows; at ``flush_log_bytes`` or
         ``flush_log_records`` of unflushed log (``engine.tuning``) ask the maintainer for a whole flush,
@@ -398,11 +417,17 @@ class IndexState:
     def write(self, resolve: Callable[[], tuple[list[Op], T]]) -> tuple[int, T]:
         """Resolve, log and apply one batch; returns its LSN (the current LSN if nothing changed)."""
         with self.write_mu:
-            self.check_writable()
-            ops, result = resolve()
-            if not ops:
-                return self.lsn, result
-            return self._log_and_apply(ops), result
+            while True:
+                self.check_writable()
+                ops, result = resolve()
+                if not ops:
+                    return self.lsn, result
+                try:
+                    return self._log_and_apply(ops), result
+                except LogConflict:
+                    # the LSN was taken: apply what was committed meanwhile, then resolve again against
+                    # it (a delete by filter must match what is really there at its LSN)
+                    self._catch_up()
 
     def drop_namespace(self, ns_name: str) -> int:
         """Delete every record of a namespace (a no-op, logging nothing, if it does not exist)."""
@@ -438,8 +463,13 @@ class IndexState:
                 with self._queue_mu:
                     group, self._queue = self._queue, []
                 try:
-                    self.check_writable()
-                    lsn = self._log_and_apply([p.op for p in group])
+                    while True:
+                        self.check_writable()
+                        try:
+                            lsn = self._log_and_apply([p.op for p in group])
+                            break
+                        except LogConflict:  # (upserts are self-contained: nothing to resolve again)
+                            self._catch_up()
                 except BaseException as exc:
                     for p in group:
                         p.error = exc

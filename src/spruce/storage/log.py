@@ -20,15 +20,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from spruce.errors import DataCorruptionError, StoreReadOnlyError
+from spruce.errors import DataCorruptionError, NotFoundError
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.quarantine import VERIFY_HINT, keep_aside
 
-__all__ = ["Log"]
+__all__ = ["Log", "LogConflict"]
 
 MAGIC = b"SPRL"
 log = logging.getLogger("spruce.storage.log")
+
+
+class LogConflict(Exception):
+    """The next LSN's entry exists and holds another batch: a writer this process has not seen committed
+    it (on a shared bucket), or an earlier put of this process whose outcome was unknown landed after
+    all. The caller catches up (``entries_after``) and retries at the next LSN. Never reaches a client."""
+
+    def __init__(self, lsn: int) -> None:
+        super().__init__(f"log entry {lsn} was committed by another write")
+        self.lsn = lsn
 
 
 class Log:
@@ -91,12 +101,33 @@ class Log:
             yield lsn, payload
 
     def append(self, payload: bytes) -> int:
-        """Durably write the next entry and return its LSN."""
+        """Durably write the next entry and return its LSN; ``LogConflict`` if that LSN is taken."""
         lsn = self.last_lsn + 1
         if not self.store.put_if_absent(self.key(lsn), frame(MAGIC, lsn, payload)):
-            raise StoreReadOnlyError(f"log entry {lsn} already exists: another writer? refusing to go on")
+            raise LogConflict(lsn)
         self.last_lsn = lsn
         return lsn
+
+    def entries_after(self, lsn: int) -> Iterator[tuple[int, bytes]]:
+        """The committed entries above ``lsn``, in order, read one by one until the first LSN that does not
+        exist (a writer commits ``n + 1`` only after ``n`` exists, so there is no gap to look past); each
+        read advances ``last_lsn``. A damaged entry raises ``DataCorruptionError``: it was committed, so
+        it cannot be cut like a torn tail at open."""
+        while True:
+            key = self.key(lsn + 1)
+            try:
+                data = self.store.get(key)
+            except NotFoundError:
+                return
+            try:
+                got, payload = unframe(data, MAGIC)
+                if got != lsn + 1:
+                    raise CorruptFrame(f"the entry says LSN {got}")
+            except CorruptFrame as exc:
+                raise DataCorruptionError(f"log entry {key} is damaged ({exc}). " + VERIFY_HINT) from exc
+            lsn += 1
+            self.last_lsn = max(self.last_lsn, lsn)
+            yield lsn, payload
 
     def truncate_upto(self, lsn: int) -> None:
         """Delete entries at or below ``lsn`` (they are covered by a committed manifest)."""
