@@ -141,6 +141,12 @@ class DataPlane(Protocol):
         """A document index's Documents API (refused on a vector index)."""
         ...
 
+    @property
+    def lsn(self) -> int:
+        """The LSN of the newest write this index has applied: every read from now on reflects it (the
+        REST face reports it as ``x-pinecone-lsn-reconciled``, a write's own as ``-committed``)."""
+        ...
+
     def upsert(
         self,
         vectors: Sequence[Any],

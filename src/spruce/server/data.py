@@ -35,6 +35,19 @@ def _index(ctx: Context, req: Request) -> DataPlane:
     return ctx.db.index(req.params["index"])
 
 
+def _committed(response: Response, lsn: int) -> Response:
+    """A write's response, with the LSN it was logged at (the SDK's ``response_info.lsn_committed``)."""
+    response.headers.append((b"x-pinecone-lsn-committed", str(lsn).encode()))
+    return response
+
+
+def _reconciled(response: Response, lsn: int) -> Response:
+    """A read's response, with the LSN the index had applied when the read began, so every write at or
+    below it is reflected (the SDK's ``response_info.lsn_reconciled`` and ``is_reconciled``)."""
+    response.headers.append((b"x-pinecone-lsn-reconciled", str(lsn).encode()))
+    return response
+
+
 def _namespace(value: Any) -> Any:
     """``null``/absent is the default namespace; anything else goes to the engine to validate."""
     return "" if value is None else value
@@ -54,14 +67,16 @@ def upsert(ctx: Context, req: Request) -> Response:
     if isinstance(vectors, list):
         vectors = [_record(v) for v in vectors]
     result = _index(ctx, req).upsert(vectors, namespace=_namespace(body.get("namespace")))
-    return json_response({"upsertedCount": result.upserted_count})
+    return _committed(json_response({"upsertedCount": result.upserted_count}), result.lsn)
 
 
 def query(ctx: Context, req: Request) -> Response:
     body = req.json_object()
     top_k = require(body, "topK")
     rules.refuse_batch_queries(body.get("queries"))
-    result = _index(ctx, req).query(
+    index = _index(ctx, req)
+    lsn = index.lsn
+    result = index.query(
         top_k=top_k,
         vector=body.get("vector"),
         id=body.get("id"),
@@ -73,7 +88,7 @@ def query(ctx: Context, req: Request) -> Response:
         scan_factor=body.get("scanFactor"),
         max_candidates=body.get("maxCandidates"),
     )
-    return json_response(encode.query_body(result))
+    return _reconciled(json_response(encode.query_body(result)), lsn)
 
 
 def short_query(req: Request) -> bool:
@@ -100,19 +115,23 @@ def short_stats(req: Request) -> bool:
 
 def fetch(ctx: Context, req: Request) -> Response:
     ids = req.query.get("ids", [])
-    result = _index(ctx, req).fetch(ids, namespace=_namespace(opt_str_param(req.query, "namespace")))
-    return json_response(encode.fetch_body(result))
+    index = _index(ctx, req)
+    lsn = index.lsn
+    result = index.fetch(ids, namespace=_namespace(opt_str_param(req.query, "namespace")))
+    return _reconciled(json_response(encode.fetch_body(result)), lsn)
 
 
 def fetch_by_metadata(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
-    result = _index(ctx, req).fetch_by_metadata(
+    index = _index(ctx, req)
+    lsn = index.lsn
+    result = index.fetch_by_metadata(
         require(body, "filter"),
         namespace=_namespace(body.get("namespace")),
         limit=body.get("limit"),
         pagination_token=body.get("paginationToken"),
     )
-    return json_response(encode.fetch_by_metadata_body(result))
+    return _reconciled(json_response(encode.fetch_by_metadata_body(result)), lsn)
 
 
 def update(ctx: Context, req: Request) -> Response:
@@ -126,32 +145,36 @@ def update(ctx: Context, req: Request) -> Response:
         dry_run=opt_bool(body, "dryRun"),
         sparse_values=body.get("sparseValues"),
     )
-    return json_response({"matchedRecords": result.matched_records})
+    return _committed(json_response({"matchedRecords": result.matched_records}), result.lsn)
 
 
 def delete(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
-    _index(ctx, req).delete(
+    result = _index(ctx, req).delete(
         ids=body.get("ids"),
         delete_all=opt_bool(body, "deleteAll"),
         namespace=_namespace(body.get("namespace")),
         filter=body.get("filter"),
     )
-    return Response(200, b"{}")
+    return _committed(Response(200, b"{}"), result.lsn)
 
 
 def list_vectors(ctx: Context, req: Request) -> Response:
     q = req.query
-    result = _index(ctx, req).list_paginated(
+    index = _index(ctx, req)
+    lsn = index.lsn
+    result = index.list_paginated(
         prefix=opt_str_param(q, "prefix"),
         limit=opt_int_param(q, "limit"),
         pagination_token=opt_str_param(q, "paginationToken"),
         namespace=_namespace(opt_str_param(q, "namespace")),
     )
-    return json_response(encode.list_body(result))
+    return _reconciled(json_response(encode.list_body(result)), lsn)
 
 
 def describe_index_stats(ctx: Context, req: Request) -> Response:
     body = req.json_object(empty_ok=True)
-    result = _index(ctx, req).describe_index_stats(filter=body.get("filter"))
-    return json_response(encode.stats_body(result))
+    index = _index(ctx, req)
+    lsn = index.lsn
+    result = index.describe_index_stats(filter=body.get("filter"))
+    return _reconciled(json_response(encode.stats_body(result)), lsn)
