@@ -36,10 +36,23 @@ def _log_lsns(tmp_path: Path) -> list[int]:
     return sorted(int(p.name) for p in log_dir.iterdir())
 
 
-def test_an_upsert_catches_up_on_an_entry_it_missed(tmp_path: Path) -> None:
-    db = spruce.Client(path=tmp_path, flush_rows=10**6)
+def _fresh(tmp_path: Path) -> tuple[spruce.Client, spruce.Index]:
+    db = spruce.Client(path=tmp_path, flush_rows=10**6)  # (no flush: every write stays in the log)
     db.create_index("ix", dimension=2)
-    idx = db.Index("ix")
+    return db, db.Index("ix")
+
+
+def _count_after_reopen(tmp_path: Path) -> int:
+    """The record count of a fresh open: the same state rebuilt from the log alone."""
+    db = spruce.Client(path=tmp_path)
+    try:
+        return db.Index("ix").describe_index_stats().total_vector_count
+    finally:
+        db.close()
+
+
+def test_an_upsert_catches_up_on_an_entry_it_missed(tmp_path: Path) -> None:
+    db, idx = _fresh(tmp_path)
     idx.upsert([("mine1", [1.0, 0.0])])
     theirs = _commit_foreign(db, _foreign_upsert(["theirs1", "theirs2"], "red"))
     assert idx.describe_index_stats().total_vector_count == 1  # not seen yet
@@ -49,15 +62,11 @@ def test_an_upsert_catches_up_on_an_entry_it_missed(tmp_path: Path) -> None:
     assert db.index("ix")._st.lsn == theirs + 1
     assert _log_lsns(tmp_path) == [1, 2, 3]
     db.close()
-    db = spruce.Client(path=tmp_path)  # the same state from the log alone
-    assert db.Index("ix").describe_index_stats().total_vector_count == 4
-    db.close()
+    assert _count_after_reopen(tmp_path) == 4
 
 
 def test_a_delete_by_filter_is_resolved_again_after_catching_up(tmp_path: Path) -> None:
-    db = spruce.Client(path=tmp_path, flush_rows=10**6)
-    db.create_index("ix", dimension=2)
-    idx = db.Index("ix")
+    db, idx = _fresh(tmp_path)
     idx.upsert([("a", [1.0, 0.0], {"colour": "red"}), ("b", [0.0, 1.0], {"colour": "blue"})])
     _commit_foreign(db, _foreign_upsert(["c", "d"], "red"), Delete("", ["b"]))
     idx.delete(filter={"colour": {"$eq": "red"}})  # resolved before: only "a"; after catching up: a, c, d
@@ -65,15 +74,11 @@ def test_a_delete_by_filter_is_resolved_again_after_catching_up(tmp_path: Path) 
     assert idx.fetch(ids=["a", "b", "c", "d"]).vectors == {}
     assert _log_lsns(tmp_path) == [1, 2, 3]
     db.close()
-    db = spruce.Client(path=tmp_path)
-    assert db.Index("ix").describe_index_stats().total_vector_count == 0
-    db.close()
+    assert _count_after_reopen(tmp_path) == 0
 
 
 def test_several_missed_entries_are_applied_in_order(tmp_path: Path) -> None:
-    db = spruce.Client(path=tmp_path, flush_rows=10**6)
-    db.create_index("ix", dimension=2)
-    idx = db.Index("ix")
+    db, idx = _fresh(tmp_path)
     idx.upsert([("x", [1.0, 0.0])])
     _commit_foreign(db, _foreign_upsert(["y"], "red"))
     st = db.index("ix")._st
