@@ -111,7 +111,7 @@ class IndexState:
         self.ann_min_rows = tuning.ann_min_rows
         # (lsn, bytes, records) of the log entries above the manifest, and their sums: what a replay at the
         # next open would cost, capped by ``flush_log_bytes`` and ``flush_log_records`` (``engine.tuning``)
-        self._entry_bytes: deque[tuple[int, int, int]] = deque()
+        self._entries: deque[tuple[int, int, int]] = deque()
         self.unflushed_bytes = 0
         self.unflushed_records = 0
         self.flush_requested = False  # the log passed a cap: the maintainer flushes it all
@@ -171,16 +171,20 @@ class IndexState:
 
     def _replay(self) -> None:
         for lsn, payload in self.log.recover(self.lsn):
-            try:
-                ops = decode_ops(payload)
-            except DataCorruptionError as exc:  # whole and checksummed, but not what a writer writes
-                raise DataCorruptionError(
-                    f"index {self.config.name!r}: log entry {self.log.key(lsn)}: {exc}; refusing to open, "
-                    "nothing was changed. " + VERIFY_HINT
-                ) from exc
-            self.apply(ops)
-            self.lsn = lsn
-            self._count_entry(lsn, len(payload), ops)
+            self._apply_entry(lsn, payload, "refusing to open, nothing was changed")
+
+    def _apply_entry(self, lsn: int, payload: bytes, refusal: str) -> None:
+        """Decode a committed log entry and apply it: the replay at open, and a catch-up (which holds
+        ``rw``). An entry whole and checksummed but not what a writer writes raises, naming it."""
+        try:
+            ops = decode_ops(payload)
+        except DataCorruptionError as exc:
+            raise DataCorruptionError(
+                f"index {self.config.name!r}: log entry {self.log.key(lsn)}: {exc}; {refusal}. " + VERIFY_HINT
+            ) from exc
+        self.apply(ops)
+        self.lsn = lsn
+        self._count_entry(lsn, len(payload), ops)
 
     def _attach_graphs(self, later: list[_GraphLoad]) -> None:
         """Give each block the graph read for it (``_load_graph``); a block whose graph was dropped gets
@@ -341,7 +345,7 @@ class IndexState:
     def _count_entry(self, lsn: int, size: int, ops: list[Op]) -> None:
         records = sum(len(op.ids) for op in ops if isinstance(op, Upsert | Delete))
         with self._bytes_mu:
-            self._entry_bytes.append((lsn, size, records))
+            self._entries.append((lsn, size, records))
             self.unflushed_bytes += size
             self.unflushed_records += records
 
@@ -384,12 +388,9 @@ class IndexState:
         process behind the log for good: it refuses writes from then on (reads go on)."""
         try:
             for lsn, payload in self.log.entries_after(self.lsn):
-                ops = decode_ops(payload)
                 with self.rw.write():
-                    self.apply(ops)
-                    self.lsn = lsn
+                    self._apply_entry(lsn, payload, "this process refuses writes")
                     frozen = self._freeze_if_full()
-                self._count_entry(lsn, len(payload), ops)
                 if frozen:
                     self.on_freeze()
         except DataCorruptionError as exc:
@@ -417,17 +418,21 @@ class IndexState:
     def write(self, resolve: Callable[[], tuple[list[Op], T]]) -> tuple[int, T]:
         """Resolve, log and apply one batch; returns its LSN (the current LSN if nothing changed)."""
         with self.write_mu:
-            while True:
-                self.check_writable()
-                ops, result = resolve()
-                if not ops:
-                    return self.lsn, result
-                try:
-                    return self._log_and_apply(ops), result
-                except LogConflict:
-                    # the LSN was taken: apply what was committed meanwhile, then resolve again against
-                    # it (a delete by filter must match what is really there at its LSN)
-                    self._catch_up()
+            return self._write_locked(resolve)
+
+    def _write_locked(self, resolve: Callable[[], tuple[list[Op], T]]) -> tuple[int, T]:
+        """``write`` with ``write_mu`` held: the one place a batch is logged and applied."""
+        while True:
+            self.check_writable()
+            ops, result = resolve()
+            if not ops:
+                return self.lsn, result
+            try:
+                return self._log_and_apply(ops), result
+            except LogConflict:
+                # the LSN was taken: apply what was committed meanwhile, then resolve again against it
+                # (a delete by filter must match what is really there; upserts come out the same)
+                self._catch_up()
 
     def drop_namespace(self, ns_name: str) -> int:
         """Delete every record of a namespace (a no-op, logging nothing, if it does not exist)."""
@@ -463,13 +468,7 @@ class IndexState:
                 with self._queue_mu:
                     group, self._queue = self._queue, []
                 try:
-                    while True:
-                        self.check_writable()
-                        try:
-                            lsn = self._log_and_apply([p.op for p in group])
-                            break
-                        except LogConflict:  # (upserts are self-contained: nothing to resolve again)
-                            self._catch_up()
+                    lsn = self._write_locked(lambda: ([p.op for p in group], None))[0]
                 except BaseException as exc:
                     for p in group:
                         p.error = exc
@@ -541,8 +540,8 @@ class IndexState:
         self.manifest.commit(doc)
         self.manifest_doc = doc
         with self._bytes_mu:
-            while self._entry_bytes and self._entry_bytes[0][0] <= lsn:
-                _, size, records = self._entry_bytes.popleft()
+            while self._entries and self._entries[0][0] <= lsn:
+                _, size, records = self._entries.popleft()
                 self.unflushed_bytes -= size
                 self.unflushed_records -= records
             if not self._log_over_cap():

@@ -53,6 +53,11 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import obstore
+from obstore.exceptions import AlreadyExistsError, PreconditionError
+from obstore.exceptions import NotFoundError as _Missing
+from obstore.store import S3Store as _Bucket
+
 from spruce.errors import (
     InvalidArgumentError,
     NotFoundError,
@@ -104,8 +109,6 @@ class S3Store:
         options: Mapping[str, Any] | None = None,
         lock: bool = True,
     ) -> None:
-        import obstore  # noqa: F401  (an extra: ``pip install spruce[s3]``)
-        from obstore.store import S3Store as _Bucket
 
         self.url = url
         bucket, prefix = parse_s3_url(url)
@@ -165,8 +168,6 @@ class S3Store:
     def _check_reachable(self) -> None:
         """A listing at open: an unreachable endpoint, wrong credentials or a missing bucket are named now,
         not on the first write."""
-        import obstore
-
         try:
             obstore.list_with_delimiter(self._bucket, prefix=None)
         except Exception as exc:
@@ -181,8 +182,6 @@ class S3Store:
         return self._put_create(key, _join(data))
 
     def _put_create(self, key: str, body: bytes | memoryview) -> bool:
-        import obstore
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
 
         try:
             obstore.put(self._bucket, key, body, mode="create")
@@ -197,8 +196,6 @@ class S3Store:
         return True
 
     def get(self, key: str) -> bytes:
-        import obstore
-        from obstore.exceptions import NotFoundError as _Missing
 
         try:
             return bytes(obstore.get(self._bucket, key).bytes())
@@ -208,8 +205,6 @@ class S3Store:
             raise self._unavailable(exc, f"reading {key}") from None
 
     def list(self, prefix: str) -> list[str]:
-        import obstore
-
         # obstore lists by path (``x`` finds ``x/1`` but not ``xa``); the interface takes a key prefix, so
         # the listing is of the last whole directory and filtered
         head = prefix.rpartition("/")[0] or None
@@ -220,8 +215,6 @@ class S3Store:
         return sorted(k for k in keys if k.startswith(prefix) and k != LOCK_KEY)
 
     def delete(self, key: str) -> None:
-        import obstore
-
         self._check_writable()
         try:
             obstore.delete(self._bucket, key)
@@ -279,8 +272,6 @@ class S3Store:
         if self._renewer is not None:
             self._renewer.join(5)
         if self._lock_etag is not None and self._failed is None:
-            import obstore
-
             with contextlib.suppress(Exception):
                 obstore.delete(self._bucket, LOCK_KEY)
 
@@ -290,8 +281,6 @@ class S3Store:
         return json.dumps({"owner": self._owner, "expires": time.time() + LOCK_TTL_S}).encode()
 
     def _acquire_lock(self) -> None:
-        import obstore
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
 
         try:
             result = obstore.put(self._bucket, LOCK_KEY, self._lock_body(), mode="create")
@@ -304,8 +293,6 @@ class S3Store:
         self._renewer.start()
 
     def _take_expired_lock(self, wait: bool = True) -> Any:
-        import obstore
-
         try:
             held = obstore.get(self._bucket, LOCK_KEY)
             etag = held.meta["e_tag"]
@@ -338,8 +325,6 @@ class S3Store:
             ) from None
 
     def _renew_loop(self) -> None:
-        import obstore
-
         last = time.monotonic()
         while not self._stop.wait(LOCK_TTL_S / 3):
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from spruce.errors import InvalidArgumentError
 from spruce.storage.objectstore import LocalStore, ObjectStore
 
 __all__ = ["is_remote", "open_store"]
@@ -26,7 +27,12 @@ def open_store(
     """The store at ``where``: an ``S3Store`` for an ``s3://`` URL (credentials and endpoint from the
     environment, ``storage.s3store``), else a ``LocalStore`` on the directory (created if missing)."""
     if is_remote(where):
-        from spruce.storage.s3store import DEFAULT_CACHE_BYTES, S3Store
+        try:
+            from spruce.storage.s3store import DEFAULT_CACHE_BYTES, S3Store
+        except ImportError as exc:  # obstore is the ``s3`` extra
+            raise InvalidArgumentError(
+                f"store {where!r}: an s3:// store needs the s3 extra ({exc}): pip install 'spruce[s3]'"
+            ) from None
 
         return S3Store(
             str(where),
