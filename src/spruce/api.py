@@ -23,6 +23,7 @@ SDK it is on purpose and listed in that test:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from spruce.docschema import DocumentSchema
@@ -145,6 +146,18 @@ class DataPlane(Protocol):
     def lsn(self) -> int:
         """The LSN of the newest write this index has applied: every read from now on reflects it (the
         REST face reports it as ``x-pinecone-lsn-reconciled``, a write's own as ``-committed``)."""
+        ...
+
+    @property
+    def behind(self) -> str | None:
+        """Why the last read could not sync with a shared store (it answered from what was applied), or
+        None (the REST face's ``x-spruce-stale``)."""
+        ...
+
+    def reading(self, min_lsn: int | None = None) -> AbstractContextManager[int]:
+        """A read made of the calls inside the context, at the LSN it yields: the read barrier runs once,
+        on entry (every write any process acknowledged before is applied; ``min_lsn``: that LSN at least),
+        and reads inside do not sync again."""
         ...
 
     def upsert(

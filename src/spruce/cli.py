@@ -50,6 +50,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="with --store: bound of the cache, e.g. 20GiB or 512MiB (default: 20GiB)",
     )
+    serve.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=None,
+        help="with --store: how long an index's background-work lease lasts unrenewed, so how soon another "
+        "process takes over from one that died (default: 10)",
+    )
+    serve.add_argument(
+        "--read-staleness",
+        type=float,
+        default=None,
+        help="with --store: seconds a read's view of other processes' writes may lag; 0, the default, "
+        "makes every read reflect every write acknowledged before it (one GET more per read)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument(
         "--port", type=int, default=5080, help="port to bind; 0 picks a free one (default: 5080)"
@@ -243,9 +257,16 @@ def _serve(args: argparse.Namespace) -> int:
             tuning["graph_step_work"] = args.graph_step_work
         if args.graph_step_seconds is not None:
             tuning["graph_step_seconds"] = args.graph_step_seconds
+        if args.read_staleness is not None:
+            tuning["read_staleness"] = args.read_staleness
         where = args.store if args.store is not None else args.data
         if args.store is not None:
-            store = open_store(args.store, cache_dir=args.cache, cache_bytes=_size(args.cache_size))
+            store = open_store(
+                args.store,
+                cache_dir=args.cache,
+                cache_bytes=_size(args.cache_size),
+                lease_seconds=args.lease_seconds,
+            )
             db = Database(store, **tuning)
         else:
             db = Database.open(args.data, **tuning)

@@ -1,7 +1,6 @@
 """The store in a bucket of a real S3-compatible object store (SeaweedFS on loopback, ``tests/support``).
 
-The object-store contract, run against both backends; the S3 store's lock (one writing process per store
-until several can share one); the clear errors for bad URLs, a missing bucket and wrong credentials; and
+The object-store contract, run against both backends; the background-work lease; the clear errors for bad URLs, a missing bucket and wrong credentials; and
 the engine on a bucket, embedded and behind ``spruce serve``, driven with the official SDK, including a
 restart with an empty cache after kill -9.
 """
@@ -92,73 +91,52 @@ def test_a_closed_store_refuses_writes(store: ObjectStore) -> None:
     assert store.not_writable() == "the store is closed"
 
 
-# ---------------------------------------------------------------------------------------------- the lock
+# ---------------------------------------------------------------------------------------------- the lease
 
 
-@pytest.fixture
-def short_lock(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(s3store, "LOCK_TTL_S", 1.5)
-    return 1.5
-
-
-def test_a_second_process_is_refused_while_the_first_renews(
-    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
+def test_a_lease_is_held_by_one_process_and_taken_over_once_it_stops_renewing(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
 ) -> None:
     url = f"s3://{seaweed.bucket()}/db"
-    first = S3Store(url, cache_dir=tmp_path / "c1")
-    code = f"""
-from spruce.storage.s3store import S3Store
-import spruce.storage.s3store as m
-m.LOCK_TTL_S = {short_lock}
-S3Store({url!r}, cache_dir={str(tmp_path / "c2")!r})
-"""
+    first, second = (S3Store(url, cache_dir=tmp_path / c, lease_seconds=1.0) for c in ("c1", "c2"))
+    a, b = first.lease("ix/lease"), second.lease("ix/lease")
+    assert a.try_acquire() and a.held()
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
-    waited = time.monotonic() - started
-    assert run.returncode != 0 and "StoreLockedError" in run.stderr and "is open for writing by" in run.stderr
-    assert waited >= short_lock * 0.5, "it should have waited for the lock to expire (a live holder renews)"
-    first.put_if_absent("still", b"mine")  # the holder is unaffected
+    while time.monotonic() - started < 2.5:  # the holder renews: the other never gets it
+        assert a.renew()
+        assert not b.try_acquire()
+        time.sleep(0.2)
+    # the holder stops renewing (paused, or cut off): it stops counting itself the holder first ...
+    deadline = time.monotonic() + 5
+    while a.held() and time.monotonic() < deadline:
+        assert not b.try_acquire()
+        time.sleep(0.05)
+    assert not a.held()
+    # ... and the other takes the lease only after watching it unchanged for a whole period
+    stopped = time.monotonic()
+    while not b.try_acquire():
+        assert time.monotonic() - stopped < 5
+        time.sleep(0.1)
+    assert b.held() and not a.renew(), "the former holder's renewal must fail: its ETag is gone"
+    b.release()  # released: the next one takes it at once
+    assert a.try_acquire()
     first.close()
-    second = S3Store(url, cache_dir=tmp_path / "c2")  # closed: the lock is gone at once
-    assert second.get("still") == b"mine"
     second.close()
 
 
-def test_a_lock_left_by_a_killed_process_is_taken(
-    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
+def test_a_lease_left_by_a_killed_process_is_taken_at_once(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
 ) -> None:
     url = f"s3://{seaweed.bucket()}/db"
     code = f"""
 import os
-import spruce.storage.s3store as m
-m.LOCK_TTL_S = 600  # it would hold the store for ten minutes
-m.S3Store({url!r}, cache_dir={str(tmp_path / "c1")!r}).put_if_absent("k", b"v")
-os._exit(0)  # as kill -9 would leave it: the lock still there
+from spruce.storage.s3store import S3Store
+assert S3Store({url!r}, cache_dir={str(tmp_path / "c1")!r}, lease_seconds=600).lease("ix/lease").try_acquire()
+os._exit(0)  # as kill -9 would leave it: the lease still there, for ten minutes
 """
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
-    started = time.monotonic()
-    store = S3Store(url, cache_dir=tmp_path / "c2")  # the dead holder was a process of this host
-    assert time.monotonic() - started < 5
-    assert store.get("k") == b"v"
-    store.close()
-
-
-def test_a_holder_that_loses_its_lock_refuses_writes(
-    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, short_lock: float
-) -> None:
-    bucket = seaweed.bucket()
-    store = S3Store(f"s3://{bucket}/db", cache_dir=tmp_path / "c")
-    import boto3
-
-    client = seaweed.client(boto3)
-    taken = {"owner": "elsewhere:1:x", "expires": time.time() + 600}
-    client.put_object(Bucket=bucket, Key="db/LOCK", Body=json.dumps(taken).encode())  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 10
-    while store.not_writable() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "lost the lock" in (store.not_writable() or "")
-    with pytest.raises(StoreReadOnlyError):
-        store.put_if_absent("k", b"v")
+    store = S3Store(url, cache_dir=tmp_path / "c2")
+    assert store.lease("ix/lease").try_acquire(), "the dead holder was a process of this host"
     store.close()
 
 

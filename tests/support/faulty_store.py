@@ -84,6 +84,7 @@ from pathlib import Path, PosixPath
 from typing import Literal, TypeVar
 
 from spruce.errors import StoreClosedError
+from spruce.storage.lease import HeldLease, Lease
 from spruce.storage.objectstore import LocalStore, Payload
 
 __all__ = [
@@ -531,6 +532,11 @@ class FaultyStore:
 
     def local_path(self, key: str) -> str | None:
         return self._inner.local_path(key)
+
+    shared = False
+
+    def lease(self, key: str) -> Lease:
+        return HeldLease()
 
     def free_bytes(self) -> int | None:
         if self._full_disk:

@@ -32,14 +32,15 @@ to open (``DataCorruptionError``) and points at ``spruce repair``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any, Unpack
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, Unpack
 
 from spruce.api import ControlPlane
 from spruce.docschema import parse_schema
@@ -62,10 +63,11 @@ from spruce.errors import (
     ForbiddenError,
     InvalidArgumentError,
     NotFoundError,
+    StoreUnavailableError,
 )
 from spruce.storage.objectstore import ObjectStore
 from spruce.storage.stores import open_store
-from spruce.storage.versioned import VersionedDoc
+from spruce.storage.versioned import VersionedDoc, VersionTaken
 from spruce.types import (
     IndexConfig,
     IndexList,
@@ -80,6 +82,8 @@ from spruce.types import (
 __all__ = ["CATALOG_PREFIX", "Database", "config_record"]
 
 CATALOG_PREFIX = "catalog/"
+SYNC_S = 1.0  # a shared store: how often a process catches up with the others (``_start_sharing``)
+T = TypeVar("T")
 REPAIR_HINT = "Run `spruce repair --data DIR` to rebuild the catalog from the indexes' own records."
 log = logging.getLogger("spruce.engine")
 
@@ -106,7 +110,8 @@ class Database(ControlPlane):
     ``flush_rows``: memtable rows that trigger a flush to a segment;
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
     ``disk_reserve``, ``flush_log_bytes``, ``flush_log_records``, ``graph_step_work``,
-    ``graph_step_seconds``: see ``engine.tuning``. All are tuning knobs.
+    ``graph_step_seconds``: see ``engine.tuning``. All are tuning knobs. ``read_staleness``: see
+    ``engine.tuning`` (a shared store only).
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class Database(ControlPlane):
         flush_log_records: int = DEFAULT_FLUSH_LOG_RECORDS,
         graph_step_work: int = DEFAULT_GRAPH_STEP_WORK,
         graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS,
+        read_staleness: float = 0.0,
     ) -> None:
         self.tuning = Tuning(
             flush_rows=flush_rows,
@@ -129,6 +135,7 @@ class Database(ControlPlane):
             flush_log_records=flush_log_records,
             graph_step_work=graph_step_work,
             graph_step_seconds=graph_step_seconds,
+            read_staleness=read_staleness,
         )
         if not isinstance(store, (str, os.PathLike)):
             self._load(store)
@@ -146,6 +153,8 @@ class Database(ControlPlane):
         self._mu = threading.RLock()
         self._catalog = VersionedDoc(store, CATALOG_PREFIX, b"SPRC")
         self._indexes: dict[str, IndexEngine] = {}
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
         try:
             loaded = self._catalog.load()
         except DataCorruptionError as exc:
@@ -158,16 +167,9 @@ class Database(ControlPlane):
                 f"{len(uids)} indexes (e.g. indexes/{uids[0]}/): refusing to open with no indexes, nothing "
                 f"was changed. {REPAIR_HINT}"
             )
-        doc = loaded or {"indexes": []}
-        configs = [IndexConfig.from_json(d) for d in doc["indexes"]]
-        self._dropped: set[str] = set(doc.get("dropped", []))
-        self._next_number = max([doc.get("next_number", 1), *(c.number + 1 for c in configs)])
-        for cfg in configs:
-            if not cfg.number:
-                cfg = dataclasses.replace(cfg, number=self._next_number)
-                self._next_number += 1
-            self._indexes[cfg.name] = self._engine(cfg)
         try:
+            for cfg in self._configs(loaded):
+                self._indexes[cfg.name] = self._engine(cfg)
             for engine in self._indexes.values():
                 self._check_record(engine.config)
             self._collect(data)
@@ -175,6 +177,97 @@ class Database(ControlPlane):
             for engine in self._indexes.values():
                 engine.close(flush=False)
             raise
+        if store.shared:
+            self._start_sharing()
+
+    def _configs(self, loaded: dict[str, Any] | None) -> list[IndexConfig]:
+        """The indexes of a catalog document (``dropped`` and ``next_number`` are taken from it too)."""
+        doc = loaded or {"indexes": []}
+        configs = [IndexConfig.from_json(d) for d in doc["indexes"]]
+        self._dropped: set[str] = set(doc.get("dropped", []))
+        self._next_number = max([doc.get("next_number", 1), *(c.number + 1 for c in configs)])
+        out = []
+        for cfg in configs:
+            if not cfg.number:
+                cfg = dataclasses.replace(cfg, number=self._next_number)
+                self._next_number += 1
+            out.append(cfg)
+        return out
+
+    # ------------------------------------------------------------ a shared store
+
+    def _start_sharing(self) -> None:
+        """A store other processes open too (a bucket): two threads keep this process in step with them.
+        One renews the leases it holds every quarter period; the other, every ``SYNC_S``, picks up catalog
+        changes (indexes created, configured or deleted elsewhere) and lets each index take a free lease,
+        catch up on its log and adopt the holder's manifests (``IndexEngine.tick``)."""
+        self._tick()  # a lone process takes the leases now, not a second from now
+        period = float(getattr(self.store, "lease_seconds", 10.0)) / 4
+        steps = (("spruce-leases", period, self._renew), ("spruce-sync", SYNC_S, self._tick))
+        for name, every, step in steps:
+            thread = threading.Thread(target=self._every, args=(every, step), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _every(self, seconds: float, step: Callable[[], None]) -> None:
+        while not self._stopping.wait(seconds):
+            try:
+                step()
+            except Exception:
+                log.warning("%s failed; retried", threading.current_thread().name, exc_info=True)
+
+    def _renew(self) -> None:
+        with self._mu:
+            engines = list(self._indexes.values())
+        for engine in engines:
+            engine.renew_lease()
+
+    def _tick(self) -> None:
+        self._refresh()
+        with self._mu:
+            engines = list(self._indexes.values())
+        for engine in engines:
+            if self._stopping.is_set():
+                return
+            try:
+                engine.tick()
+            except Exception:
+                name = engine.config.name
+                log.warning("index %s: syncing with the store failed; retried", name, exc_info=True)
+
+    def _refresh(self) -> None:
+        """Adopt the catalog as another process committed it: open indexes created there, close those
+        deleted there (their objects are that process's to remove), take changed configurations."""
+        if not self.store.shared:
+            return
+        with self._mu:
+            if self._catalog.newest_version() == self._catalog.version:
+                return
+            configs = {c.name: c for c in self._configs(self._catalog.load())}
+            for name, engine in list(self._indexes.items()):
+                cfg = configs.get(name)
+                if cfg is None or cfg.uid != engine.config.uid:
+                    del self._indexes[name]
+                    engine.close(flush=False)
+                elif cfg != engine.config:
+                    engine.config = cfg
+            for name, cfg in configs.items():
+                if name not in self._indexes:
+                    self._indexes[name] = self._engine(cfg)
+
+    def _shared_retry(self, change: Callable[[], T]) -> T:
+        """Run a control-plane change; on a shared store, against the newest catalog, again if another
+        process committed one meanwhile (``VersionTaken``): two creates of one name give one 201, one 409."""
+        for _ in range(50):
+            with self._mu:
+                self._refresh()
+                try:
+                    return change()
+                except VersionTaken:
+                    if not self.store.shared:
+                        raise
+            time.sleep(0.01)
+        raise StoreUnavailableError("the catalog kept changing under this change; retry it")
 
     def _check_record(self, config: IndexConfig) -> None:
         """Write an index's config record where it is missing (a store written before records existed)
@@ -185,7 +278,8 @@ class Database(ControlPlane):
                 return
         except DataCorruptionError as exc:
             log.warning("index %s: its config record is damaged (%s); written again", config.name, exc)
-        record.commit(config.to_json())
+        with contextlib.suppress(VersionTaken):  # (another process opening the store wrote it meanwhile)
+            record.commit(config.to_json())
 
     def _collect(self, keys: list[str]) -> None:
         """Remove what deleted indexes left (their uids are in ``dropped``); keep and report the rest."""
@@ -344,6 +438,9 @@ class Database(ControlPlane):
         )
 
     def _add(self, config: IndexConfig) -> IndexConfig:
+        return self._shared_retry(lambda: self._add_once(config))
+
+    def _add_once(self, config: IndexConfig) -> IndexConfig:
         """Open ``config``'s engine and commit the catalog with it (the commit point of a create)."""
         cfg_name = config.name
         with self._mu:
@@ -363,14 +460,17 @@ class Database(ControlPlane):
 
     def list_indexes(self) -> IndexList:
         with self._mu:
+            self._refresh()
             return IndexList(e.config for e in self._indexes.values())
 
     def describe_index(self, name: object) -> IndexConfig:
         with self._mu:
+            self._refresh()
             return self._get(name).config
 
     def has_index(self, name: object) -> bool:
         with self._mu:
+            self._refresh()
             return isinstance(name, str) and name in self._indexes
 
     def configure_index(
@@ -383,6 +483,19 @@ class Database(ControlPlane):
         embed: object = None,
         read_capacity: object = None,
         serverless_read_capacity: object = None,
+    ) -> IndexConfig:
+        return self._shared_retry(
+            lambda: self._configure_once(name, replicas, pod_type, deletion_protection, tags, embed)
+        )
+
+    def _configure_once(
+        self,
+        name: object,
+        replicas: object,
+        pod_type: object,
+        deletion_protection: object,
+        tags: object,
+        embed: object,
     ) -> IndexConfig:
         with self._mu:
             engine = self._get(name)
@@ -414,6 +527,10 @@ class Database(ControlPlane):
             return engine.config
 
     def delete_index(self, name: object, timeout: int | None = None) -> None:
+        self._shared_retry(lambda: self._delete_once(name))._destroy()
+
+    def _delete_once(self, name: object) -> IndexEngine:
+        """Commit the catalog without the index; the caller removes its objects."""
         with self._mu:
             engine = self._get(name)
             if engine.config.deletion_protection == "enabled":
@@ -430,7 +547,7 @@ class Database(ControlPlane):
                 self._indexes[engine.config.name] = engine
                 self._dropped.discard(engine.config.uid)
                 raise
-        engine._destroy()
+        return engine
 
     @property
     def indexes(self) -> Indexes:
@@ -443,6 +560,8 @@ class Database(ControlPlane):
                 "host: an embedded store opens its indexes by name, not by host", field="host"
             )
         with self._mu:
+            if isinstance(name, str) and name not in self._indexes:
+                self._refresh()  # created by another process moments ago
             return self._get(name)
 
     def Index(self, name: object = "", host: object = "") -> IndexEngine:
@@ -451,6 +570,9 @@ class Database(ControlPlane):
     def close(self, *, flush: bool = True, wait: float | None = None) -> None:
         """Close every index (see ``IndexEngine.close``) and the store. A server's shutdown passes
         ``flush=False`` and a ``wait``, so that it ends in bounded time whatever background work runs."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(5)
         with self._mu:
             for engine in self._indexes.values():
                 engine._maint.request_stop()  # every index stops at once, not one after another

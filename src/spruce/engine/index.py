@@ -8,7 +8,8 @@ on-disk layout, and ``maintenance`` for flush and compaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -180,6 +181,45 @@ class IndexEngine(DataPlane):
     @property
     def lsn(self) -> int:
         return self._st.lsn
+
+    @property
+    def behind(self) -> str | None:
+        """Why reads could not sync with a shared store just now (they answer from what is applied)."""
+        return self._st.behind
+
+    @contextmanager
+    def reading(self, min_lsn: int | None = None) -> Iterator[int]:
+        st = self._st
+        st.barrier(min_lsn)
+        st.local.synced = True
+        try:
+            yield st.lsn
+        finally:
+            st.local.synced = False
+
+    def tick(self) -> None:
+        """A shared store's periodic step (``Database``'s sync thread, about every second): take the lease
+        if it is free (and become the index's holder), then catch up on the log and, as a follower, adopt
+        the holder's newer manifests (``IndexState.follow``)."""
+        if self._st.closed:
+            return
+        self._st.follow(holder=self._hold())
+
+    def _hold(self) -> bool:
+        """Whether this process holds the index's lease, taking it first if it is free."""
+        lease = self._maint.lease
+        if lease.held():
+            return True
+        if lease.try_acquire():
+            self._maint.take_over()
+            return True
+        return False
+
+    def renew_lease(self) -> None:
+        """Extend the lease if this process holds it (``Database``'s lease thread)."""
+        lease = self._maint.lease
+        if lease.held():
+            lease.renew()
 
     # ================================================================ records
 
@@ -610,14 +650,18 @@ class IndexEngine(DataPlane):
     # ================================================================ lifecycle
 
     def flush(self) -> None:
-        """Turn the memtables into segments and commit a manifest now (also done on close)."""
+        """Turn the memtables into segments and commit a manifest now (also done on close). On a shared
+        store this is the lease holder's work: a process that cannot take the lease leaves it to that one
+        (which flushes within seconds: the log has every write meanwhile)."""
         self._st.check_writable()
-        self._maint.flush_now()
+        if self._hold():
+            self._maint.flush_now()
 
     def compact(self) -> None:
         """Run every compaction that is due, now (the background thread does this on its own)."""
         self._st.check_writable()
-        self._maint.run_once()
+        if self._hold():
+            self._maint.run_once()
 
     def close(self, *, flush: bool = True, wait: float | None = None) -> None:
         """Stop background work (waiting for its thread at most ``wait`` seconds if given: a server's
@@ -629,7 +673,7 @@ class IndexEngine(DataPlane):
             flush = False
         if st.closed:
             return
-        if flush and st.failed is None and st.lsn > int(st.manifest_doc["lsn"]):
+        if flush and st.failed is None and st.lsn > int(st.manifest_doc["lsn"]) and self._maint.lease.held():
             try:
                 self._maint.flush_now()
             except DiskFullError as exc:
@@ -639,6 +683,7 @@ class IndexEngine(DataPlane):
                 log.warning("index %s: flush on close failed; the log holds every write", name, exc_info=True)
         with st.write_mu, st.rw.write():
             st.closed = True
+        self._maint.lease.release()  # (a shared store: another process takes over at once)
 
     def _destroy(self) -> None:
         """Close without flushing and delete every object of this index (``Database.delete_index``), its

@@ -68,7 +68,7 @@ from spruce.engine.block import EXACT_MAX_WORK, Block, pick_rows
 from spruce.engine.gil import responsive
 from spruce.engine.namespace import Namespace
 from spruce.engine.state import IndexState
-from spruce.errors import DiskFullError, InternalError, StoreClosedError
+from spruce.errors import DiskFullError, InternalError, StoreClosedError, StoreUnavailableError
 from spruce.filter import MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.clusters import supports as cluster_metric
@@ -76,6 +76,7 @@ from spruce.index.hnsw import HnswIndex
 from spruce.storage.checksum import crc32
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.segment import encode_segment, read_segment
+from spruce.storage.versioned import VersionTaken
 from spruce.text.analysis import Analyzer
 from spruce.text.index import TextPostings
 from spruce.types import SparseRows
@@ -124,9 +125,17 @@ class _Abandoned(Exception):
     construction (nothing it did is visible before its manifest commit)."""
 
 
+class _Fenced(Exception):
+    """Raised inside a background step when this process does not hold the index's lease any more, or its
+    manifest commit was refused because a new holder committed first (``storage.lease``): nothing the step
+    wrote is visible, and the state is reloaded from the newest manifest."""
+
+
 class Maintainer:
     def __init__(self, state: IndexState, *, background: bool = True) -> None:
         self.state = state
+        # background work needs the index's lease; a store of one process always holds it
+        self.lease = state.store.lease(state.prefix + "lease")
         self.disk_reserve = state.tuning.disk_reserve
         self.mu = threading.Lock()  # one flush or compaction at a time; taken before write_mu
         self._wake = threading.Event()
@@ -175,6 +184,8 @@ class Maintainer:
             self._wake.clear()
             if self._stop:
                 return
+            if not self.lease.held():
+                continue  # another process does this index's background work (``take_over`` wakes this)
             try:
                 if self.state.flush_requested or self._idle_with_memtables():
                     self.flush_now()
@@ -182,9 +193,12 @@ class Maintainer:
             except _Abandoned:
                 log.info("index %s: background step abandoned (stopping)", self.state.config.name)
                 return
-            except DiskFullError as exc:
-                # not counted towards HALT_AFTER: it passes when space is freed; retried every few seconds
-                log.warning("index %s: background work waits for disk space: %s", self.state.config.name, exc)
+            except _Fenced as exc:
+                self._fenced(exc)
+            except (DiskFullError, StoreUnavailableError) as exc:
+                # not counted towards HALT_AFTER: it passes when space is freed or the object store is back;
+                # retried every few seconds
+                log.warning("index %s: background work waits: %s", self.state.config.name, exc)
                 self.error = f"{exc}"
                 self._failures = min(self._failures + 1, 2)
             except StoreClosedError:
@@ -199,6 +213,23 @@ class Maintainer:
                 # fsync): its error stays shown until a restart
                 if self.state.store.not_writable() is None:
                     self.error, self._failures, self._last_failure = None, 0, None
+
+    def _fenced(self, exc: Exception) -> None:
+        """This process lost the lease during a step: forget what it meant to delete, and reload the state
+        from the newest manifest (dropping the step it had installed but could not commit)."""
+        name = self.state.config.name
+        log.warning("index %s: background step fenced (%s); reloading the newest manifest", name, exc)
+        self.state.forget_doomed()
+        self._finishing = 0
+        with self.mu:
+            self.state.reload()
+
+    def take_over(self) -> None:
+        """The lease was just taken (``IndexEngine.tick``): make this process the index's holder
+        (``IndexState.take_over``) and start background work."""
+        with self.mu:
+            self.state.take_over()
+        self._wake.set()
 
     def _failed(self, exc: Exception) -> None:
         """Record a background failure; stop retrying one that repeats ``HALT_AFTER`` times in a row."""
@@ -235,10 +266,19 @@ class Maintainer:
     def _check_stop(self) -> None:
         if self._abandoning():
             raise _Abandoned
+        if not self.lease.held():
+            raise _Fenced("the lease was lost")
 
     def run_once(self) -> None:
+        """Run every compaction that is due (and flush what froze meanwhile)."""
+        try:
+            self._run_once()
+        except _Fenced as exc:
+            self._fenced(exc)
+
+    def _run_once(self) -> None:
         with self.mu, responsive():
-            if self.state.closed or self.state.failed:
+            if self.state.closed or self.state.failed or not self.lease.held():
                 return
             if self._flush_all():
                 release_freed_memory()
@@ -293,8 +333,16 @@ class Maintainer:
 
     def flush_now(self) -> None:
         """Freeze every memtable and flush it, synchronously (explicit flush, close)."""
+        try:
+            self._flush_now()
+        except _Fenced as exc:
+            self._fenced(exc)
+
+    def _flush_now(self) -> None:
         with self.mu, responsive():
             st = self.state
+            if not self.lease.held():
+                return  # the holder flushes (another process; the log has every write meanwhile)
             with st.write_mu:
                 if st.failed is not None:
                     return
@@ -470,7 +518,12 @@ class Maintainer:
 
     def _finish(self, lsn: int, touched: list[Namespace]) -> None:
         st = self.state
-        st.commit_manifest(lsn)  # (holds no lock while it writes: writes go on)
+        if not self.lease.held():
+            raise _Fenced("the lease was lost before the commit")
+        try:
+            st.commit_manifest(lsn)  # (holds no lock while it writes: writes go on)
+        except VersionTaken as exc:
+            raise _Fenced(f"{exc}") from exc
         for ns in touched:
             while True:
                 with st.rw.write():  # not write_mu: writes go on between steps (Namespace.repoint)
@@ -480,8 +533,9 @@ class Maintainer:
                 time.sleep(0)  # hand the GIL to a waiting query: a step is C loops that never drop it
             with st.write_mu, st.rw.write():
                 ns.drop_retired()
-        st.log.truncate_upto(lsn)
+        st.retire(st.log.keys_upto(lsn))
         st.collect_garbage()
+        st.reap()
         self._finishing = 0
 
     def _flush_frozen(self, *, upto: int | None = None) -> bool:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -48,7 +49,14 @@ from spruce.engine.block import Block
 from spruce.engine.namespace import Namespace
 from spruce.engine.rwlock import RWLock
 from spruce.engine.tuning import ANN_MIN_ROWS, Tuning
-from spruce.errors import DataCorruptionError, NotFoundError, StoreClosedError, StoreReadOnlyError
+from spruce.errors import (
+    DataCorruptionError,
+    InvalidArgumentError,
+    NotFoundError,
+    StoreClosedError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from spruce.filter import Filter, MetadataColumns
 from spruce.index.clusters import Clusters
 from spruce.index.hnsw import HnswIndex
@@ -68,12 +76,22 @@ from spruce.storage.ops import (
 from spruce.storage.packedmeta import PackedMetadata
 from spruce.storage.quarantine import VERIFY_HINT
 from spruce.storage.segment import SegmentContents, decode_deleted, encode_deleted, read_segment
-from spruce.storage.versioned import VersionedDoc
+from spruce.storage.versioned import VersionedDoc, VersionTaken
 from spruce.text.analysis import Analyzer
 from spruce.text.index import TextPostings
 from spruce.types import IndexConfig
 
-__all__ = ["ANN_MIN_ROWS", "IndexState"]
+__all__ = ["ANN_MIN_ROWS", "GRACE_S", "IndexState"]
+
+# On a shared store (``ObjectStore.shared``): how long an object no manifest names any more is kept before it
+# is deleted, so that a process still reading an older manifest finds its segments and log entries (module
+# docstring, "Sharing"). A process checks for a newer manifest at least every ``GRACE_S / 3`` seconds
+# before it trusts the end of the log it sees.
+GRACE_S = 30.0
+# segment numbers a new lease holder skips, so that it never picks a name a paused former holder may still
+# write (that one goes on numbering in its own range, and its manifest commit is refused anyway)
+TAKEOVER_GAP = 1 << 20
+RELOAD_EVERY_S = 2.0  # a follower adopts the holder's newest manifest at least this often (``follow``)
 
 
 log = logging.getLogger("spruce.engine")
@@ -117,7 +135,8 @@ class IndexState:
         self.flush_requested = False  # the log passed a cap: the maintainer flushes it all
         self._bytes_mu = threading.Lock()
         self.prefix = f"indexes/{config.uid}/"
-        self.log = Log(store, self.prefix + "log/")
+        self.shared = store.shared
+        self.log = Log(store, self.prefix + "log/", cut_torn_tail=not self.shared)
         self.manifest = VersionedDoc(store, self.prefix + "manifest/", b"SPRM")
         self.manifest_doc: dict[str, Any] = {"lsn": 0, "next_segment": 1, "namespaces": {}}
         self.namespaces: dict[str, Namespace] = {}
@@ -130,6 +149,19 @@ class IndexState:
         self.last_write = time.monotonic()  # of the last logged write (idle flush, see maintenance)
         self._queue: list[_Pending] = []
         self._queue_mu = threading.Lock()
+        # sharing (module docstring): objects to delete after the grace period, the last look at the
+        # manifests, and the read barrier's last sync
+        self._doomed: deque[tuple[float, list[str]]] = deque()
+        self._manifest_seen = time.monotonic()
+        self._reloaded = time.monotonic()
+        self._reload_mu = threading.Lock()
+        self._sync_mu = threading.Lock()
+        self._synced = float("-inf")  # when the last completed read-barrier sync began
+        self.local = threading.local()  # ``synced``: this thread's read has passed the barrier already
+        self.behind: str | None = None  # why the last sync with the store failed (reads say so), or None
+        # a shared store's bitmaps carry their writer's token: a fenced former holder committing the same
+        # version can never overwrite the bitmap a new holder's manifest names
+        self._del_suffix = f".{uuid.uuid4().hex[:8]}" if self.shared else ""
         self._recover()
 
     # ================================================================ recovery
@@ -166,7 +198,9 @@ class IndexState:
             self._attach_graphs(later)
         # a log replayed past a cap (a crash just before its flush) is flushed first thing
         self.flush_requested = self._log_over_cap()
-        if doc is not None:  # without a committed manifest nothing is proven garbage (a crashed first flush)
+        # without a committed manifest nothing is proven garbage (a crashed first flush); on a shared store
+        # only the lease holder collects (another process may be writing the next segment right now)
+        if doc is not None and not self.shared:
             self.collect_garbage()
 
     def _replay(self) -> None:
@@ -382,17 +416,21 @@ class IndexState:
             self.on_freeze()
         return lsn
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> int:
         """Apply the log entries committed above ``lsn`` by another writer (``Log.entries_after``), as a
-        replay does. Caller holds ``write_mu``. An entry that cannot be read or applied leaves this
-        process behind the log for good: it refuses writes from then on (reads go on)."""
+        replay does, and return how many. Caller holds ``write_mu``. An entry that cannot be read or
+        applied leaves this process behind the log for good: it refuses writes from then on (reads go on)."""
+        applied = 0
         try:
             for lsn, payload in self.log.entries_after(self.lsn):
                 with self.rw.write():
                     self._apply_entry(lsn, payload, "this process refuses writes")
                     frozen = self._freeze_if_full()
+                applied += 1
+                self.last_write = time.monotonic()  # (another process's write: not idle)
                 if frozen:
                     self.on_freeze()
+            return applied
         except DataCorruptionError as exc:
             self.failed = f"catching up on the log failed ({exc}); reopen the store"
             log.error("index %s: %s", self.config.name, self.failed)
@@ -424,15 +462,23 @@ class IndexState:
         """``write`` with ``write_mu`` held: the one place a batch is logged and applied."""
         while True:
             self.check_writable()
+            if self.shared:
+                self._check_manifest(holding_write_mu=True)
             ops, result = resolve()
             if not ops:
                 return self.lsn, result
+            checked = self._manifest_seen
             try:
-                return self._log_and_apply(ops), result
+                lsn = self._log_and_apply(ops)
             except LogConflict:
                 # the LSN was taken: apply what was committed meanwhile, then resolve again against it
                 # (a delete by filter must match what is really there; upserts come out the same)
-                self._catch_up()
+                if not self._catch_up() and self.shared:
+                    self._reload_locked()  # taken, yet gone: covered by a newer manifest and truncated
+                continue
+            if self.shared and time.monotonic() - checked > GRACE_S / 2:
+                self._check_appended(lsn)
+            return lsn, result
 
     def drop_namespace(self, ns_name: str) -> int:
         """Delete every record of a namespace (a no-op, logging nothing, if it does not exist)."""
@@ -481,7 +527,10 @@ class IndexState:
             raise mine.error
         return mine.lsn
 
-    def read(self, fn: Callable[[], T]) -> T:
+    def read(self, fn: Callable[[], T], *, min_lsn: int | None = None) -> T:
+        """Run ``fn`` under the shared lock; on a shared store first the read barrier (``barrier``)."""
+        if (self.shared or min_lsn is not None) and not getattr(self.local, "synced", False):
+            self.barrier(min_lsn)
         with self.rw.read():
             if self.closed:
                 raise StoreClosedError(f"index {self.config.name!r} is closed or was deleted")
@@ -518,7 +567,7 @@ class IndexState:
                 if alive is not None:
                     assert b.segment_key is not None
                     seg_no = b.segment_key.rsplit("/", 1)[1].split(".")[0]
-                    deleted = f"{self.prefix}del/{seg_no}.{version}"
+                    deleted = f"{self.prefix}del/{seg_no}.{version}{self._del_suffix}"
                     bitmap = encode_deleted(~alive)
                     if not self.store.put_if_absent(deleted, bitmap):
                         # Left by a commit of this same version that failed before its manifest (a full
@@ -568,7 +617,176 @@ class IndexState:
                     keep.add(s["deleted"])
                 if s.get("ann") is not None:
                     keep.add(s["ann"])
-        for sub in ("seg/", "del/"):
-            for key in self.store.list(self.prefix + sub):
-                if key not in keep:
-                    self.store.delete(key)
+        self.retire(
+            [key for sub in ("seg/", "del/") for key in self.store.list(self.prefix + sub) if key not in keep]
+        )
+
+    # ================================================================ sharing
+
+    def retire(self, keys: list[str]) -> None:
+        """Delete objects no manifest needs any more: at once on a store of one process, after ``GRACE_S``
+        on a shared one (a process on an older manifest may still read them), by ``reap``."""
+        if not keys:
+            return
+        if not self.shared:
+            for key in keys:
+                self.store.delete(key)
+            return
+        self._doomed.append((time.monotonic() + GRACE_S, keys))
+
+    def reap(self) -> None:
+        """Delete the retired objects whose grace period is over (the lease holder, between steps)."""
+        now = time.monotonic()
+        while self._doomed and self._doomed[0][0] <= now:
+            for key in self._doomed.popleft()[1]:
+                self.store.delete(key)
+
+    def forget_doomed(self) -> None:
+        """A holder that lost its lease deletes nothing more: the new holder collects what is garbage."""
+        self._doomed.clear()
+
+    def _check_manifest(self, *, holding_write_mu: bool = False) -> None:
+        """Before trusting the end of the log: if the manifests were last looked at ``GRACE_S / 3`` ago or
+        more, look again, and adopt a newer one (entries it covers may be truncated by now)."""
+        if time.monotonic() - self._manifest_seen < GRACE_S / 3:
+            return
+        seen = time.monotonic()
+        if self.manifest.newest_version() > self.manifest.version:
+            if holding_write_mu:
+                self._reload_locked()
+            else:
+                self.reload()
+        self._manifest_seen = seen
+
+    def _check_appended(self, lsn: int) -> None:
+        """An append made long after the last look at the manifests (this process was paused): the LSN it
+        took may have been covered by a newer manifest and truncated, which would make the write invisible.
+        Such a write is refused (it was never acknowledged) and the state reloaded."""
+        seen = time.monotonic()
+        if self.manifest.newest_version() == self.manifest.version:
+            self._manifest_seen = seen
+            return
+        self._reload_locked()
+        if self.manifest_doc["lsn"] >= lsn:
+            raise StoreUnavailableError(
+                "this process was paused while writing and its log entry arrived after a newer manifest "
+                "covered that position: the write was not applied; retry it"
+            )
+
+    def barrier(self, min_lsn: int | None = None) -> None:
+        """Read-your-writes across processes: before a read, apply every entry committed before it began.
+
+        Concurrent reads share one sync: a read waits for a sync that *began* after it arrived, and runs one
+        if there is none. A sync costs one GET when nothing is new (the next LSN's entry is absent).
+        ``read_staleness`` (``engine.tuning``) skips it when the last one began that recently. ``min_lsn``:
+        a read that must reflect that LSN (a client's read barrier): answered at once if applied already,
+        else after a sync; an LSN not committed by then is refused (400). If the store cannot be reached,
+        the read is answered from what is applied and ``behind`` says why (a response header)."""
+        if min_lsn is not None and self.lsn >= min_lsn:
+            return
+        if self.shared:
+            arrived = time.monotonic()
+            fresh = min_lsn is None and arrived - self._synced <= self.tuning.read_staleness
+            if not fresh:
+                with self._sync_mu:
+                    if self._synced < arrived:
+                        try:
+                            self._check_manifest()
+                            with self.write_mu:
+                                self._catch_up()
+                            self.behind = None
+                        except StoreUnavailableError as exc:
+                            self.behind = f"{exc}"
+                        else:
+                            self._synced = arrived
+        if min_lsn is not None and self.lsn < min_lsn:
+            raise InvalidArgumentError(
+                f"the read must reflect LSN {min_lsn}, but the log of index {self.config.name!r} ends at "
+                f"LSN {self.lsn}: send an LSN a write returned",
+                field="x-spruce-min-lsn",
+            )
+
+    def follow(self, *, holder: bool) -> None:
+        """Called about every second on a shared store: catch up on the log (so that the lease holder's
+        flushes include every process's writes and a follower's reads need little), and, for a follower,
+        adopt a newer manifest when it holds frozen blocks (rows the holder has flushed by now) or every
+        ``RELOAD_EVERY_S`` (to search the holder's graphs)."""
+        with self.write_mu:
+            self._catch_up()
+        if holder:
+            self.reap()
+            return
+        seen = time.monotonic()
+        newest = self.manifest.newest_version()
+        self._manifest_seen = seen
+        if newest <= self.manifest.version:
+            return
+        with self.rw.read():
+            frozen = any(ns.frozen for ns in self.namespaces.values())
+        if frozen or seen - self._reloaded >= RELOAD_EVERY_S:
+            self.reload()
+
+    def reload(self) -> None:
+        """Adopt the newest manifest (a shared store's lease holder committed it): load its segments, replay
+        the log above its LSN, catch up, and swap the result in; reads go on meanwhile on the state as it
+        was, writes wait only for the catch-up and the swap. Blocks frozen here but not flushed, and steps
+        installed but not committed (a fenced former holder's), are dropped with the old state: the log
+        and the manifest hold everything."""
+        with self._reload_mu:
+            for attempt in range(3):
+                try:
+                    fresh = IndexState(self.store, self.config, self.tuning)
+                    break
+                except (DataCorruptionError, NotFoundError):
+                    # a segment the listing named was deleted after its grace period while this one
+                    # loaded (a very slow load); the manifest has moved on: load the newest again
+                    if attempt == 2:
+                        raise
+            with self.write_mu:
+                self._adopt(fresh)
+
+    def _reload_locked(self) -> None:
+        """``reload`` by a caller that holds ``write_mu`` (a write that found the log moved on)."""
+        with self._reload_mu:
+            self._adopt(IndexState(self.store, self.config, self.tuning))
+
+    def _adopt(self, fresh: IndexState) -> None:
+        """Caller holds ``write_mu``: catch ``fresh`` up on the log and take its state as this one's."""
+        fresh._catch_up()
+        with self.rw.write(), fresh._bytes_mu:
+            self.namespaces = fresh.namespaces
+            self.manifest_doc = fresh.manifest_doc
+            self.manifest.version = fresh.manifest.version
+            self.lsn = fresh.lsn
+            self.log.last_lsn = fresh.log.last_lsn
+            self._entries = fresh._entries
+            self.unflushed_bytes = fresh.unflushed_bytes
+            self.unflushed_records = fresh.unflushed_records
+            self.flush_requested = fresh.flush_requested
+        self._reloaded = self._manifest_seen = time.monotonic()
+
+    def take_over(self) -> None:
+        """This process has just taken the lease (``storage.lease``): adopt the newest manifest, number new
+        segments past every existing one by ``TAKEOVER_GAP``, and commit a manifest of its own at once. That
+        commit takes the version a former holder would commit next, so a paused one is fenced from now on.
+        Objects no manifest names (a former holder's unfinished work) are retired. Caller holds the
+        maintainer's lock (no step runs)."""
+        for _ in range(10):
+            if self.manifest.newest_version() != self.manifest.version:
+                self.reload()
+            with self.write_mu:
+                self._catch_up()
+                numbers = [
+                    int(n)
+                    for key in self.store.list(self.prefix + "seg/")
+                    if (n := key.rsplit("/", 1)[1].split(".", 1)[0]).isdigit()
+                ]
+                start = max([int(self.manifest_doc["next_segment"]), *(n + 1 for n in numbers)])
+                self.manifest_doc["next_segment"] = -(-start // TAKEOVER_GAP) * TAKEOVER_GAP + TAKEOVER_GAP
+            try:
+                self.commit_manifest(int(self.manifest_doc["lsn"]))
+            except VersionTaken:
+                continue  # the former holder committed one more meanwhile: adopt it and try again
+            self.collect_garbage()
+            return
+        raise StoreUnavailableError(f"index {self.config.name!r}: could not take over its manifest")

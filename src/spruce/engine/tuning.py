@@ -24,6 +24,12 @@ Gaussian rows insert at about 2,100 rows/s at 64 dimensions and 1,100 at 384, wh
 embeddings reach several thousand; a fixed row count that keeps a step short for the one makes the other
 rewrite its main segment five times as often. Before a first measure (a fresh process) the rate is taken
 as the random-data one, ``GUESSED_RATE_WORK / (dim + 128)`` rows/s, which errs on the short side.
+
+``read_staleness`` (seconds; a shared store only): how old a read's view of other processes' writes may
+be. At 0, the default, every read first applies what any process committed before it began
+(``IndexState.barrier``: one GET of the next log entry when nothing is new); above 0 a read skips that when
+the last sync began at most that long ago, trading read-your-writes across processes for one round trip
+less per read. A process always reads its own writes.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Tuning:
     flush_log_records: int = DEFAULT_FLUSH_LOG_RECORDS
     graph_step_work: int = DEFAULT_GRAPH_STEP_WORK
     graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS
+    read_staleness: float = 0.0
 
     def graph_step_rows(self, dim: int, rate: float | None = None) -> int:
         """Rows one step may add to a graph at this dimension, given the measured insertion ``rate``
@@ -73,3 +80,4 @@ class TuningArgs(TypedDict, total=False):
     flush_log_records: int
     graph_step_work: int
     graph_step_seconds: float
+    read_staleness: float

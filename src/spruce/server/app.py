@@ -30,7 +30,7 @@ from spruce.errors import PayloadTooLargeError, SpruceError
 from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error
-from spruce.server.http import Request, Response, json_response
+from spruce.server.http import MIN_LSN_HEADER, Request, Response, json_response
 from spruce.server.openapi import openapi_bytes
 from spruce.server.routing import ROUTES, Route, match, split_path
 
@@ -107,6 +107,7 @@ class SpruceApp:
             body=body,
             api_version=headers.get(b"x-pinecone-api-version", b"").decode("latin-1"),
             host_header=headers.get(b"host", b"").decode("latin-1"),
+            min_lsn=headers.get(MIN_LSN_HEADER, b"").decode("latin-1"),
         )
         return await self._dispatch(route, request)
 
@@ -145,7 +146,8 @@ class SpruceApp:
         on a pool thread, so it cannot deadlock, and graceful shutdown is unchanged (uvicorn finishes
         in-flight requests, loop or pool, before the pool is drained and the store closed).
         """
-        if route.short is not None and route.short(request):
+        # (a shared store's read first syncs with the bucket, a round trip that must not hold the loop)
+        if route.short is not None and not self.ctx.shared and route.short(request):
             return self._handle(route, request)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._handle, route, request)

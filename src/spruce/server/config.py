@@ -83,3 +83,4 @@ class Context:
     db: ControlPlane
     config: ServerConfig
     ports: IndexPorts = field(default_factory=IndexPorts.disabled)
+    shared: bool = False  # the store is a bucket other processes serve too (``ObjectStore.shared``)

@@ -18,7 +18,10 @@ __all__ = ["configure_index", "create_index", "delete_index", "describe_index", 
 
 
 def _host(ctx: Context, req: Request, cfg: IndexConfig) -> str:
-    return ctx.config.index_host(cfg.name, ctx.ports.port_of(cfg.name), req.host_header)
+    port = ctx.ports.port_of(cfg.name)
+    if port is None and ctx.shared:
+        port = ctx.ports.open(cfg)  # created by another process on the same store
+    return ctx.config.index_host(cfg.name, port, req.host_header)
 
 
 def _model(ctx: Context, req: Request, cfg: IndexConfig, status: int = 200) -> Response:

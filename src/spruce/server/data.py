@@ -7,13 +7,14 @@ Values are not checked here: the engine validates them and raises errors that na
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from spruce.api import DataPlane
-from spruce.errors import SpruceError
+from spruce.errors import InvalidArgumentError, SpruceError
 from spruce.server import encode, rules
 from spruce.server.config import Context
-from spruce.server.http import Request, Response, json_response
+from spruce.server.http import STALE_HEADER, Request, Response, json_response
 from spruce.server.wire import json_object, opt_bool, opt_int_param, opt_str_param, require
 
 __all__ = [
@@ -41,11 +42,26 @@ def _committed(response: Response, lsn: int) -> Response:
     return response
 
 
-def _reconciled(response: Response, lsn: int) -> Response:
+def _reconciled(response: Response, lsn: int, index: DataPlane) -> Response:
     """A read's response, with the LSN the index had applied when the read began, so every write at or
-    below it is reflected (the SDK's ``response_info.lsn_reconciled`` and ``is_reconciled``)."""
+    below it is reflected (the SDK's ``response_info.lsn_reconciled`` and ``is_reconciled``), and, when a
+    shared store could not be reached to sync first, ``x-spruce-stale`` saying why."""
     response.headers.append((b"x-pinecone-lsn-reconciled", str(lsn).encode()))
+    if (behind := index.behind) is not None:
+        response.headers.append((STALE_HEADER, behind.encode("utf-8", "replace")[:512]))
     return response
+
+
+def _reading(index: DataPlane, req: Request) -> AbstractContextManager[int]:
+    """A read of ``index`` at the LSN the context yields (``DataPlane.reading``), with the client's
+    ``x-spruce-min-lsn`` read barrier if it sent one."""
+    raw = req.min_lsn.strip()
+    if raw and not raw.isdigit():
+        raise InvalidArgumentError(
+            f"x-spruce-min-lsn must be a non-negative integer (an LSN a write returned), got {raw!r}",
+            field="x-spruce-min-lsn",
+        )
+    return index.reading(int(raw) if raw else None)
 
 
 def _namespace(value: Any) -> Any:
@@ -75,20 +91,20 @@ def query(ctx: Context, req: Request) -> Response:
     top_k = require(body, "topK")
     rules.refuse_batch_queries(body.get("queries"))
     index = _index(ctx, req)
-    lsn = index.lsn
-    result = index.query(
-        top_k=top_k,
-        vector=body.get("vector"),
-        id=body.get("id"),
-        namespace=_namespace(body.get("namespace")),
-        filter=body.get("filter"),
-        include_values=opt_bool(body, "includeValues"),
-        include_metadata=opt_bool(body, "includeMetadata"),
-        sparse_vector=body.get("sparseVector"),
-        scan_factor=body.get("scanFactor"),
-        max_candidates=body.get("maxCandidates"),
-    )
-    return _reconciled(json_response(encode.query_body(result)), lsn)
+    with _reading(index, req) as lsn:
+        result = index.query(
+            top_k=top_k,
+            vector=body.get("vector"),
+            id=body.get("id"),
+            namespace=_namespace(body.get("namespace")),
+            filter=body.get("filter"),
+            include_values=opt_bool(body, "includeValues"),
+            include_metadata=opt_bool(body, "includeMetadata"),
+            sparse_vector=body.get("sparseVector"),
+            scan_factor=body.get("scanFactor"),
+            max_candidates=body.get("maxCandidates"),
+        )
+    return _reconciled(json_response(encode.query_body(result)), lsn, index)
 
 
 def short_query(req: Request) -> bool:
@@ -116,22 +132,22 @@ def short_stats(req: Request) -> bool:
 def fetch(ctx: Context, req: Request) -> Response:
     ids = req.query.get("ids", [])
     index = _index(ctx, req)
-    lsn = index.lsn
-    result = index.fetch(ids, namespace=_namespace(opt_str_param(req.query, "namespace")))
-    return _reconciled(json_response(encode.fetch_body(result)), lsn)
+    with _reading(index, req) as lsn:
+        result = index.fetch(ids, namespace=_namespace(opt_str_param(req.query, "namespace")))
+    return _reconciled(json_response(encode.fetch_body(result)), lsn, index)
 
 
 def fetch_by_metadata(ctx: Context, req: Request) -> Response:
     body = json_object(req.body)
     index = _index(ctx, req)
-    lsn = index.lsn
-    result = index.fetch_by_metadata(
-        require(body, "filter"),
-        namespace=_namespace(body.get("namespace")),
-        limit=body.get("limit"),
-        pagination_token=body.get("paginationToken"),
-    )
-    return _reconciled(json_response(encode.fetch_by_metadata_body(result)), lsn)
+    with _reading(index, req) as lsn:
+        result = index.fetch_by_metadata(
+            require(body, "filter"),
+            namespace=_namespace(body.get("namespace")),
+            limit=body.get("limit"),
+            pagination_token=body.get("paginationToken"),
+        )
+    return _reconciled(json_response(encode.fetch_by_metadata_body(result)), lsn, index)
 
 
 def update(ctx: Context, req: Request) -> Response:
@@ -162,19 +178,19 @@ def delete(ctx: Context, req: Request) -> Response:
 def list_vectors(ctx: Context, req: Request) -> Response:
     q = req.query
     index = _index(ctx, req)
-    lsn = index.lsn
-    result = index.list_paginated(
-        prefix=opt_str_param(q, "prefix"),
-        limit=opt_int_param(q, "limit"),
-        pagination_token=opt_str_param(q, "paginationToken"),
-        namespace=_namespace(opt_str_param(q, "namespace")),
-    )
-    return _reconciled(json_response(encode.list_body(result)), lsn)
+    with _reading(index, req) as lsn:
+        result = index.list_paginated(
+            prefix=opt_str_param(q, "prefix"),
+            limit=opt_int_param(q, "limit"),
+            pagination_token=opt_str_param(q, "paginationToken"),
+            namespace=_namespace(opt_str_param(q, "namespace")),
+        )
+    return _reconciled(json_response(encode.list_body(result)), lsn, index)
 
 
 def describe_index_stats(ctx: Context, req: Request) -> Response:
     body = req.json_object(empty_ok=True)
     index = _index(ctx, req)
-    lsn = index.lsn
-    result = index.describe_index_stats(filter=body.get("filter"))
-    return _reconciled(json_response(encode.stats_body(result)), lsn)
+    with _reading(index, req) as lsn:
+        result = index.describe_index_stats(filter=body.get("filter"))
+    return _reconciled(json_response(encode.stats_body(result)), lsn, index)

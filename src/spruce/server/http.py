@@ -14,9 +14,11 @@ import orjson
 
 from spruce.server.wire import json_object
 
-__all__ = ["JSON", "TEXT", "Request", "Response", "json_response"]
+__all__ = ["JSON", "MIN_LSN_HEADER", "STALE_HEADER", "TEXT", "Request", "Response", "json_response"]
 
 JSON = b"application/json"
+MIN_LSN_HEADER = b"x-spruce-min-lsn"
+STALE_HEADER = b"x-spruce-stale"
 TEXT = b"text/plain; charset=utf-8"
 
 _DUMP_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -32,6 +34,7 @@ class Request:
     body: bytes
     api_version: str
     host_header: str = ""
+    min_lsn: str = ""  # ``x-spruce-min-lsn``: an LSN the read must reflect (``IndexState.barrier``)
     decoded: dict[str, Any] | None = None
 
     def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:

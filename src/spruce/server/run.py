@@ -143,7 +143,8 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     for cfg in db.list_indexes():
         ports.open(cfg)
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="spruce-worker")
-    ctx = Context(db, config, ports)
+    store = getattr(db, "store", None)
+    ctx = Context(db, config, ports, shared=bool(getattr(store, "shared", False)))
     app = SpruceApp(ctx, pool)
     uconfig = uvicorn.Config(
         app,

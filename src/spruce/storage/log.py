@@ -13,6 +13,11 @@ is kept aside under ``quarantine/`` (``storage.quarantine``), never deleted. Any
 entry below the newest, a bad entry with later ones after it, a first entry above the manifest's LSN + 1)
 is damage that would lose acknowledged writes if "repaired": recovery refuses with ``DataCorruptionError``
 naming the object, and changes nothing.
+
+On a shared store (a bucket several processes open) nothing is cut: a put there is atomic and no process
+syncs after it, so a bad entry is damage like any other, and an entry this process cannot read may be one
+another process is still going to need (the lease holder alone deletes log entries, and only those a
+committed manifest covers).
 """
 
 from __future__ import annotations
@@ -42,10 +47,11 @@ class LogConflict(Exception):
 
 
 class Log:
-    def __init__(self, store: ObjectStore, prefix: str) -> None:
+    def __init__(self, store: ObjectStore, prefix: str, *, cut_torn_tail: bool = True) -> None:
         self.store = store
         self.prefix = prefix
         self.last_lsn = 0
+        self.cut_torn_tail = cut_torn_tail
 
     def key(self, lsn: int) -> str:
         return f"{self.prefix}{lsn:020d}"
@@ -79,6 +85,11 @@ class Log:
                 if lsn != expected:
                     raise CorruptFrame(f"the entry says LSN {lsn}, its name says {expected}")
             except CorruptFrame as exc:
+                if not self.cut_torn_tail:
+                    raise DataCorruptionError(
+                        f"log entry {key} is damaged ({exc}) in a shared store, where a put is atomic: "
+                        "refusing to open, nothing was changed. " + VERIFY_HINT
+                    ) from exc
                 if i + 1 < len(pending):
                     raise DataCorruptionError(
                         f"log entry {key} is damaged ({exc}) and {len(pending) - i - 1} later entries "
@@ -129,9 +140,10 @@ class Log:
             self.last_lsn = max(self.last_lsn, lsn)
             yield lsn, payload
 
-    def truncate_upto(self, lsn: int) -> None:
-        """Delete entries at or below ``lsn`` (they are covered by a committed manifest)."""
-        for key in self.store.list(self.prefix):
-            suffix = key[len(self.prefix) :]
-            if suffix.isdigit() and int(suffix) <= lsn:
-                self.store.delete(key)
+    def keys_upto(self, lsn: int) -> list[str]:
+        """Keys of the entries at or below ``lsn`` (covered by a committed manifest: to delete)."""
+        return [
+            key
+            for key in self.store.list(self.prefix)
+            if key[len(self.prefix) :].isdigit() and int(key[len(self.prefix) :]) <= lsn
+        ]

@@ -52,6 +52,7 @@ from spruce.errors import (
     StoreLockedError,
     StoreReadOnlyError,
 )
+from spruce.storage.lease import HeldLease, Lease
 
 __all__ = ["LocalStore", "ObjectStore", "Payload"]
 
@@ -102,6 +103,16 @@ class ObjectStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may have the store open too (a bucket): then the engine catches up on
+        what they commit, and background work needs a lease (``storage.lease``)."""
+        ...
+
+    def lease(self, key: str) -> Lease:
+        """The background-work lease named ``key`` (``storage.lease``)."""
+        ...
 
 
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
@@ -269,6 +280,11 @@ class LocalStore:
 
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
+
+    shared = False  # (the ``flock``: no other process has it open)
+
+    def lease(self, key: str) -> Lease:
+        return HeldLease()
 
     def free_bytes(self) -> int | None:
         st = os.statvfs(self.root)

@@ -16,15 +16,9 @@ existing) is settled by reading the object back: the same bytes mean this put la
 cannot be multipart, so an object is sent in one request (S3 allows 5 GB) and is held in memory while
 it is sent.
 
-``LOCK``: until several processes can share a store (issue 15's log catch-up and background-work lease),
-a store is open for writing in one process at a time, as a local directory is (its ``flock``). The lock
-is an object renewed by conditional PUT (``If-Match`` on its ETag) every ``LOCK_TTL_S / 3`` seconds. A
-process that finds it held waits up to one period for it to expire (a holder killed with kill -9 leaves
-it behind; a live one renews it meanwhile) and then refuses to open (``StoreLockedError``, naming the
-holder); a lock left by a process of this same host that is gone is taken at once. A holder that fails
-to renew in time (paused, cut off) no longer owns the store: its writes are refused from then on (the
-store is poisoned, as after a failed fsync), so two processes never write at once even if the first
-comes back.
+Sharing: any number of processes may open one store at once (there is no store-wide lock). Each writes
+the log of an index through the conditional put of the next LSN (the loser catches up and retries,
+``IndexState``); one at a time does an index's background work, holding its lease (``S3Lease``).
 
 ``local_path`` gives segments and graphs a local file to memory-map: the object is downloaded once into
 the cache directory (``<cache>/<key>``, written to a temporary name and renamed, so a file there is
@@ -62,18 +56,16 @@ from spruce.errors import (
     InvalidArgumentError,
     NotFoundError,
     StoreClosedError,
-    StoreLockedError,
     StoreReadOnlyError,
     StoreUnavailableError,
 )
 from spruce.storage.objectstore import Payload
 
-__all__ = ["LOCK_KEY", "LOCK_TTL_S", "S3Store", "parse_s3_url"]
+__all__ = ["DEFAULT_LEASE_S", "S3Lease", "S3Store", "parse_s3_url"]
 
 log = logging.getLogger("spruce.storage")
 
-LOCK_KEY = "LOCK"
-LOCK_TTL_S = 15.0
+DEFAULT_LEASE_S = 10.0
 DEFAULT_CACHE_BYTES = 20 << 30
 
 
@@ -96,8 +88,9 @@ def _join(data: Payload) -> bytes | memoryview:
 
 
 class S3Store:
-    """An ``ObjectStore`` under ``s3://bucket/prefix`` (module docstring), locked by this process while
-    open. ``options``: obstore S3 settings beyond those in the environment (``AWS_ENDPOINT_URL``,
+    """An ``ObjectStore`` under ``s3://bucket/prefix`` (module docstring), shared with any other process
+    that opens it. ``lease_seconds``: how long a background-work lease lasts unrenewed (``S3Lease``).
+    ``options``: obstore S3 settings beyond those in the environment (``AWS_ENDPOINT_URL``,
     ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``, read as every S3 tool does)."""
 
     def __init__(
@@ -107,7 +100,7 @@ class S3Store:
         cache_dir: str | os.PathLike[str] | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         options: Mapping[str, Any] | None = None,
-        lock: bool = True,
+        lease_seconds: float = DEFAULT_LEASE_S,
     ) -> None:
 
         self.url = url
@@ -146,13 +139,9 @@ class S3Store:
         self._cache_bytes = cache_bytes
         self._cache_tmp = self._cache / ".tmp"
         self._cache_tmp.mkdir(exist_ok=True)
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        self._lock_etag: str | None = None
-        self._renewer: threading.Thread | None = None
-        self._stop = threading.Event()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.lease_seconds = lease_seconds
         self._check_reachable()
-        if lock:
-            self._acquire_lock()
 
     # ------------------------------------------------------------ errors
 
@@ -212,7 +201,7 @@ class S3Store:
             keys = [meta["path"] for batch in obstore.list(self._bucket, prefix=head) for meta in batch]
         except Exception as exc:
             raise self._unavailable(exc, f"listing {prefix!r}") from None
-        return sorted(k for k in keys if k.startswith(prefix) and k != LOCK_KEY)
+        return sorted(k for k in keys if k.startswith(prefix))
 
     def delete(self, key: str) -> None:
         self._check_writable()
@@ -265,83 +254,130 @@ class S3Store:
         return self._failed
 
     def close(self) -> None:
-        if self._closed:
-            return
         self._closed = True
-        self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join(5)
-        if self._lock_etag is not None and self._failed is None:
-            with contextlib.suppress(Exception):
-                obstore.delete(self._bucket, LOCK_KEY)
 
-    # ------------------------------------------------------------ the lock
+    # ------------------------------------------------------------ sharing
 
-    def _lock_body(self) -> bytes:
-        return json.dumps({"owner": self._owner, "expires": time.time() + LOCK_TTL_S}).encode()
+    shared = True
 
-    def _acquire_lock(self) -> None:
+    def lease(self, key: str) -> S3Lease:
+        return S3Lease(self, key, self.lease_seconds)
 
+    def put_versioned(self, key: str, body: bytes, etag: str | None) -> str | None:
+        """Write ``key`` if it is absent (``etag`` None) or still at ``etag``; its new ETag, or None if the
+        condition failed. A put whose outcome was unknown and retried is settled by reading back."""
+        self._check_writable()
+        mode: Any = "create" if etag is None else {"e_tag": etag}
         try:
-            result = obstore.put(self._bucket, LOCK_KEY, self._lock_body(), mode="create")
+            return str(obstore.put(self._bucket, key, body, mode=mode)["e_tag"])
         except (AlreadyExistsError, PreconditionError):
-            result = self._take_expired_lock()
+            now = self.get_versioned(key)
+            return now[1] if now is not None and now[0] == body else None
         except Exception as exc:
-            raise self._unavailable(exc, "taking the store's lock") from None
-        self._lock_etag = result["e_tag"]
-        self._renewer = threading.Thread(target=self._renew_loop, name="spruce-s3-lock", daemon=True)
-        self._renewer.start()
+            raise self._unavailable(exc, f"writing {key}") from None
 
-    def _take_expired_lock(self, wait: bool = True) -> Any:
+    def get_versioned(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None if absent."""
         try:
-            held = obstore.get(self._bucket, LOCK_KEY)
-            etag = held.meta["e_tag"]
-            doc = json.loads(bytes(held.bytes()))
+            got = obstore.get(self._bucket, key)
+            return bytes(got.bytes()), str(got.meta["e_tag"])
+        except (_Missing, FileNotFoundError):
+            return None
         except Exception as exc:
-            raise self._unavailable(exc, "reading the store's lock") from None
-        left = float(doc.get("expires", 0)) - time.time()
-        owner = str(doc.get("owner", ""))
-        if left > 0 and _dead_here(owner):
-            log.info(
-                "the lock of %s belongs to %s, a process of this host that is gone: taken", self.url, owner
-            )
-            left = 0
-        if 0 < left <= LOCK_TTL_S + 1 and wait:
-            # a holder killed without closing (kill -9, a crash) leaves its lock until it expires; a live
-            # one renews it meanwhile, so waiting one period tells the two apart
-            log.warning("%s is locked by %s: waiting up to %.0f s for it to expire", self.url, owner, left)
-            time.sleep(left + 0.5)
-            return self._take_expired_lock(wait=False)
-        if left > 0:
-            raise StoreLockedError(
-                f"the store {self.url} is open for writing by {doc.get('owner')!r} (its lock expires in "
-                f"{left:.0f} s unless renewed): one process per store until several can share one"
-            )
-        try:
-            return obstore.put(self._bucket, LOCK_KEY, self._lock_body(), mode={"e_tag": etag})
-        except Exception as exc:  # another process took it meanwhile
-            raise StoreLockedError(
-                f"the store {self.url}: its expired lock was taken by another process ({exc})"
-            ) from None
+            raise self._unavailable(exc, f"reading {key}") from None
 
-    def _renew_loop(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(LOCK_TTL_S / 3):
+
+class S3Lease:
+    """A lease object (JSON ``{"holder": "host:pid:token", "seconds": 10.0}``) renewed by conditional PUT.
+
+    No clock is compared across machines: a process that finds the lease held watches its ETag, and takes
+    it (PUT ``If-Match`` that ETag) only once it has seen it unchanged for ``seconds`` of its own clock;
+    the holder counts its lease as held for 80% of ``seconds`` after it *sent* its last successful renewal
+    (renewed every quarter period), so it stops before anyone can take over. A lease of a process of this
+    host that no longer runs is taken at once (a restart after kill -9 does not wait), as is one whose
+    object is gone (released on close). Losing the lease only stops this process's background work: its
+    manifest commits are fenced by the new holder's anyway (``storage.lease``).
+    """
+
+    def __init__(self, store: S3Store, key: str, seconds: float) -> None:
+        self._store = store
+        self.key = key
+        self.seconds = seconds
+        self.holder = store.owner
+        self._etag: str | None = None
+        self._valid_until = 0.0
+        self._seen: tuple[str, float] | None = None  # another's lease: its ETag, when first seen so
+        self._mu = threading.Lock()
+
+    def _body(self) -> bytes:
+        return json.dumps({"holder": self.holder, "seconds": self.seconds, "at": time.time()}).encode()
+
+    def held(self) -> bool:
+        return self._etag is not None and time.monotonic() < self._valid_until
+
+    def _granted(self, etag: str, sent: float) -> bool:
+        self._etag, self._valid_until, self._seen = etag, sent + 0.8 * self.seconds, None
+        return True
+
+    def try_acquire(self) -> bool:
+        with self._mu:
+            if self.held():
+                return True
+            self._etag = None
+            sent = time.monotonic()
+            etag = self._store.put_versioned(self.key, self._body(), None)
+            if etag is not None:
+                return self._granted(etag, sent)
+            current = self._store.get_versioned(self.key)
+            if current is None:
+                return False  # released meanwhile: taken at the next try
+            data, etag = current
             try:
-                result = obstore.put(
-                    self._bucket, LOCK_KEY, self._lock_body(), mode={"e_tag": self._lock_etag}
-                )
-                self._lock_etag = result["e_tag"]
-                last = time.monotonic()
-            except Exception as exc:
-                if type(exc).__name__ == "PreconditionError" or time.monotonic() - last > LOCK_TTL_S * 0.8:
-                    self._failed = (
-                        f"this process lost the lock of {self.url} ({type(exc).__name__}: {exc}); it refuses "
-                        "writes: restart it"
-                    )
-                    log.error("%s", self._failed)
-                    return
-                log.warning("renewing the lock of %s failed (%s); retrying", self.url, exc)
+                doc = json.loads(data)
+                holder, seconds = str(doc["holder"]), float(doc.get("seconds", self.seconds))
+            except (ValueError, KeyError, TypeError):
+                holder, seconds = "", self.seconds  # not a lease spruce wrote: waited out like any other
+            if holder != self.holder and not _dead_here(holder):
+                now = time.monotonic()
+                if self._seen is None or self._seen[0] != etag:
+                    self._seen = (etag, now)
+                    return False
+                if now - self._seen[1] < seconds:
+                    return False
+                log.info("lease %s: %s stopped renewing it; taken over", self.key, holder)
+            sent = time.monotonic()
+            taken = self._store.put_versioned(self.key, self._body(), etag)
+            if taken is None:
+                self._seen = None
+                return False
+            return self._granted(taken, sent)
+
+    def renew(self) -> bool:
+        with self._mu:
+            if self._etag is None:
+                return False
+            sent = time.monotonic()
+            if sent >= self._valid_until:
+                log.warning("lease %s: not renewed in time; given up", self.key)
+                self._etag = None
+                return False
+            try:
+                etag = self._store.put_versioned(self.key, self._body(), self._etag)
+            except StoreUnavailableError as exc:
+                log.warning("lease %s: renewal failed (%s); retried", self.key, exc)
+                return self.held()
+            if etag is None:
+                log.warning("lease %s: taken by another process", self.key)
+                self._etag = None
+                return False
+            return self._granted(etag, sent)
+
+    def release(self) -> None:
+        with self._mu:
+            if self.held():
+                with contextlib.suppress(Exception):
+                    self._store.delete(self.key)
+            self._etag, self._valid_until = None, 0.0
 
 
 def _dead_here(owner: str) -> bool:

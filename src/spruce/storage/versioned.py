@@ -16,13 +16,24 @@ from typing import Any
 
 import orjson
 
-from spruce.errors import DataCorruptionError, SpruceError, StoreReadOnlyError
+from spruce.errors import (
+    DataCorruptionError,
+    NotFoundError,
+    SpruceError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from spruce.storage.framing import CorruptFrame, frame, unframe
 from spruce.storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VersionedDoc"]
+__all__ = ["VersionTaken", "VersionedDoc"]
+
+
+class VersionTaken(StoreReadOnlyError):
+    """The next version was committed by another process (a shared store): this one's picture of the
+    document is stale. The catalog reloads and retries; a manifest commit is *fenced* (``storage.lease``)."""
 
 
 class VersionedDoc:
@@ -35,16 +46,28 @@ class VersionedDoc:
     def _key(self, version: int) -> str:
         return f"{self.prefix}{version:020d}"
 
+    def newest_version(self) -> int:
+        """The newest committed version's number, from a listing (0 if none)."""
+        keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
+        return int(keys[-1][len(self.prefix) :]) if keys else 0
+
     def load(self) -> dict[str, Any] | None:
         """The newest version's document (None if there is none yet)."""
-        keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
-        if not keys:
-            self.version = 0
-            return None
-        newest = keys[-1]
+        for _ in range(10):
+            keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
+            if not keys:
+                self.version = 0
+                return None
+            try:
+                return self._load(keys[-1], self.store.get(keys[-1]))
+            except NotFoundError:
+                continue  # superseded and deleted by another process between the listing and the read
+        raise StoreUnavailableError(f"{self.prefix}: its newest version kept vanishing while read")
+
+    def _load(self, newest: str, data: bytes) -> dict[str, Any]:
         named = int(newest[len(self.prefix) :])
         try:
-            version, payload = unframe(self.store.get(newest), self.magic)
+            version, payload = unframe(data, self.magic)
             if version != named:
                 raise CorruptFrame(f"it says version {version}")
             # (the checksum passed, so these two would be bytes spruce never wrote, refused all the same)
@@ -64,7 +87,7 @@ class VersionedDoc:
         """Write the next version; afterwards older versions are deleted (best effort)."""
         version = self.version + 1
         if not self.store.put_if_absent(self._key(version), frame(self.magic, version, orjson.dumps(doc))):
-            raise StoreReadOnlyError(f"{self._key(version)} was written by someone else; refusing to go on")
+            raise VersionTaken(f"{self._key(version)} was written by someone else; refusing to go on")
         self.version = version
         try:
             for key in self.store.list(self.prefix):
