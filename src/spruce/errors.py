@@ -31,6 +31,7 @@ __all__ = [
     "StoreClosedError",
     "StoreLockedError",
     "StoreReadOnlyError",
+    "StoreUnavailableError",
     "UnauthenticatedError",
     "UnprocessableEntityError",
 ]
@@ -45,6 +46,7 @@ class SpruceError(Exception):
     code: ClassVar[str] = "UNKNOWN"
     grpc_code: ClassVar[int] = 2
     http_status: ClassVar[int] = 500
+    retry_after: ClassVar[int | None] = None  # seconds, for a ``Retry-After`` header (a passing outage)
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -164,6 +166,7 @@ class StoreUnavailableError(SpruceError):
     code = "UNAVAILABLE"
     grpc_code = 14
     http_status = 503
+    retry_after = 1
 
 
 class StoreLockedError(SpruceError):

@@ -1,13 +1,13 @@
 """The store in a bucket of a real S3-compatible object store (SeaweedFS on loopback, ``tests/support``).
 
-The object-store contract, run against both backends; the background-work lease; the clear errors for bad URLs, a missing bucket and wrong credentials; and
-the engine on a bucket, embedded and behind ``spruce serve``, driven with the official SDK, including a
-restart with an empty cache after kill -9.
+The object-store contract, run against both backends; the background-work lease; the clear errors for bad
+URLs, a missing bucket and wrong credentials; and the engine on a bucket, embedded and behind ``spruce
+serve``, driven with the official SDK, including a restart with an empty cache after kill -9. Several
+processes on one bucket: ``test_s3_shared.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -26,10 +26,8 @@ from spruce.errors import (
     InvalidArgumentError,
     NotFoundError,
     StoreClosedError,
-    StoreReadOnlyError,
     StoreUnavailableError,
 )
-from spruce.storage import s3store
 from spruce.storage.objectstore import LocalStore, ObjectStore
 from spruce.storage.s3store import S3Store
 

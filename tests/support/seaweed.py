@@ -48,6 +48,7 @@ class SeaweedFS:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
+        self._cmd: list[str] = []
         self.endpoint = ""
         self.log_path = root / "weed.log"
 
@@ -95,11 +96,21 @@ class SeaweedFS:
             f"-s3.localSocket={self.root / 's3.sock'}",
             f"-s3.config={config}",
         ]
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+        self._cmd = cmd
         self.endpoint = f"http://127.0.0.1:{s3}"
+        return self._run(timeout)
+
+    def _run(self, timeout: float) -> SeaweedFS:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self._cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
         self._wait_usable(timeout)
         return self
+
+    def restart(self, timeout: float = 60.0) -> SeaweedFS:
+        """Start again after ``stop``, on the same ports and data: an object store that went away and came
+        back."""
+        self.stop()
+        return self._run(timeout)
 
     def _wait_usable(self, timeout: float) -> None:
         import boto3

@@ -213,6 +213,8 @@ class Database(ControlPlane):
         while not self._stopping.wait(seconds):
             try:
                 step()
+            except StoreUnavailableError as exc:  # (an outage: said once per round, no traceback)
+                log.warning("%s: %s; retried", threading.current_thread().name, exc)
             except Exception:
                 log.warning("%s failed; retried", threading.current_thread().name, exc_info=True)
 
@@ -231,6 +233,8 @@ class Database(ControlPlane):
                 return
             try:
                 engine.tick()
+            except StoreUnavailableError as exc:
+                log.warning("index %s: syncing with the store failed (%s); retried", engine.config.name, exc)
             except Exception:
                 name = engine.config.name
                 log.warning("index %s: syncing with the store failed; retried", name, exc_info=True)

@@ -216,10 +216,9 @@ class IndexEngine(DataPlane):
         return False
 
     def renew_lease(self) -> None:
-        """Extend the lease if this process holds it (``Database``'s lease thread)."""
-        lease = self._maint.lease
-        if lease.held():
-            lease.renew()
+        """Extend the lease if this process holds it (``Database``'s lease thread; a lease that lapsed, say
+        while the process was paused, is given up here, with a warning)."""
+        self._maint.lease.renew()
 
     # ================================================================ records
 

@@ -147,6 +147,7 @@ class Maintainer:
         self._last_failure: str | None = None  # type and message of the last one, to tell repeats
         self._halted = False
         self.insert_rate: float | None = None  # rows/s into a graph, as last measured (``engine.tuning``)
+        self._base = 0  # the manifest version the steps under way started from (``commit_manifest``)
         state.on_freeze = self._wake.set
         if background:
             self._thread = threading.Thread(
@@ -219,6 +220,7 @@ class Maintainer:
         from the newest manifest (dropping the step it had installed but could not commit)."""
         name = self.state.config.name
         log.warning("index %s: background step fenced (%s); reloading the newest manifest", name, exc)
+        self.lease.give_up()
         self.state.forget_doomed()
         self._finishing = 0
         with self.mu:
@@ -280,6 +282,7 @@ class Maintainer:
         with self.mu, responsive():
             if self.state.closed or self.state.failed or not self.lease.held():
                 return
+            self._base = self.state.manifest.version
             if self._flush_all():
                 release_freed_memory()
             while not self._abandoning() and self._compact_step():
@@ -343,6 +346,7 @@ class Maintainer:
             st = self.state
             if not self.lease.held():
                 return  # the holder flushes (another process; the log has every write meanwhile)
+            self._base = st.manifest.version
             with st.write_mu:
                 if st.failed is not None:
                     return
@@ -521,9 +525,10 @@ class Maintainer:
         if not self.lease.held():
             raise _Fenced("the lease was lost before the commit")
         try:
-            st.commit_manifest(lsn)  # (holds no lock while it writes: writes go on)
+            st.commit_manifest(lsn, base=self._base)  # (holds no index lock while it writes: writes go on)
         except VersionTaken as exc:
             raise _Fenced(f"{exc}") from exc
+        self._base = st.manifest.version
         for ns in touched:
             while True:
                 with st.rw.write():  # not write_mu: writes go on between steps (Namespace.repoint)

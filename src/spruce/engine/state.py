@@ -538,9 +538,14 @@ class IndexState:
 
     # ================================================================ manifests
 
-    def commit_manifest(self, lsn: int) -> None:
+    def commit_manifest(self, lsn: int, *, base: int | None = None) -> None:
         """Write changed deletion bitmaps, then the manifest (the commit point). Only the background thread
         calls this (under the maintainer's lock), after the step it commits is installed.
+
+        ``base``: the manifest version the step started from. If the state was reloaded since (a shared
+        store: another process committed, so this one lost the lease while the step ran), the step's work
+        is gone from memory and its LSN means nothing: ``VersionTaken``, as if the put had lost. The check
+        and the commit hold ``_reload_mu``, so no reload slips between them.
 
         Writes go on meanwhile: the segments and their liveness are read under ``rw`` (a moment), the
         objects written without any index lock (a few fsyncs: 5-40 ms while a bulk load also syncs, which
@@ -548,6 +553,15 @@ class IndexState:
         above ``lsn`` is replayed on recovery: a bitmap may include deaths newer than ``lsn`` (see the
         module docstring), and a kill that lands after the picture was taken leaves its block dirty
         (``Block.kills``), so the next commit writes its bitmap again."""
+        with self._reload_mu:
+            if base is not None and self.manifest.version != base:
+                raise VersionTaken(
+                    f"index {self.config.name!r}: the state was reloaded from manifest version "
+                    f"{self.manifest.version} while a step begun at version {base} ran"
+                )
+            self._commit_manifest(lsn)
+
+    def _commit_manifest(self, lsn: int) -> None:
         with self.rw.read():
             picture = [
                 (name, [(b, b.alive if b.deleted_dirty else None, b.kills) for b in ns.segments])
@@ -714,6 +728,7 @@ class IndexState:
         with self.write_mu:
             self._catch_up()
         if holder:
+            self._manifest_seen = time.monotonic()  # (only the holder commits manifests)
             self.reap()
             return
         seen = time.monotonic()

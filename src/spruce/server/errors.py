@@ -33,6 +33,8 @@ def error_response(exc: SpruceError, *, data_plane: bool) -> Response:
     response = Response(status, orjson.dumps(payload))
     if isinstance(exc, MethodNotAllowedError):
         response.headers.append((b"allow", ", ".join(exc.allowed).encode()))
+    if exc.retry_after is not None:
+        response.headers.append((b"retry-after", str(exc.retry_after).encode()))
     return response
 
 

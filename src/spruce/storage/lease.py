@@ -40,6 +40,11 @@ class Lease(Protocol):
         """Give a held lease up, so that another process takes over at once (on close)."""
         ...
 
+    def give_up(self) -> None:
+        """Stop counting this process the holder, touching nothing (a commit was fenced: someone else
+        holds the lease now)."""
+        ...
+
 
 class HeldLease:
     """The lease of a store that only this process opens: always held."""
@@ -56,4 +61,7 @@ class HeldLease:
         return True
 
     def release(self) -> None:
+        return None
+
+    def give_up(self) -> None:
         return None

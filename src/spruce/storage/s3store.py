@@ -372,6 +372,10 @@ class S3Lease:
                 return False
             return self._granted(etag, sent)
 
+    def give_up(self) -> None:
+        with self._mu:
+            self._etag, self._valid_until = None, 0.0
+
     def release(self) -> None:
         with self._mu:
             if self.held():
