@@ -323,7 +323,7 @@ class S3Lease:
         with self._mu:
             if self.held():
                 return True
-            self._etag = None
+            self._lapsed()
             sent = time.monotonic()
             etag = self._store.put_versioned(self.key, self._body(), None)
             if etag is not None:
@@ -358,8 +358,7 @@ class S3Lease:
                 return False
             sent = time.monotonic()
             if sent >= self._valid_until:
-                log.warning("lease %s: not renewed in time; given up", self.key)
-                self._etag = None
+                self._lapsed()
                 return False
             try:
                 etag = self._store.put_versioned(self.key, self._body(), self._etag)
@@ -371,6 +370,13 @@ class S3Lease:
                 self._etag = None
                 return False
             return self._granted(etag, sent)
+
+    def _lapsed(self) -> None:
+        """Caller holds ``_mu``: a lease this process held ran out unrenewed (it was paused, or the store
+        was away): from now on another process may hold it."""
+        if self._etag is not None:
+            log.warning("lease %s: not renewed in time; given up", self.key)
+        self._etag = None
 
     def give_up(self) -> None:
         with self._mu:

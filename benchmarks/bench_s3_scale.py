@@ -1,0 +1,326 @@
+"""Scale-out on a bucket (issue 15), next to local mode in the same run, against a real SeaweedFS on loopback.
+
+Measures, with the official SDK against real ``spruce serve`` processes:
+
+- upsert throughput, batches of 1,000 x 384 + metadata: local mode, S3 mode with one process, S3 mode
+  with two processes on one store (one client process per server);
+- write acknowledgement p50/p99 (one record, and one batch of 1,000) next to the bare conditional PUT of
+  an object of the same size on the same SeaweedFS, measured by this script;
+- query p50 and QPS (top 10, 2 client processes) once the index is fully indexed and the cache warm:
+  local mode, S3 mode with read-your-writes (a read barrier per read) and with ``--read-staleness 1``;
+- cold start: a brand-new process with an empty cache on the store held only in the bucket: spawn to
+  ready, and to the first query answered.
+
+The data: 150,000 x 384 synthetic clustered unit vectors (``bench_server.clustered``) with metadata; the
+real sentence-embedding set needs the bench venv's model, and these measures do not depend on the
+vectors' distribution.
+
+Run: ``.venv/bin/python benchmarks/bench_s3_scale.py`` (about 15 minutes; ``--records`` to change the
+size). Nothing else should run meanwhile (2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_server import clustered  # noqa: E402
+from seaweed import SeaweedFS  # noqa: E402
+from spruce_server_proc import CLASSIC_API, ServerProcess  # noqa: E402
+
+DIM = 384
+BATCH = 1000
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
+def _rows(x: np.ndarray, meta: list[dict[str, Any]], lo: int, hi: int, tag: str) -> list[dict[str, Any]]:
+    return [{"id": f"{tag}{i}", "values": x[i].tolist(), "metadata": meta[i]} for i in range(lo, hi)]
+
+
+def _upsert_client(url: str, index: str, records: int, part: int, parts: int, out: Any) -> None:
+    """One client process: its share of the records, in batches of 1,000, through the SDK."""
+    from pinecone import Pinecone
+
+    x, meta = clustered(records, DIM, seed=3)
+    idx = Pinecone(api_key="k", host=url).Index(name=index)
+    mine = range(part * BATCH, records, parts * BATCH)
+    batches = [_rows(x, meta, s, min(s + BATCH, records), "r") for s in mine]
+    out.put(("ready", part))
+    t0 = time.perf_counter()
+    for rows in batches:
+        idx.upsert(vectors=rows)
+    out.put(("done", time.perf_counter() - t0))
+
+
+def upsert_rate(urls: list[str], index: str, records: int) -> float:
+    """records/s, all clients together, from the first client's start to the last one's end."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [
+        ctx.Process(target=_upsert_client, args=(u, index, records, i, len(urls), q))
+        for i, u in enumerate(urls)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        assert q.get(timeout=300)[0] == "ready"
+    t0 = time.perf_counter()
+    took = [q.get(timeout=1800)[1] for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return records / max(wall, max(took))
+
+
+def _query_client(url: str, index: str, seconds: float, seed: int, out: Any) -> None:
+    from pinecone import Pinecone
+
+    idx = Pinecone(api_key="k", host=url).Index(name=index)
+    rng = np.random.default_rng(seed)
+    qs = rng.normal(size=(256, DIM)).astype(np.float32)
+    for q in qs[:20]:
+        idx.query(vector=q.tolist(), top_k=10)
+    lat: list[float] = []
+    end = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        idx.query(vector=qs[i % len(qs)].tolist(), top_k=10)
+        lat.append(time.perf_counter() - t)
+        i += 1
+    out.put((lat, seconds))
+
+
+def query_load(url: str, index: str, clients: int = 2, seconds: float = 20.0) -> tuple[float, float, float]:
+    """p50 and p99 (ms) and QPS of ``clients`` client processes querying back to back."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_query_client, args=(url, index, seconds, i, q)) for i in range(clients)]
+    for p in procs:
+        p.start()
+    got = [q.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    lat = [s for samples, _ in got for s in samples]
+    p50, p99 = _percentiles(lat)
+    return p50 * 1e3, p99 * 1e3, len(lat) / seconds
+
+
+def ack_latency(
+    url: str, index: str, n: int, rows: Callable[[int], list[dict[str, Any]]]
+) -> tuple[float, float]:
+    """p50/p99 (ms) of an upsert's acknowledgement over one keep-alive connection (pre-encoded bodies)."""
+    bodies = [orjson.dumps({"vectors": rows(i), "namespace": "ack"}) for i in range(n + 10)]
+    headers = {**CLASSIC_API, "Content-Type": "application/json"}
+    lat = []
+    with httpx.Client(base_url=f"{url}/index/{index}", headers=headers, timeout=60) as http:
+        for i, body in enumerate(bodies):
+            t = time.perf_counter()
+            http.post("/vectors/upsert", content=body).raise_for_status()
+            if i >= 10:
+                lat.append(time.perf_counter() - t)
+    p50, p99 = _percentiles(lat)
+    return p50 * 1e3, p99 * 1e3
+
+
+def bare_put(weed: SeaweedFS, bucket: str, size: int, n: int) -> tuple[float, float]:
+    """p50/p99 (ms) of one conditional PUT (``If-None-Match: *``, what a log entry's commit is) of ``size``
+    bytes with obstore, the client the store uses."""
+    import obstore
+    from obstore.store import S3Store
+
+    env = weed.env()
+    store = S3Store(
+        bucket,
+        config={
+            "endpoint": env["AWS_ENDPOINT_URL"],
+            "access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "region": "us-east-1",
+        },
+        client_options={"allow_http": True},
+    )
+    body = os.urandom(size)
+    lat = []
+    for i in range(n + 10):
+        t = time.perf_counter()
+        obstore.put(store, f"bare/{size}/{i}", body, mode="create")
+        if i >= 10:
+            lat.append(time.perf_counter() - t)
+    p50, p99 = _percentiles(lat)
+    return p50 * 1e3, p99 * 1e3
+
+
+def wait_indexed(url: str, index: str, timeout: float = 1800) -> float:
+    t0 = time.perf_counter()
+    with httpx.Client(base_url=url, headers=CLASSIC_API, timeout=60) as http:
+        while time.perf_counter() - t0 < timeout:
+            stats = http.post(f"/index/{index}/describe_index_stats", json={}).json()
+            if stats.get("unindexedRecordCount", 1) == 0:
+                return time.perf_counter() - t0
+            time.sleep(1)
+    raise TimeoutError("never fully indexed")
+
+
+def create(url: str, index: str) -> None:
+    with httpx.Client(base_url=url, headers=CLASSIC_API, timeout=60) as http:
+        r = http.post(
+            "/indexes",
+            json={
+                "name": index,
+                "dimension": DIM,
+                "metric": "cosine",
+                "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
+            },
+        )
+        assert r.status_code == 201, r.text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=150_000)
+    ap.add_argument("--acks", type=int, default=200)
+    args = ap.parse_args()
+    print("command: python benchmarks/bench_s3_scale.py " + " ".join(sys.argv[1:]))
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    print(
+        f"spruce git {rev.stdout.strip()}; machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {args.records} x {DIM} clustered records + metadata"
+    )
+    x, meta = clustered(2 * BATCH, DIM, seed=5)
+    one = lambda i: _rows(x, meta, i % BATCH, i % BATCH + 1, f"a{i}-")  # noqa: E731
+    batch = lambda i: _rows(x, meta, 0, BATCH, f"b{i}-")  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
+        root = Path(tmp)
+        weed = SeaweedFS(root / "weed").start()
+        servers: list[ServerProcess] = []
+        try:
+            url = f"s3://{weed.bucket()}/bench"
+            env = weed.env()
+
+            def serve(where: str, extra: list[str] = ()) -> ServerProcess:  # type: ignore[assignment]
+                name = f"p{len(servers)}"
+                args_ = (
+                    ["--store", where, "--cache", str(root / f"cache-{name}")]
+                    if where.startswith("s3")
+                    else []
+                )
+                proc = ServerProcess(root / name, [*args_, *extra], env=env).start(timeout=120)
+                servers.append(proc)
+                return proc
+
+            # ---------------------------------------------------------------- acknowledgement latency
+            print(
+                "\nwrite acknowledgement (one keep-alive connection, pre-encoded bodies), and the bare "
+                "conditional PUT of the same SeaweedFS"
+            )
+            local = serve("local")
+            create(local.url, "ack")
+            s3 = serve(url)
+            create(s3.url, "ack")
+            for label, rows, n in (("1 record", one, args.acks), ("1,000 records", batch, args.acks // 4)):
+                lp50, lp99 = ack_latency(local.url, "ack", n, rows)
+                sp50, sp99 = ack_latency(s3.url, "ack", n, rows)
+                # about the size of the write's log entry (float32 rows, ids, packed metadata)
+                size = (BATCH if rows is batch else 1) * (DIM * 4 + 80)
+                bp50, bp99 = bare_put(weed, url.removeprefix("s3://").split("/")[0], size, n)
+                print(
+                    f"  {label:13s} local p50 {lp50:6.2f} ms p99 {lp99:6.2f} | S3 p50 {sp50:6.2f} ms "
+                    f"p99 {sp99:6.2f} | bare PUT of {size / 1024:7.1f} KiB p50 {bp50:6.2f} ms p99 {bp99:6.2f}"
+                    f" | S3 ack / PUT at p50: {sp50 / bp50:4.2f}x"
+                )
+            for p in servers:
+                p.stop()
+            servers.clear()
+
+            # ---------------------------------------------------------------- upsert throughput
+            print(
+                f"\nSDK upsert, batches of {BATCH} x {DIM} + metadata, {args.records} records, one client "
+                "process per server"
+            )
+            rates = {}
+            local = serve("local")
+            create(local.url, "big")
+            rates["local, 1 process"] = upsert_rate([local.url], "big", args.records)
+            a = serve(url)
+            create(a.url, "big")
+            rates["S3, 1 process"] = upsert_rate([a.url], "big", args.records)
+            create(a.url, "two")
+            b = serve(url)
+            rates["S3, 2 processes on one store"] = upsert_rate([a.url, b.url], "two", args.records)
+            for label, rate in rates.items():
+                print(
+                    f"  {label:30s} {rate:8.0f} records/s  ({rate / rates['local, 1 process']:.0%} of local)"
+                )
+
+            # ---------------------------------------------------------------- queries
+            print("\nqueries, top 10, 2 client processes, after fully indexed and a warm cache")
+            took = wait_indexed(local.url, "big")
+            print(f"  local fully indexed after {took:.0f} s more")
+            took = wait_indexed(a.url, "big")
+            print(f"  S3 fully indexed after {took:.0f} s more")
+            b.stop()
+            servers.remove(b)
+            fresh = serve(url)  # (a follower that adopted the holder's graphs)
+            for label, u in (
+                ("local", local.url),
+                ("S3, read-your-writes", a.url),
+                ("S3, follower", fresh.url),
+            ):
+                p50, p99, qps = query_load(u, "big")
+                print(f"  {label:34s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
+            stale = serve(url, ["--read-staleness", "1"])
+            p50, p99, qps = query_load(stale.url, "big")
+            print(f"  {'S3, --read-staleness 1':34s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
+
+            # ---------------------------------------------------------------- cold start
+            print("\ncold start of a brand-new process, empty cache, the index only in the bucket")
+            for p in list(servers):
+                p.stop()
+            servers.clear()
+            from pinecone import Pinecone
+
+            for attempt in range(3):
+                t0 = time.perf_counter()
+                cold = serve(url)
+                ready = time.perf_counter() - t0
+                idx = Pinecone(api_key="k", host=cold.url).Index(name="big")
+                hits = idx.query(vector=x[0].tolist(), top_k=10).matches
+                first = time.perf_counter() - t0
+                assert len(hits) == 10
+                print(
+                    f"  run {attempt + 1}: spawn to ready {ready:5.2f} s, to the first query answered "
+                    f"{first:5.2f} s"
+                )
+                cold.stop()
+                servers.remove(cold)
+        finally:
+            for p in servers:
+                p.stop()
+            weed.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
