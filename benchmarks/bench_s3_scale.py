@@ -2,9 +2,10 @@
 
 Measures, with the official SDK against real ``spruce serve`` processes:
 
-- upsert throughput, batches of 1,000 x 384 + metadata: local mode, S3 mode with one process, S3 mode
-  with two processes on one store (one client process per server);
-- write acknowledgement p50/p99 (one record, and one batch of 1,000) next to the bare conditional PUT of
+- upsert throughput, batches of 200 x 384 + metadata (``BATCH``: 1,000 would pass the 2 MB request
+  limit): local mode, S3 mode with one process, S3 mode with two processes on one store (one client
+  process per server);
+- write acknowledgement p50/p99 (one record, and one batch of 200) next to the bare conditional PUT of
   an object of the same size on the same SeaweedFS, measured by this script;
 - query p50 and QPS (top 10, 2 client processes) once the index is fully indexed and the cache warm:
   local mode, S3 mode with read-your-writes (a read barrier per read) and with ``--read-staleness 1``;
@@ -46,7 +47,10 @@ from seaweed import SeaweedFS  # noqa: E402
 from spruce_server_proc import CLASSIC_API, ServerProcess  # noqa: E402
 
 DIM = 384
-BATCH = 1000
+# The issue asks for batches of 1,000 x 384, but such a body (about 8 MB of JSON: the SDK writes each float32
+# with its float64 digits, about 20 characters) is over Pinecone's 2 MB request limit, which spruce enforces
+# (413): 200 records (about 1.6 MB) is the largest round batch under it.
+BATCH = 200
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -59,7 +63,7 @@ def _rows(x: np.ndarray, meta: list[dict[str, Any]], lo: int, hi: int, tag: str)
 
 
 def _upsert_client(url: str, index: str, records: int, part: int, parts: int, out: Any) -> None:
-    """One client process: its share of the records, in batches of 1,000, through the SDK."""
+    """One client process: its share of the records, in batches of ``BATCH``, through the SDK."""
     from pinecone import Pinecone
 
     x, meta = clustered(records, DIM, seed=3)
@@ -239,7 +243,7 @@ def main() -> int:
             create(local.url, "ack")
             s3 = serve(url)
             create(s3.url, "ack")
-            for label, rows, n in (("1 record", one, args.acks), ("1,000 records", batch, args.acks // 4)):
+            for label, rows, n in (("1 record", one, args.acks), (f"{BATCH} records", batch, args.acks // 4)):
                 lp50, lp99 = ack_latency(local.url, "ack", n, rows)
                 sp50, sp99 = ack_latency(s3.url, "ack", n, rows)
                 # about the size of the write's log entry (float32 rows, ids, packed metadata)
@@ -275,7 +279,12 @@ def main() -> int:
                 )
 
             # ---------------------------------------------------------------- queries
-            print("\nqueries, top 10, 2 client processes, after fully indexed and a warm cache")
+            print(
+                "\nqueries, top 10, 2 client processes, after fully indexed and a warm cache, no background "
+                "work left anywhere (the index of the 2-process run is deleted first)"
+            )
+            with httpx.Client(base_url=a.url, headers=CLASSIC_API, timeout=60) as http:
+                assert http.delete("/indexes/two").status_code == 202
             took = wait_indexed(local.url, "big")
             print(f"  local fully indexed after {took:.0f} s more")
             took = wait_indexed(a.url, "big")

@@ -487,3 +487,19 @@ def test_a_former_holders_manifest_commit_is_refused_and_its_orphans_collected(
     assert ia.describe_index_stats().total_vector_count == 151
     b.close()
     a.close()
+
+
+def test_a_read_barrier_across_processes_under_read_staleness(cluster: Callable[..., Cluster]) -> None:
+    """With ``--read-staleness 60`` a read may skip the sync with the other processes; a client that needs
+    a write made elsewhere sends its LSN as ``x-spruce-min-lsn`` and the read waits for it."""
+    c = cluster(2, ["--read-staleness", "60"])
+    writer, reader = c.http(0), c.http(1)
+    _create(writer)
+    _fetch(reader, ["warm"])  # the reader's last sync is now, so reads skip syncing for a minute
+    for k in range(20):
+        lsn = _upsert(writer, [{"id": f"m{k}", "values": _vec(k)}])
+        r = reader.get(
+            "/index/ix/vectors/fetch", params={"ids": f"m{k}"}, headers={"x-spruce-min-lsn": str(lsn)}
+        )
+        assert r.status_code == 200 and f"m{k}" in r.json()["vectors"], (k, r.text)
+        assert int(r.headers["x-pinecone-lsn-reconciled"]) >= lsn

@@ -715,8 +715,8 @@ class IndexState:
                             self._synced = arrived
         if min_lsn is not None and self.lsn < min_lsn:
             raise InvalidArgumentError(
-                f"the read must reflect LSN {min_lsn}, but the log of index {self.config.name!r} ends at "
-                f"LSN {self.lsn}: send an LSN a write returned",
+                f"x-spruce-min-lsn: the read must reflect LSN {min_lsn}, but the log of index "
+                f"{self.config.name!r} ends at LSN {self.lsn}: send an LSN a write returned",
                 field="x-spruce-min-lsn",
             )
 

@@ -7,14 +7,16 @@ Values are not checked here: the engine validates them and raises errors that na
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import Any
 
 from spruce.api import DataPlane
-from spruce.errors import InvalidArgumentError, SpruceError
+from spruce.errors import SpruceError
 from spruce.server import encode, rules
 from spruce.server.config import Context
-from spruce.server.http import STALE_HEADER, Request, Response, json_response
+from spruce.server.http import Request, Response, json_response
+from spruce.server.lsn import committed as _committed
+from spruce.server.lsn import reading as _reading
+from spruce.server.lsn import reconciled as _reconciled
 from spruce.server.wire import json_object, opt_bool, opt_int_param, opt_str_param, require
 
 __all__ = [
@@ -34,34 +36,6 @@ __all__ = [
 
 def _index(ctx: Context, req: Request) -> DataPlane:
     return ctx.db.index(req.params["index"])
-
-
-def _committed(response: Response, lsn: int) -> Response:
-    """A write's response, with the LSN it was logged at (the SDK's ``response_info.lsn_committed``)."""
-    response.headers.append((b"x-pinecone-lsn-committed", str(lsn).encode()))
-    return response
-
-
-def _reconciled(response: Response, lsn: int, index: DataPlane) -> Response:
-    """A read's response, with the LSN the index had applied when the read began, so every write at or
-    below it is reflected (the SDK's ``response_info.lsn_reconciled`` and ``is_reconciled``), and, when a
-    shared store could not be reached to sync first, ``x-spruce-stale`` saying why."""
-    response.headers.append((b"x-pinecone-lsn-reconciled", str(lsn).encode()))
-    if (behind := index.behind) is not None:
-        response.headers.append((STALE_HEADER, behind.encode("utf-8", "replace")[:512]))
-    return response
-
-
-def _reading(index: DataPlane, req: Request) -> AbstractContextManager[int]:
-    """A read of ``index`` at the LSN the context yields (``DataPlane.reading``), with the client's
-    ``x-spruce-min-lsn`` read barrier if it sent one."""
-    raw = req.min_lsn.strip()
-    if raw and not raw.isdigit():
-        raise InvalidArgumentError(
-            f"x-spruce-min-lsn must be a non-negative integer (an LSN a write returned), got {raw!r}",
-            field="x-spruce-min-lsn",
-        )
-    return index.reading(int(raw) if raw else None)
 
 
 def _namespace(value: Any) -> Any:

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from spruce.api import DocumentPlane
+from spruce.api import DataPlane, DocumentPlane
 from spruce.errors import InvalidArgumentError
 from spruce.server.config import Context
 from spruce.server.http import Request, Response, json_response
+from spruce.server.lsn import committed, reading, reconciled
 from spruce.server.wire import json_object
 from spruce.types import Pagination
 
@@ -25,6 +26,11 @@ __all__ = ["delete", "fetch", "list_documents", "search", "update", "upsert"]
 
 def _documents(ctx: Context, req: Request) -> DocumentPlane:
     return ctx.db.index(req.params["index"]).documents
+
+
+def _index(ctx: Context, req: Request) -> tuple[DataPlane, DocumentPlane]:
+    index = ctx.db.index(req.params["index"])
+    return index, index.documents
 
 
 def _args(req: Request, allowed: tuple[str, ...], *, empty_ok: bool = False) -> dict[str, Any]:
@@ -58,44 +64,45 @@ def _count(name: str, value: int | None) -> dict[str, Any]:
 
 def upsert(ctx: Context, req: Request) -> Response:
     result = _documents(ctx, req).upsert(namespace=req.params["namespace"], **_args(req, ("documents",)))
-    return json_response({"upserted_count": result.upserted_count})
+    return committed(json_response({"upserted_count": result.upserted_count}), result.lsn)
 
 
 def search(ctx: Context, req: Request) -> Response:
-    docs = _documents(ctx, req)
+    index, docs = _index(ctx, req)
     args = _args(req, ("score_by", "top_k", "include_fields", "filter"))
-    result = docs.search(
-        namespace=req.params["namespace"],
-        score_by=args.pop("score_by", None),
-        top_k=args.pop("top_k", None),
-        **args,
-    )
-    return json_response(
-        {
-            "matches": [_wire_doc(docs, m.to_dict()) for m in result.matches],
-            "namespace": result.namespace,
-            "usage": {"read_units": result.usage.read_units},
-        }
-    )
+    with reading(index, req) as lsn:
+        result = docs.search(
+            namespace=req.params["namespace"],
+            score_by=args.pop("score_by", None),
+            top_k=args.pop("top_k", None),
+            **args,
+        )
+    body = {
+        "matches": [_wire_doc(docs, m.to_dict()) for m in result.matches],
+        "namespace": result.namespace,
+        "usage": {"read_units": result.usage.read_units},
+    }
+    return reconciled(json_response(body), lsn, index)
 
 
 def fetch(ctx: Context, req: Request) -> Response:
-    docs = _documents(ctx, req)
+    index, docs = _index(ctx, req)
     args = _args(req, ("ids", "filter", "include_fields", "pagination_token", "limit"))
-    result = docs.fetch(namespace=req.params["namespace"], **args)
+    with reading(index, req) as lsn:
+        result = docs.fetch(namespace=req.params["namespace"], **args)
     body = {
         "documents": {rid: _wire_doc(docs, d.to_dict()) for rid, d in result.documents.items()},
         "namespace": result.namespace,
         "usage": {"read_units": result.usage.read_units},
     }
-    return json_response(_paged(body, result.pagination))
+    return reconciled(json_response(_paged(body, result.pagination)), lsn, index)
 
 
 def delete(ctx: Context, req: Request) -> Response:
     result = _documents(ctx, req).delete(
         namespace=req.params["namespace"], **_args(req, ("ids", "filter", "delete_all"))
     )
-    return json_response(_count("matched_records", result.matched_records))
+    return committed(json_response(_count("matched_records", result.matched_records)), result.lsn)
 
 
 def update(ctx: Context, req: Request) -> Response:
@@ -103,17 +110,17 @@ def update(ctx: Context, req: Request) -> Response:
         namespace=req.params["namespace"],
         **_args(req, ("documents", "filter", "set_fields", "remove_fields")),
     )
-    return json_response(_count("matched_records", result.matched_records))
+    return committed(json_response(_count("matched_records", result.matched_records)), result.lsn)
 
 
 def list_documents(ctx: Context, req: Request) -> Response:
-    result = _documents(ctx, req).list_page(
-        namespace=req.params["namespace"],
-        **_args(req, ("prefix", "limit", "pagination_token"), empty_ok=True),
-    )
+    index, docs = _index(ctx, req)
+    args = _args(req, ("prefix", "limit", "pagination_token"), empty_ok=True)
+    with reading(index, req) as lsn:
+        result = docs.list_page(namespace=req.params["namespace"], **args)
     body = {
         "documents": [{"_id": d.id} for d in result.documents],
         "namespace": result.namespace,
         "usage": {"read_units": result.usage.read_units},
     }
-    return json_response(_paged(body, result.pagination))
+    return reconciled(json_response(_paged(body, result.pagination)), lsn, index)
