@@ -5,18 +5,8 @@ applied when the read began), which the official SDK reads into ``response_info.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from spruce_server_proc import CLASSIC_API, NEW_API, ServerProcess
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("lsn")).start()
-    yield proc
-    proc.stop()
 
 
 def test_the_sdk_reads_committed_and_reconciled_lsns(server: ServerProcess) -> None:

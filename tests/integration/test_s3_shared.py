@@ -21,52 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
+from s3_cluster import Cluster, kill9_soak
+from s3_cluster import vec as _vec
 from seaweed import SeaweedFS
-from spruce_server_proc import CLASSIC_API, ServerProcess
 
 DIM = 4
 LEASE_S = 2.0
-
-
-def _vec(i: int) -> list[float]:
-    return [1.0, float(i % 97), float(i % 13), 0.5]
-
-
-class Cluster:
-    """``n`` processes on one store, each with its own cache directory (as on separate machines)."""
-
-    def __init__(self, root: Path, seaweed: SeaweedFS, url: str, n: int, extra: list[str] | None = None):
-        self.root, self.seaweed, self.url = root, seaweed, url
-        self.extra = extra or []
-        self.procs = [self._proc(i) for i in range(n)]
-        self._caches = n
-
-    def _proc(self, i: int) -> ServerProcess:
-        args = ["--store", self.url, "--cache", str(self.root / f"cache{i}"), "--lease-seconds", str(LEASE_S)]
-        return ServerProcess(self.root / f"p{i}", [*args, *self.extra], env=self.seaweed.env())
-
-    def start(self) -> Cluster:
-        for p in self.procs:
-            p.start(timeout=60)
-        return self
-
-    def replace(self, i: int) -> None:
-        """A brand-new process (an empty cache) in place of process ``i``."""
-        self.procs[i] = self._proc(self._caches)
-        self._caches += 1
-        self.procs[i].start(timeout=60)
-
-    def stop(self) -> str:
-        logs = []
-        for p in self.procs:
-            if p.proc is not None and p.proc.poll() is None:
-                p.proc.send_signal(signal.SIGCONT)  # (in case a test left it stopped)
-                p.stop(signal.SIGTERM)
-            logs.append("".join(p.log))
-        return "\n".join(logs)
-
-    def http(self, i: int) -> httpx.Client:
-        return httpx.Client(base_url=self.procs[i].url, headers=CLASSIC_API, timeout=30)
 
 
 @pytest.fixture
@@ -74,7 +34,8 @@ def cluster(seaweed: SeaweedFS, tmp_path: Path) -> Iterator[Callable[..., Cluste
     made: list[Cluster] = []
 
     def make(n: int = 3, extra: list[str] | None = None) -> Cluster:
-        c = Cluster(tmp_path, seaweed, f"s3://{seaweed.bucket()}/shared", n, extra).start()
+        url = f"s3://{seaweed.bucket()}/shared"
+        c = Cluster(tmp_path, seaweed.env(), url, n, extra, lease_seconds=LEASE_S).start()
         made.append(c)
         return c
 
@@ -345,64 +306,21 @@ def test_a_holder_paused_past_its_lease_is_fenced_and_nothing_is_lost(
 def test_kill_9_of_random_processes_while_clients_write_loses_nothing(
     cluster: Callable[..., Cluster],
 ) -> None:
+    """20 cycles here; ``benchmarks/soak_s3_kill9.py`` runs as many as asked."""
     c = cluster(3, ["--flush-rows", "300"])
     _create(c.http(0))
-    acked: set[str] = set()
-    mu = threading.Lock()
-    stop = threading.Event()
-    failures: list[str] = []
-
-    def client(t: int) -> None:
-        rng = random.Random(t)
-        k = 0
-        while not stop.is_set():
-            ids = [f"c{t}-{k}-{j}" for j in range(20)]
-            i = rng.randrange(3)
-            try:
-                with httpx.Client(base_url=c.procs[i].url, headers=CLASSIC_API, timeout=10) as http:
-                    r = http.post(
-                        "/index/ix/vectors/upsert",
-                        json={"vectors": [{"id": x, "values": _vec(j)} for j, x in enumerate(ids)]},
-                    )
-            except httpx.HTTPError:
-                continue  # that process is down: another one next time
-            if r.status_code == 200:
-                with mu:
-                    acked.update(ids)
-                k += 1
-            elif r.status_code not in (500, 502, 503, 504):
-                failures.append(f"{r.status_code} {r.text}")
-
-    threads = [threading.Thread(target=client, args=(t,)) for t in range(4)]
-    for th in threads:
-        th.start()
-    rng = random.Random(7)
-    try:
-        for cycle in range(20):
-            time.sleep(1.0)
-            i = rng.randrange(3)
-            c.procs[i].stop(signal.SIGKILL)
-            if cycle % 2:
-                c.replace(i)  # a brand-new process joins, with an empty cache
-            else:
-                c.procs[i].start(timeout=60)
-    finally:
-        stop.set()
-        for th in threads:
-            th.join()
-    assert not failures, failures[:5]
-    assert len(acked) > 1000
-    for i in range(3):
-        got = set(_fetch(c.http(i), sorted(acked)))
-        assert got == acked, f"process {i} misses {len(acked - got)} acknowledged writes"
-        assert _stats(c.http(i))["totalVectorCount"] >= len(acked)
+    report = kill9_soak(c, "ix", cycles=20)
+    assert not report.failures, report.failures[:5]
+    assert len(report.acked) > 1000
+    assert report.missing == {0: 0, 1: 0, 2: 0}, report.missing
+    assert all(n >= len(report.acked) for n in report.counts.values()), report.counts
 
 
 def test_seaweedfs_restarted_under_writes_gives_retryable_errors_only(tmp_path: Path) -> None:
     weed = SeaweedFS(tmp_path / "weed").start()
     try:
         url = f"s3://{weed.bucket()}/restart"
-        c = Cluster(tmp_path, weed, url, 2).start()
+        c = Cluster(tmp_path, weed.env(), url, 2, lease_seconds=LEASE_S).start()
         try:
             _create(c.http(0))
             acked: set[str] = set()

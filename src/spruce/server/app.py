@@ -146,8 +146,10 @@ class SpruceApp:
         on a pool thread, so it cannot deadlock, and graceful shutdown is unchanged (uvicorn finishes
         in-flight requests, loop or pool, before the pool is drained and the store closed).
         """
-        # (a shared store's read first syncs with the bucket, a round trip that must not hold the loop)
-        if route.short is not None and not self.ctx.shared and route.short(request):
+        # (a read that syncs with a shared store first makes a round trip that must not hold the loop; with
+        # a read staleness it does so about once per that many seconds, which the loop can afford)
+        syncs = self.ctx.reads_sync or (self.ctx.shared and bool(request.min_lsn))
+        if route.short is not None and not syncs and route.short(request):
             return self._handle(route, request)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._handle, route, request)

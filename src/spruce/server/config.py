@@ -84,3 +84,6 @@ class Context:
     config: ServerConfig
     ports: IndexPorts = field(default_factory=IndexPorts.disabled)
     shared: bool = False  # the store is a bucket other processes serve too (``ObjectStore.shared``)
+    # every read syncs with the bucket first (a shared store at ``read_staleness`` 0): a round trip that
+    # must not hold the event loop, so short reads go to the pool too
+    reads_sync: bool = False

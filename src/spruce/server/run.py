@@ -143,8 +143,9 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     for cfg in db.list_indexes():
         ports.open(cfg)
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="spruce-worker")
-    store = getattr(db, "store", None)
-    ctx = Context(db, config, ports, shared=bool(getattr(store, "shared", False)))
+    shared = bool(getattr(getattr(db, "store", None), "shared", False))
+    staleness = float(getattr(getattr(db, "tuning", None), "read_staleness", 0.0))
+    ctx = Context(db, config, ports, shared=shared, reads_sync=shared and staleness == 0)
     app = SpruceApp(ctx, pool)
     uconfig = uvicorn.Config(
         app,

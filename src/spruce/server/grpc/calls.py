@@ -86,7 +86,7 @@ class Calls:
             message = _unframe(body, self.max_message_bytes)
         except SpruceError as exc:
             return Outcome(exc.grpc_code, exc.message)
-        if method.short is None or self.ctx.shared:  # (a shared store's read syncs first: a round trip)
+        if method.short is None or self.ctx.reads_sync:  # (a read that syncs first makes a round trip)
             return partial(self._decode_and_run, method, index, message)
         request = self._decode(method, message)
         if isinstance(request, Outcome):
