@@ -24,6 +24,12 @@ ACCESS_KEY = "spruce-test-key"
 SECRET_KEY = "spruce-test-secret"
 
 
+# Each bucket is a SeaweedFS collection, which grows 7 volumes at first by default: a test session creates
+# dozens of buckets and would run out of volume slots ("No writable volumes and no free volumes left").
+# One volume per collection at a time is plenty for tests (a volume holds 64 MB, then another is grown).
+_GROWTH = {f"WEED_MASTER_VOLUME_GROWTH_COPY_{n}": "1" for n in ("1", "2", "3", "OTHER")}
+
+
 def weed_binary() -> str | None:
     found = Path(sys.executable).with_name("weed")
     return str(found) if found.exists() else shutil.which("weed")
@@ -84,7 +90,7 @@ class SeaweedFS:
             "-master.volumeSizeLimitMB=64",
             f"-volume.port={volume}",
             f"-volume.port.grpc={volume_grpc}",
-            "-volume.max=200",
+            "-volume.max=1000",
             f"-filer.port={filer}",
             f"-filer.port.grpc={filer_grpc}",
             f"-filer.localSocket={self.root / 'filer.sock'}",
@@ -102,7 +108,9 @@ class SeaweedFS:
 
     def _run(self, timeout: float) -> SeaweedFS:
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(self._cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+            self.proc = subprocess.Popen(
+                self._cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, env={**os.environ, **_GROWTH}
+            )
         self._wait_usable(timeout)
         return self
 
