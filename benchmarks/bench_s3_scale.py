@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_server import clustered  # noqa: E402
 from seaweed import SeaweedFS  # noqa: E402
-from spruce_server_proc import CLASSIC_API, ServerProcess  # noqa: E402
+from spruce_server_proc import CLASSIC_API, ServerProcess, make_index  # noqa: E402
 
 DIM = 384
 # The issue asks for batches of 1,000 x 384, but such a body (about 8 MB of JSON: the SDK writes each float32
@@ -188,17 +188,8 @@ def wait_indexed(url: str, index: str, timeout: float = 1800) -> float:
 
 
 def create(url: str, index: str) -> None:
-    with httpx.Client(base_url=url, headers=CLASSIC_API, timeout=60) as http:
-        r = http.post(
-            "/indexes",
-            json={
-                "name": index,
-                "dimension": DIM,
-                "metric": "cosine",
-                "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
-            },
-        )
-        assert r.status_code == 201, r.text
+    with httpx.Client(base_url=url, timeout=60) as http:
+        make_index(http, index, DIM, "cosine")
 
 
 def main() -> int:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 from s3_cluster import Cluster, kill9_soak  # noqa: E402
 from seaweed import SeaweedFS  # noqa: E402
+from spruce_server_proc import make_index  # noqa: E402
 
 
 def main() -> int:
@@ -38,9 +39,7 @@ def main() -> int:
         c = Cluster(Path(tmp), weed.env(), f"s3://{weed.bucket()}/soak", 3, ["--flush-rows", "300"]).start()
         try:
             with c.http(0) as http:
-                spec = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
-                body = {"name": "ix", "dimension": 4, "metric": "euclidean", "spec": spec}
-                assert http.post("/indexes", json=body).status_code == 201
+                make_index(http, "ix", 4, "euclidean")
             started = time.monotonic()
             report = kill9_soak(
                 c, "ix", args.cycles, clients=args.clients, period=args.period, seed=args.seed

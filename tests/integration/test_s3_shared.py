@@ -24,6 +24,7 @@ import pytest
 from s3_cluster import Cluster, kill9_soak
 from s3_cluster import vec as _vec
 from seaweed import SeaweedFS
+from spruce_server_proc import make_index
 
 DIM = 4
 LEASE_S = 2.0
@@ -46,16 +47,7 @@ def cluster(seaweed: SeaweedFS, tmp_path: Path) -> Iterator[Callable[..., Cluste
 
 
 def _create(http: httpx.Client, name: str = "ix") -> None:
-    r = http.post(
-        "/indexes",
-        json={
-            "name": name,
-            "dimension": DIM,
-            "metric": "euclidean",
-            "spec": {"serverless": {"cloud": "aws", "region": "us-east-1"}},
-        },
-    )
-    assert r.status_code == 201, r.text
+    make_index(http, name, DIM, "euclidean")
 
 
 def _upsert(http: httpx.Client, records: list[dict[str, Any]], ns: str = "") -> int:

@@ -155,8 +155,7 @@ class IndexState:
         self._manifest_seen = time.monotonic()
         self._reloaded = time.monotonic()
         self._reload_mu = threading.Lock()
-        self._sync_mu = threading.Lock()
-        self._synced = float("-inf")  # when the last completed read-barrier sync began
+        self._synced = float("-inf")  # when the read that last synced arrived (``barrier``)
         self.local = threading.local()  # ``synced``: this thread's read has passed the barrier already
         self.behind: str | None = None  # why the last sync with the store failed (reads say so), or None
         # a shared store's bitmaps carry their writer's token: a fenced former holder committing the same
@@ -690,8 +689,8 @@ class IndexState:
     def barrier(self, min_lsn: int | None = None) -> None:
         """Read-your-writes across processes: before a read, apply every entry committed before it began.
 
-        Concurrent reads share one sync: a read waits for a sync that *began* after it arrived, and runs one
-        if there is none. A sync costs one GET when nothing is new (the next LSN's entry is absent).
+        A sync costs one GET when nothing is new (the next LSN's entry is absent), made under no lock so
+        that concurrent reads pay one round trip each, side by side, not one after another.
         ``read_staleness`` (``engine.tuning``) skips it when the last one began that recently. ``min_lsn``:
         a read that must reflect that LSN (a client's read barrier): answered at once if applied already,
         else after a sync; an LSN not committed by then is refused (400). If the store cannot be reached,
@@ -700,19 +699,18 @@ class IndexState:
             return
         if self.shared:
             arrived = time.monotonic()
-            fresh = min_lsn is None and arrived - self._synced <= self.tuning.read_staleness
-            if not fresh:
-                with self._sync_mu:
-                    if self._synced < arrived:
-                        try:
-                            self._check_manifest()
-                            with self.write_mu:
-                                self._catch_up()
-                            self.behind = None
-                        except StoreUnavailableError as exc:
-                            self.behind = f"{exc}"
-                        else:
-                            self._synced = arrived
+            if min_lsn is not None or arrived - self._synced > self.tuning.read_staleness:
+                try:
+                    self._check_manifest()
+                    # one GET, under no lock, so that concurrent reads probe side by side: an entry absent
+                    # now was not committed when this read arrived (LSNs are taken in order)
+                    if self.log.exists(self.lsn + 1):
+                        with self.write_mu:
+                            self._catch_up()
+                    self.behind = None
+                    self._synced = max(self._synced, arrived)
+                except StoreUnavailableError as exc:
+                    self.behind = f"{exc}"
         if min_lsn is not None and self.lsn < min_lsn:
             raise InvalidArgumentError(
                 f"x-spruce-min-lsn: the read must reflect LSN {min_lsn}, but the log of index "

@@ -119,6 +119,14 @@ class Log:
         self.last_lsn = lsn
         return lsn
 
+    def exists(self, lsn: int) -> bool:
+        """Whether entry ``lsn`` is committed (one GET: the read barrier's probe)."""
+        try:
+            self.store.get(self.key(lsn))
+        except NotFoundError:
+            return False
+        return True
+
     def entries_after(self, lsn: int) -> Iterator[tuple[int, bytes]]:
         """The committed entries above ``lsn``, in order, read one by one until the first LSN that does not
         exist (a writer commits ``n + 1`` only after ``n`` exists, so there is no gap to look past); each
