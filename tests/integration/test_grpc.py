@@ -196,3 +196,62 @@ def test_no_index_ports_keeps_path_hosts(tmp_path: Path) -> None:
         assert pc.index(name="plain").describe_index_stats().total_vector_count == 1
     finally:
         proc.stop()
+
+
+def _raw_grpc(port: int, method: str, message: bytes, **metadata: str) -> tuple[dict[str, str], bytes]:
+    """One unary call over a raw HTTP/2 connection: the response metadata (headers and trailers, merged)
+    and the response message's bytes."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        conn.initiate_connection()
+        headers = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", f"/VectorService/{method}"),
+            (":authority", f"127.0.0.1:{port}"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+            ("api-key", "k"),
+            *metadata.items(),
+        ]
+        conn.send_headers(1, headers)
+        conn.send_data(1, b"\x00" + len(message).to_bytes(4, "big") + message, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        got: dict[str, str] = {}
+        body = b""
+        while True:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
+                    got.update(dict(event.headers))
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, 1)
+                elif isinstance(event, h2.events.StreamEnded):
+                    return got, body[5:]
+            sock.sendall(conn.data_to_send())
+
+
+def test_grpc_responses_carry_the_lsn_metadata_and_honour_the_read_barrier(server: ServerProcess) -> None:
+    """Over gRPC the LSN headers are response metadata (the SDK's gRPC client reads none of them; a raw
+    client can), and ``x-spruce-min-lsn`` request metadata is the same read barrier as over REST."""
+    from spruce.server.grpc import vector_service_pb2 as pb
+
+    pc = _pc(server)
+    pc.create_index(name="lsnmeta", dimension=2, metric="cosine", spec=SPEC)
+    port = _port(pc.describe_index("lsnmeta").host)
+    up = pb.UpsertRequest(vectors=[pb.Vector(id="a", values=[1.0, 0.0])]).SerializeToString()
+    meta, _ = _raw_grpc(port, "Upsert", up)
+    assert meta["grpc-status"] == "0" and meta["x-pinecone-lsn-committed"] == "1"
+    meta, _ = _raw_grpc(port, "Delete", pb.DeleteRequest(ids=["nope"]).SerializeToString())
+    assert meta["x-pinecone-lsn-committed"] == "1"  # logged nothing: the current LSN
+    fetch = pb.FetchRequest(ids=["a"]).SerializeToString()
+    meta, body = _raw_grpc(port, "Fetch", fetch, **{"x-spruce-min-lsn": "1"})
+    assert meta["x-pinecone-lsn-reconciled"] == "1" and "a" in pb.FetchResponse.FromString(body).vectors
+    meta, _ = _raw_grpc(port, "Fetch", fetch, **{"x-spruce-min-lsn": "7"})
+    assert meta["grpc-status"] == "3" and "x-spruce-min-lsn" in meta["grpc-message"]

@@ -13,7 +13,7 @@ from spruce.api import DataPlane
 from spruce.errors import InvalidArgumentError
 from spruce.server.http import STALE_HEADER, Request, Response
 
-__all__ = ["committed", "reading", "reconciled"]
+__all__ = ["committed", "grpc_metadata", "min_lsn", "reading", "reconciled"]
 
 
 def committed(response: Response, lsn: int) -> Response:
@@ -28,17 +28,42 @@ def reconciled(response: Response, lsn: int, index: DataPlane) -> Response:
     shared store could not be reached to sync first, ``x-spruce-stale`` saying why."""
     response.headers.append((b"x-pinecone-lsn-reconciled", str(lsn).encode()))
     if (behind := index.behind) is not None:
-        response.headers.append((STALE_HEADER, behind.encode("utf-8", "replace")[:512]))
+        response.headers.append((STALE_HEADER, _header_value(behind)))
     return response
+
+
+def _header_value(text: str) -> bytes:
+    """``text`` as a header value: one line of printable ASCII, at most 512 bytes."""
+    return " ".join(text.split()).encode("ascii", "replace")[:512]
 
 
 def reading(index: DataPlane, req: Request) -> AbstractContextManager[int]:
     """A read of ``index`` at the LSN the context yields (``DataPlane.reading``), with the client's
     ``x-spruce-min-lsn`` read barrier if it sent one."""
-    raw = req.min_lsn.strip()
+    return index.reading(min_lsn(req.min_lsn))
+
+
+def min_lsn(raw: str) -> int | None:
+    """The ``x-spruce-min-lsn`` header (REST) or metadata (gRPC): None if absent."""
+    raw = raw.strip()
     if raw and not raw.isdigit():
         raise InvalidArgumentError(
             f"x-spruce-min-lsn must be a non-negative integer (an LSN a write returned), got {raw!r}",
             field="x-spruce-min-lsn",
         )
-    return index.reading(int(raw) if raw else None)
+    return int(raw) if raw else None
+
+
+def grpc_metadata(
+    *, committed: int | None = None, reconciled: int | None = None, behind: str | None = None
+) -> tuple[tuple[bytes, bytes], ...]:
+    """The same headers as gRPC response metadata (the SDK's gRPC client reads none of them; raw gRPC
+    clients may)."""
+    out = []
+    if committed is not None:
+        out.append((b"x-pinecone-lsn-committed", str(committed).encode()))
+    if reconciled is not None:
+        out.append((b"x-pinecone-lsn-reconciled", str(reconciled).encode()))
+    if behind is not None:
+        out.append((STALE_HEADER, _header_value(behind)))
+    return tuple(out)

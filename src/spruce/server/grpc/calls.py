@@ -28,6 +28,7 @@ from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import grpc_status
 from spruce.server.grpc.service import METHODS, Method
+from spruce.server.lsn import grpc_metadata, min_lsn
 
 __all__ = ["Calls", "Outcome", "too_large"]
 
@@ -41,6 +42,7 @@ class Outcome:
     status: int
     message: str = ""
     payload: bytes = b""
+    metadata: tuple[tuple[bytes, bytes], ...] = ()  # response metadata: the LSN headers (``server.lsn``)
 
 
 def too_large(cap: int) -> SpruceError:
@@ -62,7 +64,12 @@ class Calls:
         self.max_message_bytes = ctx.config.max_body_bytes
 
     def start(
-        self, path: bytes, api_key: bytes | None, local_port: int | None, body: bytes
+        self,
+        path: bytes,
+        api_key: bytes | None,
+        local_port: int | None,
+        body: bytes,
+        barrier: bytes | None = None,
     ) -> Outcome | Callable[[], Outcome]:
         """Begin one unary call whose whole (gRPC-framed) request body has arrived.
 
@@ -86,14 +93,16 @@ class Calls:
             message = _unframe(body, self.max_message_bytes)
         except SpruceError as exc:
             return Outcome(exc.grpc_code, exc.message)
-        if method.short is None or self.ctx.reads_sync:  # (a read that syncs first makes a round trip)
-            return partial(self._decode_and_run, method, index, message)
+        wanted = (barrier or b"").decode("latin-1")  # ``x-spruce-min-lsn`` metadata (``server.lsn``)
+        syncs = self.ctx.reads_sync or (self.ctx.shared and bool(wanted))  # (a round trip first)
+        if method.short is None or syncs:
+            return partial(self._decode_and_run, method, index, message, wanted)
         request = self._decode(method, message)
         if isinstance(request, Outcome):
             return request
         if method.short(request):
-            return self._run(method, index, request)
-        return partial(self._run, method, index, request)
+            return self._run(method, index, request, wanted)
+        return partial(self._run, method, index, request, wanted)
 
     @staticmethod
     def _decode(method: Method, message: bytes) -> Message | Outcome:
@@ -103,17 +112,25 @@ class Calls:
             bad = InvalidArgumentError(f"The request message cannot be decoded: {exc}", field="body")
             return Outcome(bad.grpc_code, bad.message)
 
-    def _decode_and_run(self, method: Method, index: str, message: bytes) -> Outcome:
+    def _decode_and_run(self, method: Method, index: str, message: bytes, barrier: str = "") -> Outcome:
         request = self._decode(method, message)
         if isinstance(request, Outcome):
             return request
-        return self._run(method, index, request)
+        return self._run(method, index, request, barrier)
 
-    def _run(self, method: Method, index: str, request: Message) -> Outcome:
+    def _run(self, method: Method, index: str, request: Message, barrier: str = "") -> Outcome:
         try:
             with deadline.within(self.ctx.config.request_timeout):
-                response = method.call(self.ctx.db.index(index), request)
-            return Outcome(OK, payload=response.SerializeToString())
+                engine = self.ctx.db.index(index)
+                if method.reads:
+                    with engine.reading(min_lsn(barrier)) as lsn:
+                        reply = method.call(engine, request)
+                    meta = grpc_metadata(reconciled=lsn, behind=engine.behind)
+                else:
+                    reply = method.call(engine, request)
+                    meta = grpc_metadata(committed=reply[1]) if isinstance(reply, tuple) else ()
+            response = reply[0] if isinstance(reply, tuple) else reply
+            return Outcome(OK, payload=response.SerializeToString(), metadata=meta)
         except Exception as exc:
             status, text = grpc_status(exc, what=f"gRPC {type(request).__name__}")
             return Outcome(status, text)

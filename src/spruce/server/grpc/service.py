@@ -32,14 +32,14 @@ class Method:
     short enough to run on the event loop (``None``: always in the worker pool, as REST's writes)."""
 
     request: type[Message]
-    call: Callable[[DataPlane, Any], Message]
+    call: Callable[[DataPlane, Any], Message | tuple[Message, int]]  # a write: and the LSN it was logged at
     short: Callable[[Any], bool] | None = None
     reads: bool = False  # changes nothing (allowed with the read-only API key)
 
 
-def _upsert(index: DataPlane, req: pb.UpsertRequest) -> pb.UpsertResponse:
+def _upsert(index: DataPlane, req: pb.UpsertRequest) -> tuple[pb.UpsertResponse, int]:
     result = index.upsert(codec.records(req.vectors), namespace=req.namespace)
-    return pb.UpsertResponse(upserted_count=result.upserted_count)
+    return pb.UpsertResponse(upserted_count=result.upserted_count), result.lsn
 
 
 def _query(index: DataPlane, req: pb.QueryRequest) -> pb.QueryResponse:
@@ -73,7 +73,7 @@ def _fetch_by_metadata(index: DataPlane, req: pb.FetchByMetadataRequest) -> pb.F
     return codec.fetch_by_metadata_response(result)
 
 
-def _update(index: DataPlane, req: pb.UpdateRequest) -> pb.UpdateResponse:
+def _update(index: DataPlane, req: pb.UpdateRequest) -> tuple[pb.UpdateResponse, int]:
     result = index.update(
         id=req.id or None,
         values=codec.values_or_none(req.values),
@@ -83,17 +83,17 @@ def _update(index: DataPlane, req: pb.UpdateRequest) -> pb.UpdateResponse:
         dry_run=req.dry_run,
         sparse_values=codec.sparse(req, "sparse_values"),
     )
-    return pb.UpdateResponse(matched_records=result.matched_records)
+    return pb.UpdateResponse(matched_records=result.matched_records), result.lsn
 
 
-def _delete(index: DataPlane, req: pb.DeleteRequest) -> pb.DeleteResponse:
-    index.delete(
+def _delete(index: DataPlane, req: pb.DeleteRequest) -> tuple[pb.DeleteResponse, int]:
+    result = index.delete(
         ids=list(req.ids) or None,
         delete_all=req.delete_all,
         namespace=req.namespace,
         filter=codec.opt_struct(req, "filter"),
     )
-    return pb.DeleteResponse()
+    return pb.DeleteResponse(), result.lsn
 
 
 def _list(index: DataPlane, req: pb.ListRequest) -> pb.ListResponse:
@@ -129,9 +129,8 @@ def _create_namespace(index: DataPlane, req: pb.CreateNamespaceRequest) -> pb.Na
     return codec.namespace_description(index.create_namespace(req.name, schema=codec.schema(req)))
 
 
-def _delete_namespace(index: DataPlane, req: pb.DeleteNamespaceRequest) -> pb.DeleteResponse:
-    index.delete_namespace(name=req.namespace)
-    return pb.DeleteResponse()
+def _delete_namespace(index: DataPlane, req: pb.DeleteNamespaceRequest) -> tuple[pb.DeleteResponse, int]:
+    return pb.DeleteResponse(), index.delete_namespace(name=req.namespace).lsn
 
 
 def _short_query(req: pb.QueryRequest) -> bool:

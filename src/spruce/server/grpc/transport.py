@@ -213,7 +213,13 @@ class GrpcConnection(asyncio.Protocol):
             self.h2.send_headers(sid, [(b":status", b"415")], end_stream=True)
             del self.streams[sid]
             return
-        started = self.calls.start(headers.get(b":path", b""), headers.get(b"api-key"), self.local_port, body)
+        started = self.calls.start(
+            headers.get(b":path", b""),
+            headers.get(b"api-key"),
+            self.local_port,
+            body,
+            headers.get(b"x-spruce-min-lsn"),
+        )
         if isinstance(started, Outcome):
             self._respond(sid, started)
             return
@@ -247,7 +253,7 @@ class GrpcConnection(asyncio.Protocol):
                 self.h2.send_headers(sid, trailers, end_stream=True)
                 del self.streams[sid]
                 return
-            self.h2.send_headers(sid, _RESPONSE_HEADERS)
+            self.h2.send_headers(sid, [*_RESPONSE_HEADERS, *outcome.metadata])
             n = len(outcome.payload)
             self.outgoing[sid] = memoryview(b"\x00" + n.to_bytes(4, "big") + outcome.payload)
             self._pump(sid)
