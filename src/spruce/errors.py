@@ -25,6 +25,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "MethodNotAllowedError",
+    "NewerFormatError",
     "NotFoundError",
     "PayloadTooLargeError",
     "SpruceError",
@@ -171,6 +172,15 @@ class StoreUnavailableError(SpruceError):
 
 class StoreLockedError(SpruceError):
     """Another process holds the data directory open for writing."""
+
+    code = "FAILED_PRECONDITION"
+    grpc_code = 9
+    http_status = 503
+
+
+class NewerFormatError(SpruceError):
+    """The store holds an object written by a newer spruce, in a format version this one cannot read:
+    nothing is read past it and nothing is changed (upgrading spruce is the fix, not a repair)."""
 
     code = "FAILED_PRECONDITION"
     grpc_code = 9

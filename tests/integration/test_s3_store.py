@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,7 +98,7 @@ def test_a_lease_is_held_by_one_process_and_taken_over_once_it_stops_renewing(
 ) -> None:
     url = f"s3://{seaweed.bucket()}/db"
     first, second = (S3Store(url, cache_dir=tmp_path / c, lease_seconds=1.0) for c in ("c1", "c2"))
-    a, b = first.lease("ix/lease"), second.lease("ix/lease")
+    a, b = first.lease("indexes/x/lease"), second.lease("indexes/x/lease")
     assert a.try_acquire() and a.held()
     started = time.monotonic()
     while time.monotonic() - started < 2.5:  # the holder renews: the other never gets it
@@ -129,12 +130,13 @@ def test_a_lease_left_by_a_killed_process_is_taken_at_once(
     code = f"""
 import os
 from spruce.storage.s3store import S3Store
-assert S3Store({url!r}, cache_dir={str(tmp_path / "c1")!r}, lease_seconds=600).lease("ix/lease").try_acquire()
+store = S3Store({url!r}, cache_dir={str(tmp_path / "c1")!r}, lease_seconds=600)
+assert store.lease("indexes/x/lease").try_acquire()
 os._exit(0)  # as kill -9 would leave it: the lease still there, for ten minutes
 """
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
     store = S3Store(url, cache_dir=tmp_path / "c2")
-    assert store.lease("ix/lease").try_acquire(), "the dead holder was a process of this host"
+    assert store.lease("indexes/x/lease").try_acquire(), "the dead holder was a process of this host"
     store.close()
 
 
@@ -182,6 +184,64 @@ def test_serve_with_a_missing_bucket_exits_with_the_message(s3_env: dict[str, st
     )
     assert run.returncode == 2
     assert "the bucket does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+def _serve_exits(url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "spruce.cli",
+        "serve",
+        "--store",
+        url,
+        "--cache",
+        str(tmp_path),
+        "--port",
+        "0",
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=os.environ.copy())
+
+
+def test_a_prefix_holding_something_else_is_refused_and_left_alone(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    import boto3
+
+    bucket = seaweed.bucket()
+    client: Any = seaweed.client(boto3)
+    client.put_object(Bucket=bucket, Key="photos/2024/cat.jpg", Body=b"\xff\xd8 not a store")
+    run = _serve_exits(f"s3://{bucket}", tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "not a spruce store" in run.stderr and "photos" in run.stderr, run.stderr
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["photos/2024/cat.jpg"], "nothing may be written into it"
+
+
+def test_a_store_written_by_a_newer_format_version_is_refused_by_name(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    import boto3
+
+    from spruce.storage import framing
+
+    url = f"s3://{seaweed.bucket()}/future"
+    db = spruce.Client(store=url)
+    db.create_index("ix", dimension=2)
+    db.close()
+    bucket = url.removeprefix("s3://").split("/")[0]
+    client: Any = seaweed.client(boto3)
+    key = next(o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="future/catalog/")["Contents"])
+    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    magic, _, _, seq, length, _ = framing.HEADER.unpack_from(data)
+    head = framing.HEADER.pack(magic, framing.VERSION + 1, 0, seq, length, 0)[:24]
+    crc = framing.crc32(data[framing.HEADER.size :], framing.crc32(head))
+    newer = head + crc.to_bytes(4, "little") + data[framing.HEADER.size :]  # a whole frame of version 2
+    client.put_object(Bucket=bucket, Key=key, Body=newer)
+    before = sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
+    run = _serve_exits(url, tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "written by a newer spruce (format version 2" in run.stderr, run.stderr
+    assert sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]) == before
 
 
 # ---------------------------------------------------------------------------------------------- the engine

@@ -13,13 +13,15 @@ Frame layout, little-endian, 28-byte header then payload::
     28     n    payload
 
 A frame that is short, has the wrong magic, length or checksum is rejected whole (``CorruptFrame``): a torn
-or bit-flipped object is never half-read.
+or bit-flipped object is never half-read. A whole frame (its checksum holds) of a format version above
+``VERSION`` was written by a newer spruce: ``NewerFormatError``, which says so instead of calling it damage.
 """
 
 from __future__ import annotations
 
 import struct
 
+from spruce.errors import NewerFormatError
 from spruce.storage.checksum import crc32
 
 __all__ = ["HEADER", "CorruptFrame", "frame", "unframe"]
@@ -45,11 +47,25 @@ def unframe(data: bytes, magic: bytes) -> tuple[int, bytes]:
     got_magic, version, _, seq, length, crc = HEADER.unpack_from(data)
     if got_magic != magic:
         raise CorruptFrame(f"bad magic {got_magic!r}, expected {magic!r}")
-    if version != VERSION:
-        raise CorruptFrame(f"unknown frame version {version}")
     if len(data) != HEADER.size + length:
         raise CorruptFrame(f"frame length {len(data)} does not match header ({HEADER.size + length})")
     payload = data[HEADER.size :]
     if crc32(payload, crc32(data[:24])) != crc:
         raise CorruptFrame("checksum mismatch")
+    if version > VERSION:
+        raise NewerFormatError(
+            f"the store holds {_KINDS.get(magic, 'an object')} written by a newer spruce (format version "
+            f"{version}; this spruce reads version {VERSION}): upgrade spruce to open it; nothing was changed"
+        )
+    if version != VERSION:
+        raise CorruptFrame(f"unknown frame version {version}")
     return seq, payload
+
+
+_KINDS = {
+    b"SPRL": "a log entry",
+    b"SPRM": "a manifest",
+    b"SPRC": "a catalog",
+    b"SPRD": "a deletion bitmap",
+    b"SPRI": "an index configuration record",
+}

@@ -66,6 +66,7 @@ __all__ = ["DEFAULT_LEASE_S", "S3Lease", "S3Store", "parse_s3_url"]
 log = logging.getLogger("spruce.storage")
 
 DEFAULT_LEASE_S = 10.0
+_LAYOUT = {"catalog", "indexes", "quarantine"}  # the top level of a store (README, "On-disk layout")
 DEFAULT_CACHE_BYTES = 20 << 30
 
 
@@ -158,11 +159,20 @@ class S3Store:
         """A listing at open: an unreachable endpoint, wrong credentials or a missing bucket are named now,
         not on the first write."""
         try:
-            obstore.list_with_delimiter(self._bucket, prefix=None)
+            top = obstore.list_with_delimiter(self._bucket, prefix=None)
         except Exception as exc:
             raise StoreUnavailableError(
                 f"the object store at {self.url} cannot be used: {_brief(exc)}"
             ) from None
+        # a prefix that holds anything but a spruce store (a mistyped URL pointing at someone's data) is
+        # refused before anything is written into it
+        foreign = [p.rstrip("/") for p in top["common_prefixes"] if p.rstrip("/") not in _LAYOUT]
+        foreign += [str(meta["path"]) for meta in top["objects"]]
+        if foreign:
+            raise InvalidArgumentError(
+                f"store {self.url}: the prefix holds objects that are not a spruce store (e.g. "
+                f"{sorted(foreign)[0]!r}): point --store at an empty prefix or at a spruce store"
+            )
 
     # ------------------------------------------------------------ interface
 
