@@ -90,6 +90,36 @@ def test_a_closed_store_refuses_writes(store: ObjectStore) -> None:
     assert store.not_writable() == "the store is closed"
 
 
+def test_the_cache_keeps_the_most_recently_used_objects_within_its_bound(
+    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    url = f"s3://{seaweed.bucket()}/cache"
+    store = S3Store(url, cache_dir=tmp_path / "c", cache_bytes=3000)
+    for i in range(5):
+        assert store.put_if_absent(f"indexes/x/seg/{i}", bytes([i]) * 1000)
+
+    def cached() -> set[str]:
+        return {p.name for p in (tmp_path / "c" / "indexes" / "x" / "seg").iterdir()}
+
+    def use(s: S3Store, i: int) -> None:
+        assert Path(s.local_path(f"indexes/x/seg/{i}") or "").read_bytes() == bytes([i]) * 1000
+        time.sleep(0.02)  # (file times tick coarsely: keep the uses apart for the restart's order)
+
+    for i in range(3):
+        use(store, i)
+    assert cached() == {"0", "1", "2"}
+    use(store, 0)  # used again: now the most recent
+    use(store, 3)  # over the bound: the least recently used (1) goes
+    assert cached() == {"0", "2", "3"}
+    use(store, 4)
+    assert cached() == {"0", "3", "4"}
+    store.close()
+    again = S3Store(url, cache_dir=tmp_path / "c", cache_bytes=3000)  # a restart keeps the order (mtimes)
+    use(again, 1)
+    assert cached() == {"3", "4", "1"}
+    again.close()
+
+
 # ---------------------------------------------------------------------------------------------- the lease
 
 

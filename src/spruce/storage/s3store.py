@@ -41,6 +41,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -140,6 +141,12 @@ class S3Store:
         self._cache_bytes = cache_bytes
         self._cache_tmp = self._cache / ".tmp"
         self._cache_tmp.mkdir(exist_ok=True)
+        # cached files, least recently used first, and their sizes: the LRU order without a walk of the
+        # directory per download
+        self._cache_mu = threading.Lock()
+        self._cached: OrderedDict[Path, int] = OrderedDict()
+        self._cached_bytes = 0
+        self._load_cache()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.lease_seconds = lease_seconds
         self._check_reachable()
@@ -222,34 +229,57 @@ class S3Store:
         except Exception as exc:
             if type(exc).__name__ != "NotFoundError":
                 raise self._unavailable(exc, f"deleting {key}") from None
+        path = self._cache / key
         with contextlib.suppress(FileNotFoundError):
-            (self._cache / key).unlink()
+            path.unlink()
+        with self._cache_mu:
+            self._cached_bytes -= self._cached.pop(path, 0)
 
     def local_path(self, key: str) -> str | None:
         path = self._cache / key
-        if path.exists():
-            with contextlib.suppress(OSError):
-                os.utime(path)  # recently used (the cache's LRU order is by mtime)
-            return str(path)
+        with self._cache_mu:
+            if path in self._cached and not path.exists():  # (removed by hand: fetched again)
+                self._cached_bytes -= self._cached.pop(path)
+            if path in self._cached:
+                self._cached.move_to_end(path)  # recently used
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # (the order a later process starts from)
+                return str(path)
         data = self.get(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._cache_tmp / f"{os.getpid()}.{uuid.uuid4().hex}"
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        self._trim_cache(keep=path)
+        with self._cache_mu:
+            self._cached[path] = len(data)
+            self._cached_bytes += len(data)
+            self._trim_cache(keep=path)
         return str(path)
 
+    def _load_cache(self) -> None:
+        """What the cache directory holds from earlier runs, least recently used first (by mtime)."""
+        found = []
+        for p in self._cache.rglob("*"):
+            if self._cache_tmp in p.parents or not p.is_file():
+                continue
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                found.append((st.st_mtime, p, st.st_size))
+        for _, p, size in sorted(found, key=lambda f: f[0]):
+            self._cached[p] = size
+            self._cached_bytes += size
+
     def _trim_cache(self, keep: Path) -> None:
-        files = [p for p in self._cache.rglob("*") if p.is_file() and self._cache_tmp not in p.parents]
-        sizes = {p: p.stat() for p in files}
-        total = sum(st.st_size for st in sizes.values())
-        for p in sorted(files, key=lambda p: sizes[p].st_mtime):
-            if total <= self._cache_bytes:
+        """Caller holds ``_cache_mu``: remove least recently used files until the cache fits its bound
+        (``keep``, the file just asked for, stays even if it alone is larger)."""
+        for p in list(self._cached):
+            if self._cached_bytes <= self._cache_bytes:
                 break
-            if p != keep:
-                with contextlib.suppress(OSError):
-                    p.unlink()
-                total -= sizes[p].st_size
+            if p == keep:
+                continue
+            with contextlib.suppress(OSError):
+                p.unlink()
+            self._cached_bytes -= self._cached.pop(p)
 
     def free_bytes(self) -> int | None:
         return None
