@@ -54,7 +54,7 @@ from hypothesis import strategies as st
 from json_slots import slots as json_slots
 
 from spruce.engine.verify import _verify_log
-from spruce.errors import DataCorruptionError
+from spruce.errors import DataCorruptionError, NewerFormatError
 from spruce.storage.framing import HEADER, CorruptFrame, frame, unframe
 from spruce.storage.log import MAGIC as LOG_MAGIC
 from spruce.storage.log import Log
@@ -176,9 +176,13 @@ def test_resealed_frames_are_accepted_only_when_well_formed(
     sealed: tuple[bytes, bytes, int, int, int, bytes], expected: bytes
 ) -> None:
     data, magic, version, length, seq, payload = sealed
-    if magic == expected and version == 1 and length == len(payload):
+    whole = magic == expected and length == len(payload)
+    if whole and version == 1:
         assert unframe(data, expected) == (seq, payload)
         assert data == frame(expected, seq, payload)
+    elif whole and version > 1:  # a whole frame of a newer spruce: named as such, not as damage
+        with pytest.raises(NewerFormatError, match=f"format version {version}"):
+            unframe(data, expected)
     else:
         assert refused(data, expected)
 

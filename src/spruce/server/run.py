@@ -82,11 +82,13 @@ class _Server(uvicorn.Server):
 
     def _on_signal(self, sig: int, frame: Any) -> None:
         if self.stopping_since is not None:
-            os.write(2, b"spruce: second signal, exiting now\n")
+            with contextlib.suppress(OSError):  # (stderr may be a pipe nobody reads any more)
+                os.write(2, b"spruce: second signal, exiting now\n")
             os._exit(1)
         self.stopping_since = time.monotonic()
-        self.on_stop()
+        # the watchdog first: whatever fails or blocks below, the process still ends within its budget
         threading.Thread(target=_watchdog, name="spruce-shutdown-watchdog", daemon=True).start()
+        self.on_stop()
         self.handle_exit(sig, frame)
 
     def __init__(self, config: uvicorn.Config, ports: IndexPorts, on_stop: Any = lambda: None) -> None:
