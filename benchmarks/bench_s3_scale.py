@@ -257,10 +257,14 @@ def main() -> int:
             rates = {}
             local = serve("local")
             create(local.url, "big")
+            # each run starts with no background work left from the one before (a graph build of 150,000
+            # rows takes minutes of both cores, and would be measured as the next run's slowness)
             rates["local, 1 process"] = upsert_rate([local.url], "big", args.records)
+            print(f"  (local fully indexed {wait_indexed(local.url, 'big'):.0f} s later)")
             a = serve(url)
             create(a.url, "big")
             rates["S3, 1 process"] = upsert_rate([a.url], "big", args.records)
+            print(f"  (S3 fully indexed {wait_indexed(a.url, 'big'):.0f} s later)")
             create(a.url, "two")
             b = serve(url)
             rates["S3, 2 processes on one store"] = upsert_rate([a.url, b.url], "two", args.records)
