@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from s3_cluster import Cluster, kill9_soak
+from s3_cluster import Cluster, fetch_ids, kill9_soak
 from s3_cluster import vec as _vec
 from seaweed import SeaweedFS
 from spruce_server_proc import make_index
@@ -57,13 +57,7 @@ def _upsert(http: httpx.Client, records: list[dict[str, Any]], ns: str = "") -> 
 
 
 def _fetch(http: httpx.Client, ids: list[str], ns: str = "") -> dict[str, Any]:
-    got: dict[str, Any] = {}
-    for start in range(0, len(ids), 200):
-        chunk = ids[start : start + 200]
-        r = http.get("/index/ix/vectors/fetch", params=[("ids", i) for i in chunk] + [("namespace", ns)])
-        assert r.status_code == 200, r.text
-        got |= r.json()["vectors"]
-    return got
+    return fetch_ids(http, "ix", ids, ns)
 
 
 def _stats(http: httpx.Client) -> dict[str, Any]:

@@ -11,11 +11,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from spruce_server_proc import CLASSIC_API, ServerProcess
 
-__all__ = ["Cluster", "SoakReport", "kill9_soak", "vec"]
+__all__ = ["Cluster", "SoakReport", "fetch_ids", "kill9_soak", "vec"]
 
 
 def vec(i: int) -> list[float]:
@@ -70,6 +71,17 @@ class Cluster:
 
     def http(self, i: int) -> httpx.Client:
         return httpx.Client(base_url=self.procs[i].url, headers=CLASSIC_API, timeout=30)
+
+
+def fetch_ids(http: httpx.Client, index: str, ids: list[str], ns: str = "") -> dict[str, Any]:
+    """The records of ``ids`` that exist, fetched over REST 200 at a time (fetch takes at most 1,000)."""
+    got: dict[str, Any] = {}
+    for start in range(0, len(ids), 200):
+        params = [("ids", x) for x in ids[start : start + 200]] + [("namespace", ns)]
+        r = http.get(f"/index/{index}/vectors/fetch", params=params)
+        assert r.status_code == 200, r.text
+        got |= r.json()["vectors"]
+    return got
 
 
 @dataclass
@@ -137,12 +149,7 @@ def kill9_soak(
     ordered = sorted(report.acked)
     for i in range(len(c.procs)):
         with c.http(i) as http:
-            got: set[str] = set()
-            for start in range(0, len(ordered), 200):
-                chunk = ordered[start : start + 200]
-                r = http.get(f"/index/{index}/vectors/fetch", params=[("ids", x) for x in chunk])
-                r.raise_for_status()
-                got |= set(r.json()["vectors"])
+            got = set(fetch_ids(http, index, ordered))
             report.missing[i] = len(report.acked - got)
             report.counts[i] = int(
                 http.post(f"/index/{index}/describe_index_stats", json={}).json()["totalVectorCount"]

@@ -245,9 +245,10 @@ class Database(ControlPlane):
         if not self.store.shared:
             return
         with self._mu:
-            if self._catalog.newest_version() == self._catalog.version:
+            newer = self._catalog.load_newer()
+            if newer is None:
                 return
-            configs = {c.name: c for c in self._configs(self._catalog.load())}
+            configs = {c.name: c for c in self._configs(newer)}
             for name, engine in list(self._indexes.items()):
                 cfg = configs.get(name)
                 if cfg is None or cfg.uid != engine.config.uid:

@@ -98,6 +98,16 @@ log = logging.getLogger("spruce.engine")
 T = TypeVar("T")
 
 
+def _number(key: str) -> str:
+    """The number a segment, graph or bitmap key is named by (`.../seg/000000000003.seg`: `000000000003`)."""
+    return key.rsplit("/", 1)[1].split(".", 1)[0]
+
+
+def _highest_number(keys: list[str]) -> int:
+    """The highest segment number among ``keys`` (0 if none)."""
+    return max([0, *(int(n) for key in keys if (n := _number(key)).isdigit())])
+
+
 def _derived_lost(segment: str, what: str, why: object) -> None:
     """Report derived data of ``segment`` that failed on load; the caller drops it and it is rebuilt."""
     log.warning("segment %s: %s is damaged (%s); dropped, rebuilt from its rows", segment, what, why)
@@ -247,8 +257,7 @@ class IndexState:
         # The leftovers stay (nothing proves them garbage) and hold the numbers the next flush would take
         # again (the first manifest is what records ``next_segment``): number new segments past them, or
         # that flush's put would find its name taken and the manifest would name the leftover's rows.
-        numbers = [key.rsplit("/", 1)[1].split(".", 1)[0] for key in leftovers]
-        self.manifest_doc["next_segment"] = max([0, *(int(n) for n in numbers if n.isdigit())]) + 1
+        self.manifest_doc["next_segment"] = _highest_number(leftovers) + 1
 
     def _load_segment(self, s: Mapping[str, Any], graphs: Executor, later: list[_GraphLoad]) -> Block:
         """The block of manifest entry ``s``, without its graph: that is read on ``graphs`` and noted in
@@ -579,7 +588,7 @@ class IndexState:
                 deleted = b.deleted_key
                 if alive is not None:
                     assert b.segment_key is not None
-                    seg_no = b.segment_key.rsplit("/", 1)[1].split(".")[0]
+                    seg_no = _number(b.segment_key)
                     deleted = f"{self.prefix}del/{seg_no}.{version}{self._del_suffix}"
                     bitmap = encode_deleted(~alive)
                     if not self.store.put_if_absent(deleted, bitmap):
@@ -746,22 +755,26 @@ class IndexState:
         installed but not committed (a fenced former holder's), are dropped with the old state: the log
         and the manifest hold everything."""
         with self._reload_mu:
-            for attempt in range(3):
-                try:
-                    fresh = IndexState(self.store, self.config, self.tuning)
-                    break
-                except (DataCorruptionError, NotFoundError):
-                    # a segment the listing named was deleted after its grace period while this one
-                    # loaded (a very slow load); the manifest has moved on: load the newest again
-                    if attempt == 2:
-                        raise
+            fresh = self._load_fresh()
             with self.write_mu:
                 self._adopt(fresh)
 
     def _reload_locked(self) -> None:
         """``reload`` by a caller that holds ``write_mu`` (a write that found the log moved on)."""
         with self._reload_mu:
-            self._adopt(IndexState(self.store, self.config, self.tuning))
+            self._adopt(self._load_fresh())
+
+    def _load_fresh(self) -> IndexState:
+        """The index as the store holds it now, opened anew (reusing the cached segment files)."""
+        for attempt in range(3):
+            try:
+                return IndexState(self.store, self.config, self.tuning)
+            except (DataCorruptionError, NotFoundError):
+                # a segment the listing named was deleted after its grace period while this one loaded (a
+                # very slow load); the manifest has moved on: load the newest again
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _adopt(self, fresh: IndexState) -> None:
         """Caller holds ``write_mu``: catch ``fresh`` up on the log and take its state as this one's."""
@@ -789,12 +802,8 @@ class IndexState:
                 self.reload()
             with self.write_mu:
                 self._catch_up()
-                numbers = [
-                    int(n)
-                    for key in self.store.list(self.prefix + "seg/")
-                    if (n := key.rsplit("/", 1)[1].split(".", 1)[0]).isdigit()
-                ]
-                start = max([int(self.manifest_doc["next_segment"]), *(n + 1 for n in numbers)])
+                taken = _highest_number(self.store.list(self.prefix + "seg/"))
+                start = max(int(self.manifest_doc["next_segment"]), taken + 1)
                 self.manifest_doc["next_segment"] = -(-start // TAKEOVER_GAP) * TAKEOVER_GAP + TAKEOVER_GAP
             try:
                 self.commit_manifest(int(self.manifest_doc["lsn"]))

@@ -184,22 +184,7 @@ class S3Store:
     # ------------------------------------------------------------ interface
 
     def put_if_absent(self, key: str, data: Payload) -> bool:
-        self._check_writable()
-        return self._put_create(key, _join(data))
-
-    def _put_create(self, key: str, body: bytes | memoryview) -> bool:
-
-        try:
-            obstore.put(self._bucket, key, body, mode="create")
-        except (AlreadyExistsError, PreconditionError):
-            # Someone's put landed first, or ours did and a retry of it was refused: the bytes tell.
-            try:
-                return self.get(key) == bytes(body)
-            except NotFoundError:
-                return False
-        except Exception as exc:
-            raise self._unavailable(exc, f"writing {key}") from None
-        return True
+        return self.put_versioned(key, _join(data), None) is not None
 
     def get(self, key: str) -> bytes:
 
@@ -303,7 +288,7 @@ class S3Store:
     def lease(self, key: str) -> S3Lease:
         return S3Lease(self, key, self.lease_seconds)
 
-    def put_versioned(self, key: str, body: bytes, etag: str | None) -> str | None:
+    def put_versioned(self, key: str, body: bytes | memoryview, etag: str | None) -> str | None:
         """Write ``key`` if it is absent (``etag`` None) or still at ``etag``; its new ETag, or None if the
         condition failed. A put whose outcome was unknown and retried is settled by reading back."""
         self._check_writable()

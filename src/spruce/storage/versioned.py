@@ -53,10 +53,20 @@ class VersionedDoc:
 
     def load(self) -> dict[str, Any] | None:
         """The newest version's document (None if there is none yet)."""
+        return self._newest(only_if_newer=False)
+
+    def load_newer(self) -> dict[str, Any] | None:
+        """The newest version's document if it is newer than the one loaded last, else None: one listing
+        when nothing changed (a shared store's catalog, looked at before every control-plane read)."""
+        return self._newest(only_if_newer=True)
+
+    def _newest(self, *, only_if_newer: bool) -> dict[str, Any] | None:
         for _ in range(10):
             keys = [k for k in self.store.list(self.prefix) if k[len(self.prefix) :].isdigit()]
             if not keys:
                 self.version = 0
+                return None
+            if only_if_newer and int(keys[-1][len(self.prefix) :]) <= self.version:
                 return None
             try:
                 return self._load(keys[-1], self.store.get(keys[-1]))
