@@ -88,3 +88,21 @@ def test_several_missed_entries_are_applied_in_order(tmp_path: Path) -> None:
     assert idx.fetch(ids=["y"]).vectors["y"].metadata == {"colour": "blue"}
     assert _log_lsns(tmp_path) == [1, 2, 3, 4]
     db.close()
+
+
+def test_the_embedded_read_barrier_is_the_same_as_the_wires(tmp_path: Path) -> None:
+    """``Index.reading(min_lsn)``: what REST's ``x-spruce-min-lsn`` header and gRPC's metadata reach."""
+    import pytest
+
+    from spruce.errors import InvalidArgumentError
+
+    db = spruce.Client(path=tmp_path)
+    db.create_index("ix", dimension=2)
+    idx = db.index("ix")
+    lsn = idx.upsert([("a", [1.0, 0.0])]).lsn
+    with idx.reading(lsn) as seen:
+        assert seen == lsn and set(idx.fetch(ids=["a"]).vectors) == {"a"}
+    refused = pytest.raises(InvalidArgumentError, match="x-spruce-min-lsn: the read must reflect LSN 9")
+    with refused, idx.reading(9):
+        pass
+    db.close()
