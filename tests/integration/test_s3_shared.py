@@ -339,14 +339,23 @@ def test_seaweedfs_restarted_under_writes_gives_retryable_errors_only(tmp_path: 
         weed.stop()
 
 
+@pytest.mark.parametrize("b_commits", [0, 2], ids=["takeover-only", "after-two-more-commits"])
 def test_a_former_holders_manifest_commit_is_refused_and_its_orphans_collected(
-    seaweed: SeaweedFS, s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    seaweed: SeaweedFS,
+    s3_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    b_commits: int,
 ) -> None:
     """The fence itself, deterministically, with two embedded databases on one bucket: A holds the lease and
     is then "paused" (its renewal and sync threads stopped) until B takes over; A is then made to believe it
     still holds the lease (the one fault injected: a pause that falls between its check and its commit,
     which no real clock produces on demand) and flushes. Its manifest commit must be refused, A must reload
-    B's manifest, and the segment it wrote must be collected by B after the grace period."""
+    B's manifest, and the segment it wrote must be collected by B after the grace period.
+
+    ``b_commits``: B commits that many more manifests before A wakes. Each commit deletes the versions
+    below it, so the version A would commit next is *absent* again by then: its put succeeds, and only
+    the listing after it can tell A that a newer version exists."""
     from spruce.engine import state as state_module
     from spruce.engine.database import Database
     from spruce.storage.s3store import S3Store
@@ -367,6 +376,9 @@ def test_a_former_holders_manifest_commit_is_refused_and_its_orphans_collected(
     while not ib._maint.lease.held():
         assert time.monotonic() < deadline, "B never took the lease over"
         time.sleep(0.1)
+    for round_ in range(b_commits):
+        ib.upsert([(f"b-early{round_}", _vec(round_))])
+        ib.flush()
     version_b = ib._st.manifest.version
     assert not ia._maint.lease.held()
     ia._maint.lease._valid_until = float("inf")  # type: ignore[attr-defined]
@@ -379,7 +391,7 @@ def test_a_former_holders_manifest_commit_is_refused_and_its_orphans_collected(
     assert ia._st.manifest.version >= version_b and ia._st.manifest_doc == ib._st.manifest.load()
     for db in (a, b):
         idx = db.index("ix")
-        assert idx.describe_index_stats().total_vector_count == 150
+        assert idx.describe_index_stats().total_vector_count == 150 + b_commits
         assert len(idx.fetch(ids=[f"late{i}" for i in range(50)]).vectors) == 50
     monkeypatch.setattr(state_module, "GRACE_S", 0.5)
     ib.upsert([("b0", _vec(0))])
@@ -388,7 +400,7 @@ def test_a_former_holders_manifest_commit_is_refused_and_its_orphans_collected(
     while orphans & set(b.store.list(ib._st.prefix + "seg/")):
         assert time.monotonic() < deadline, "the fenced holder's segment was never collected"
         time.sleep(0.2)
-    assert ia.describe_index_stats().total_vector_count == 151
+    assert ia.describe_index_stats().total_vector_count == 151 + b_commits
     b.close()
     a.close()
 

@@ -659,9 +659,12 @@ class IndexState:
     def reap(self) -> None:
         """Delete the retired objects whose grace period is over (the lease holder, between steps)."""
         now = time.monotonic()
-        while self._doomed and self._doomed[0][0] <= now:
-            for key in self._doomed.popleft()[1]:
+        # (every entry is looked at, not only the oldest: a grace set shorter later, as tests do, must not
+        # wait behind entries queued under the longer one)
+        for due in [d for d in self._doomed if d[0] <= now]:
+            for key in due[1]:
                 self.store.delete(key)
+            self._doomed.remove(due)
 
     def forget_doomed(self) -> None:
         """A holder that lost its lease deletes nothing more: the new holder collects what is garbage."""

@@ -94,16 +94,39 @@ class VersionedDoc:
         return doc
 
     def commit(self, doc: dict[str, Any]) -> int:
-        """Write the next version; afterwards older versions are deleted (best effort)."""
+        """Write the next version; afterwards older versions are deleted (best effort).
+
+        The put alone does not prove this writer had the newest version: once another process has
+        committed two versions past it, the one this writer would write next has been deleted again
+        (the cleanup below), so its put succeeds. The listing the cleanup makes anyway settles it: a
+        version above this one means this writer was stale, so its version (which no reader takes:
+        readers take the highest) is removed and ``VersionTaken`` raised, as if the put had lost.
+        """
         version = self.version + 1
-        if not self.store.put_if_absent(self._key(version), frame(self.magic, version, orjson.dumps(doc))):
-            raise VersionTaken(f"{self._key(version)} was written by someone else; refusing to go on")
+        mine = self._key(version)
+        if not self.store.put_if_absent(mine, frame(self.magic, version, orjson.dumps(doc))):
+            raise VersionTaken(f"{mine} was written by someone else; refusing to go on")
+        # (if this listing fails, the outcome is unknown, as for any write whose answer was lost: the version
+        # stays, since a reader may have taken it already, and the next commit finds its number taken)
+        keys = self.store.list(self.prefix)
+        newer = [k for k in keys if k > mine and k[len(self.prefix) :].isdigit()]
+        if newer:
+            self._withdraw(mine)
+            raise VersionTaken(f"{newer[-1]} was committed before {mine}; refusing to go on")
         self.version = version
         try:
-            for key in self.store.list(self.prefix):
-                if key < self._key(version):
+            for key in keys:
+                if key < mine:
                     self.store.delete(key)
         except SpruceError as exc:
             # the new version is committed; an old one left behind is superseded and removed next time
             log.warning("%s: older versions not deleted (%s); the next commit retries", self.prefix, exc)
         return version
+
+    def _withdraw(self, key: str) -> None:
+        """Delete a stale writer's version (best effort: one left behind under a newer one is never read,
+        since readers take the highest, and the next commit's cleanup removes it)."""
+        try:
+            self.store.delete(key)
+        except SpruceError as exc:
+            log.warning("%s: a refused version was not deleted (%s)", key, exc)

@@ -31,3 +31,26 @@ def test_corrupt_newest_version_refuses_to_open(tmp_path: Path) -> None:
     with pytest.raises(DataCorruptionError, match="refusing"):
         VersionedDoc(store, "m/", b"SPRM").load()
     store.close()
+
+
+def test_a_writer_two_versions_behind_is_refused_though_its_put_succeeds(tmp_path: Path) -> None:
+    """Another writer committed two versions past this one, so the number this one writes next was deleted
+    by the other's cleanup and its put succeeds: the listing after it must still refuse the commit, remove
+    the stale version, and leave the other's newest in place (a fenced manifest commit, a stale catalog)."""
+    from spruce.storage.versioned import VersionTaken
+
+    store = LocalStore(tmp_path)
+    stale = VersionedDoc(store, "m/", b"SPRM")
+    stale.commit({"by": "stale", "n": 1})
+    fresh = VersionedDoc(store, "m/", b"SPRM")
+    assert fresh.load() == {"by": "stale", "n": 1}
+    fresh.commit({"by": "fresh", "n": 2})
+    fresh.commit({"by": "fresh", "n": 3})
+    assert store.list("m/") == [f"m/{3:020d}"]  # version 2, the one the stale writer takes next, is gone
+    with pytest.raises(VersionTaken, match="committed before"):
+        stale.commit({"by": "stale", "n": 2})
+    assert store.list("m/") == [f"m/{3:020d}"]
+    assert stale.version == 1
+    assert stale.load() == {"by": "fresh", "n": 3}
+    assert stale.commit({"by": "stale", "n": 4}) == 4  # once it has the newest, it commits as usual
+    store.close()
