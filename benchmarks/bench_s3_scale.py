@@ -7,8 +7,9 @@ Measures, with the official SDK against real ``spruce serve`` processes:
   process per server);
 - write acknowledgement p50/p99 (one record, and one batch of 200) next to the bare conditional PUT of
   an object of the same size on the same SeaweedFS, measured by this script;
-- query p50 and QPS (top 10, 2 client processes) once the index is fully indexed and the cache warm:
-  local mode, S3 mode with read-your-writes (a read barrier per read) and with ``--read-staleness 1``;
+- query p50 and QPS (top 10, 1 and 2 client processes) once the index is fully indexed and the cache
+  warm: local mode, S3 mode with read-your-writes (a read barrier per read) and with ``--read-staleness
+  1``, next to the barrier's probe alone (a GET of a missing object);
 - cold start: a brand-new process with an empty cache on the store held only in the bucket: spawn to
   ready, and to the first query answered.
 
@@ -23,6 +24,7 @@ size). Nothing else should run meanwhile (2 cores).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import platform
@@ -148,14 +150,12 @@ def ack_latency(
     return p50 * 1e3, p99 * 1e3
 
 
-def bare_put(weed: SeaweedFS, bucket: str, size: int, n: int) -> tuple[float, float]:
-    """p50/p99 (ms) of one conditional PUT (``If-None-Match: *``, what a log entry's commit is) of ``size``
-    bytes with obstore, the client the store uses."""
-    import obstore
+def _bare_store(weed: SeaweedFS, bucket: str) -> Any:
+    """An obstore client of the bucket, configured as spruce's store configures its own."""
     from obstore.store import S3Store
 
     env = weed.env()
-    store = S3Store(
+    return S3Store(
         bucket,
         config={
             "endpoint": env["AWS_ENDPOINT_URL"],
@@ -165,11 +165,36 @@ def bare_put(weed: SeaweedFS, bucket: str, size: int, n: int) -> tuple[float, fl
         },
         client_options={"allow_http": True},
     )
+
+
+def bare_put(weed: SeaweedFS, bucket: str, size: int, n: int) -> tuple[float, float]:
+    """p50/p99 (ms) of one conditional PUT (``If-None-Match: *``, what a log entry's commit is) of ``size``
+    bytes with obstore, the client the store uses."""
+    import obstore
+
+    store = _bare_store(weed, bucket)
     body = os.urandom(size)
     lat = []
     for i in range(n + 10):
         t = time.perf_counter()
         obstore.put(store, f"bare/{size}/{i}", body, mode="create")
+        if i >= 10:
+            lat.append(time.perf_counter() - t)
+    p50, p99 = _percentiles(lat)
+    return p50 * 1e3, p99 * 1e3
+
+
+def bare_probe(weed: SeaweedFS, bucket: str, n: int) -> tuple[float, float]:
+    """p50/p99 (ms) of the read barrier's probe alone: a GET of an object that does not exist (the next
+    log entry, when nothing is new), with obstore from one thread, as the barrier makes it."""
+    import obstore
+
+    store = _bare_store(weed, bucket)
+    lat = []
+    for i in range(n + 10):
+        t = time.perf_counter()
+        with contextlib.suppress(FileNotFoundError):
+            obstore.get(store, f"bare/missing/{i}").bytes()
         if i >= 10:
             lat.append(time.perf_counter() - t)
     p50, p99 = _percentiles(lat)
@@ -275,7 +300,7 @@ def main() -> int:
 
             # ---------------------------------------------------------------- queries
             print(
-                "\nqueries, top 10, 2 client processes, after fully indexed and a warm cache, no background "
+                "\nqueries, top 10, after fully indexed and a warm cache, no background "
                 "work left anywhere (the index of the 2-process run is deleted first)"
             )
             with httpx.Client(base_url=a.url, headers=CLASSIC_API, timeout=60) as http:
@@ -287,16 +312,19 @@ def main() -> int:
             b.stop()
             servers.remove(b)
             fresh = serve(url)  # (a follower that adopted the holder's graphs)
-            for label, u in (
-                ("local", local.url),
-                ("S3, read-your-writes", a.url),
-                ("S3, follower", fresh.url),
-            ):
-                p50, p99, qps = query_load(u, "big")
-                print(f"  {label:34s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
             stale = serve(url, ["--read-staleness", "1"])
-            p50, p99, qps = query_load(stale.url, "big")
-            print(f"  {'S3, --read-staleness 1':34s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
+            for clients in (1, 2):
+                print(f"  {clients} client process{'es' if clients > 1 else ''}:")
+                for label, u in (
+                    ("local", local.url),
+                    ("S3, read-your-writes", a.url),
+                    ("S3, follower", fresh.url),
+                    ("S3, --read-staleness 1", stale.url),
+                ):
+                    p50, p99, qps = query_load(u, "big", clients=clients)
+                    print(f"    {label:32s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
+            p50, p99 = bare_probe(weed, url.removeprefix("s3://").split("/")[0], 1000)
+            print(f"  the probe alone (GET of a missing object, obstore): p50 {p50:.2f} ms  p99 {p99:.2f} ms")
 
             # ---------------------------------------------------------------- cold start
             print("\ncold start of a brand-new process, empty cache, the index only in the bucket")
