@@ -40,6 +40,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, Unpack
 
 from spruce.api import ControlPlane
@@ -568,6 +569,12 @@ class Database(ControlPlane):
             if isinstance(name, str) and name not in self._indexes:
                 self._refresh()  # created by another process moments ago
             return self._get(name)
+
+    async def synced_read(self, name: str) -> AbstractContextManager[None] | None:
+        """``IndexEngine.synced_read`` of index ``name``, for the server's event loop: None (the read takes
+        a worker thread) also for a name this process has not opened, which may need a catalog refresh."""
+        engine = self._indexes.get(name)  # (no lock: one dict lookup, on the loop; a refresh swaps entries)
+        return None if engine is None else await engine.synced_read()
 
     def Index(self, name: object = "", host: object = "") -> IndexEngine:
         return self.index(name, host)

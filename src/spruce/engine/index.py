@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -190,12 +190,18 @@ class IndexEngine(DataPlane):
     @contextmanager
     def reading(self, min_lsn: int | None = None) -> Iterator[int]:
         st = self._st
-        st.barrier(min_lsn)
-        st.local.synced = True
-        try:
+        if min_lsn is not None or not getattr(st.local, "synced", False):  # (not synced by ``synced_read``)
+            st.barrier(min_lsn)
+        with st.synced_here():
             yield st.lsn
-        finally:
-            st.local.synced = False
+
+    async def synced_read(self) -> AbstractContextManager[None] | None:
+        """The read barrier awaited on the server's event loop (``IndexState.probe``): a context in which
+        this thread's reads of the index count as synced, or None if the read must take a worker thread
+        (there is something to apply first, or the store failed: ``barrier`` deals with it there)."""
+        if not self._st.shared:
+            return nullcontext()
+        return self._st.synced_here() if await self._st.probe() else None
 
     def tick(self) -> None:
         """A shared store's periodic step (``Database``'s sync thread, about every second): take the lease

@@ -39,8 +39,9 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
@@ -729,6 +730,35 @@ class IndexState:
                 f"{self.config.name!r} ends at LSN {self.lsn}: send an LSN a write returned",
                 field="x-spruce-min-lsn",
             )
+
+    async def probe(self) -> bool:
+        """The read barrier's common case on the server's event loop, so that a short read needs no worker
+        thread: True if nothing is new (the next LSN's entry is absent: a HEAD awaited without a thread) and
+        the read may go on at once, in ``synced_here``. False whenever there is more to do (an entry to
+        apply, manifests due for a look, the store failing): the read then goes the thread way, whose
+        ``barrier`` does it all. The LSN is read before the request, and only grows, so an absent entry
+        means every entry committed before this read arrived is applied."""
+        arrived = time.monotonic()
+        if arrived - self._manifest_seen >= GRACE_S / 3:
+            return False
+        try:
+            if await self.log.exists_async(self.lsn + 1):
+                return False
+        except StoreUnavailableError:
+            return False
+        self.behind = None
+        self._synced = max(self._synced, arrived)
+        return True
+
+    @contextmanager
+    def synced_here(self) -> Iterator[None]:
+        """This thread's reads inside count as synced (after ``probe`` or ``barrier``)."""
+        outer = getattr(self.local, "synced", False)
+        self.local.synced = True
+        try:
+            yield
+        finally:
+            self.local.synced = outer
 
     def follow(self, *, holder: bool) -> None:
         """Called about every second on a shared store: catch up on the log (so that the lease holder's

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -146,13 +147,30 @@ class SpruceApp:
         on a pool thread, so it cannot deadlock, and graceful shutdown is unchanged (uvicorn finishes
         in-flight requests, loop or pool, before the pool is drained and the store closed).
         """
-        # (a read that syncs with a shared store first makes a round trip that must not hold the loop; with
-        # a read staleness it does so about once per that many seconds, which the loop can afford)
-        syncs = self.ctx.reads_sync or (self.ctx.shared and bool(request.min_lsn))
-        if route.short is not None and not syncs and route.short(request):
-            return self._handle(route, request)
+        # (a read that syncs with a shared store first makes a round trip that must not hold the loop: it
+        # is awaited here, and the read goes to the pool if there is more to do; with a read staleness it
+        # is made about once per that many seconds, which the loop can afford)
+        if route.short is not None and route.short(request):
+            if not (self.ctx.reads_sync or (self.ctx.shared and request.min_lsn)):
+                return self._handle(route, request)
+            synced = await self._synced(request)
+            if synced is not None:
+                with synced:
+                    return self._handle(route, request)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._handle, route, request)
+
+    async def _synced(self, request: Request) -> AbstractContextManager[None] | None:
+        """The read barrier of the request's index, awaited on the loop (``Database.synced_read``); None
+        sends the read to the pool, whose barrier does the rest (also for a client's read barrier, and for
+        an index this process has not opened)."""
+        name = request.params.get("index")
+        if request.min_lsn or self.ctx.synced_read is None or not isinstance(name, str):
+            return None
+        try:
+            return await self.ctx.synced_read(name)
+        except Exception:  # (whatever it is, the pool's barrier meets it again and answers it properly)
+            return None
 
     def _probe(self, which: str) -> Response:
         """``/health``: the process answers. ``/ready``: the store is open (replay done: the server listens

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from spruce import limits
@@ -85,5 +87,8 @@ class Context:
     ports: IndexPorts = field(default_factory=IndexPorts.disabled)
     shared: bool = False  # the store is a bucket other processes serve too (``ObjectStore.shared``)
     # every read syncs with the bucket first (a shared store at ``read_staleness`` 0): a round trip that
-    # must not hold the event loop, so short reads go to the pool too
+    # must not hold the event loop, so a short read awaits it there (``synced_read``) and goes to the pool
+    # only when that says there is more to do
     reads_sync: bool = False
+    # ``Database.synced_read``: the read barrier of an index (by name) awaited on the event loop
+    synced_read: Callable[[str], Awaitable[AbstractContextManager[None] | None]] | None = None

@@ -147,7 +147,14 @@ def serve(db: ControlPlane, config: ServerConfig, sock: socket.socket) -> None:
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="spruce-worker")
     shared = bool(getattr(getattr(db, "store", None), "shared", False))
     staleness = float(getattr(getattr(db, "tuning", None), "read_staleness", 0.0))
-    ctx = Context(db, config, ports, shared=shared, reads_sync=shared and staleness == 0)
+    ctx = Context(
+        db,
+        config,
+        ports,
+        shared=shared,
+        reads_sync=shared and staleness == 0,
+        synced_read=getattr(db, "synced_read", None),  # (a ``Database``; any other ControlPlane: the pool)
+    )
     app = SpruceApp(ctx, pool)
     uconfig = uvicorn.Config(
         app,

@@ -127,6 +127,10 @@ class Log:
             return False
         return True
 
+    async def exists_async(self, lsn: int) -> bool:
+        """``exists`` awaited on an event loop (``IndexState.probe``)."""
+        return await self.store.exists_async(self.key(lsn))
+
     def entries_after(self, lsn: int) -> Iterator[tuple[int, bytes]]:
         """The committed entries above ``lsn``, in order, read one by one until the first LSN that does not
         exist (a writer commits ``n + 1`` only after ``n`` exists, so there is no gap to look past); each

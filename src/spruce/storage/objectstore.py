@@ -77,6 +77,11 @@ class ObjectStore(Protocol):
         """The object's bytes; ``NotFoundError`` if absent."""
         ...
 
+    async def exists_async(self, key: str) -> bool:
+        """Whether ``key`` exists, awaited on an event loop without a thread (the server's read barrier
+        on a shared store, ``IndexState.probe``)."""
+        ...
+
     def list(self, prefix: str) -> list[str]:
         """Keys starting with ``prefix``, in ascending order."""
         ...
@@ -250,6 +255,9 @@ class LocalStore:
             raise NotFoundError(f"object {key!r} not found") from None
         except OSError as exc:
             raise InternalError(f"reading {key} failed ({exc})") from exc
+
+    async def exists_async(self, key: str) -> bool:
+        return self._path(key).exists()  # (a local directory is never shared: nothing calls this)
 
     def list(self, prefix: str) -> list[str]:
         head, _, _ = prefix.rpartition("/")

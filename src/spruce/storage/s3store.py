@@ -195,6 +195,16 @@ class S3Store:
         except Exception as exc:
             raise self._unavailable(exc, f"reading {key}") from None
 
+    async def exists_async(self, key: str) -> bool:
+        # (a HEAD: the probe of a log entry that is usually absent, awaited on the server's event loop)
+        try:
+            await obstore.head_async(self._bucket, key)
+        except (_Missing, FileNotFoundError):
+            return False
+        except Exception as exc:
+            raise self._unavailable(exc, f"looking for {key}") from None
+        return True
+
     def list(self, prefix: str) -> list[str]:
         # obstore lists by path (``x`` finds ``x/1`` but not ``xa``); the interface takes a key prefix, so
         # the listing is of the last whole directory and filtered
