@@ -13,12 +13,13 @@ Measures, with the official SDK against real ``spruce serve`` processes:
 - cold start: a brand-new process with an empty cache on the store held only in the bucket: spawn to
   ready, and to the first query answered.
 
-The data: 150,000 x 384 synthetic clustered unit vectors (``bench_server.clustered``) with metadata; the
-real sentence-embedding set needs the bench venv's model, and these measures do not depend on the
-vectors' distribution.
+The data: 150,000 x 384 synthetic clustered unit vectors (``bench_server.clustered``) with metadata, or
+with ``--dataset real`` the sentence embeddings of the suite (``datasets.py real`` builds their cache in
+the bench venv once; this script only reads it) with their category and year, queried with the held-out
+query texts' embeddings.
 
-Run: ``.venv/bin/python benchmarks/bench_s3_scale.py`` (about 15 minutes; ``--records`` to change the
-size). Nothing else should run meanwhile (2 cores).
+Run: ``.venv/bin/python benchmarks/bench_s3_scale.py [--dataset real]`` (about 10-15 minutes;
+``--records`` to change the size). Nothing else should run meanwhile (2 cores).
 """
 
 from __future__ import annotations
@@ -64,11 +65,34 @@ def _rows(x: np.ndarray, meta: list[dict[str, Any]], lo: int, hi: int, tag: str)
     return [{"id": f"{tag}{i}", "values": x[i].tolist(), "metadata": meta[i]} for i in range(lo, hi)]
 
 
-def _upsert_client(url: str, index: str, records: int, part: int, parts: int, out: Any) -> None:
+CACHE = ROOT / "benchmarks" / ".cache"
+
+
+def _records(dataset: str, n: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The first ``n`` records of the data set: ``clustered`` (synthetic, made here) or ``real`` (the
+    sentence embeddings ``datasets.py real`` caches, with their category and year as metadata)."""
+    if dataset == "clustered":
+        return clustered(n, DIM, seed=3)
+    x = np.load(CACHE / "real_base.npy", mmap_mode="r")[:n]
+    cat, year = np.load(CACHE / "real_category.npy"), np.load(CACHE / "real_year.npy")
+    return np.round(np.asarray(x, dtype=np.float32), 6), [
+        {"category": int(cat[i]), "year": int(year[i])} for i in range(len(x))
+    ]
+
+
+def _queries(dataset: str, seed: int) -> np.ndarray:
+    """256 query vectors, different for each client (``seed``)."""
+    if dataset == "clustered":
+        return np.random.default_rng(seed).normal(size=(256, DIM)).astype(np.float32)
+    held_out = np.load(CACHE / "real_queries.npy")  # (1,000 texts never in the base)
+    return np.roll(held_out, -256 * seed, axis=0)[:256]
+
+
+def _upsert_client(url: str, index: str, records: int, part: int, parts: int, dataset: str, out: Any) -> None:
     """One client process: its share of the records, in batches of ``BATCH``, through the SDK."""
     from pinecone import Pinecone
 
-    x, meta = clustered(records, DIM, seed=3)
+    x, meta = _records(dataset, records)
     idx = Pinecone(api_key="k", host=url).Index(name=index)
     mine = range(part * BATCH, records, parts * BATCH)
     batches = [_rows(x, meta, s, min(s + BATCH, records), "r") for s in mine]
@@ -79,12 +103,12 @@ def _upsert_client(url: str, index: str, records: int, part: int, parts: int, ou
     out.put(("done", time.perf_counter() - t0))
 
 
-def upsert_rate(urls: list[str], index: str, records: int) -> float:
+def upsert_rate(urls: list[str], index: str, records: int, dataset: str) -> float:
     """records/s, all clients together, from the first client's start to the last one's end."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     procs = [
-        ctx.Process(target=_upsert_client, args=(u, index, records, i, len(urls), q))
+        ctx.Process(target=_upsert_client, args=(u, index, records, i, len(urls), dataset, q))
         for i, u in enumerate(urls)
     ]
     for p in procs:
@@ -99,12 +123,11 @@ def upsert_rate(urls: list[str], index: str, records: int) -> float:
     return records / max(wall, max(took))
 
 
-def _query_client(url: str, index: str, seconds: float, seed: int, out: Any) -> None:
+def _query_client(url: str, index: str, seconds: float, seed: int, dataset: str, out: Any) -> None:
     from pinecone import Pinecone
 
     idx = Pinecone(api_key="k", host=url).Index(name=index)
-    rng = np.random.default_rng(seed)
-    qs = rng.normal(size=(256, DIM)).astype(np.float32)
+    qs = _queries(dataset, seed)
     for q in qs[:20]:
         idx.query(vector=q.tolist(), top_k=10)
     lat: list[float] = []
@@ -118,11 +141,15 @@ def _query_client(url: str, index: str, seconds: float, seed: int, out: Any) -> 
     out.put((lat, seconds))
 
 
-def query_load(url: str, index: str, clients: int = 2, seconds: float = 20.0) -> tuple[float, float, float]:
+def query_load(
+    url: str, index: str, dataset: str, clients: int = 2, seconds: float = 20.0
+) -> tuple[float, float, float]:
     """p50 and p99 (ms) and QPS of ``clients`` client processes querying back to back."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_query_client, args=(url, index, seconds, i, q)) for i in range(clients)]
+    procs = [
+        ctx.Process(target=_query_client, args=(url, index, seconds, i, dataset, q)) for i in range(clients)
+    ]
     for p in procs:
         p.start()
     got = [q.get(timeout=600) for _ in procs]
@@ -221,12 +248,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=150_000)
     ap.add_argument("--acks", type=int, default=200)
+    ap.add_argument(
+        "--dataset",
+        choices=("clustered", "real"),
+        default="clustered",
+        help="real: the 150,000 x 384 sentence embeddings cached by `datasets.py real` (bench venv)",
+    )
     args = ap.parse_args()
     print("command: python benchmarks/bench_s3_scale.py " + " ".join(sys.argv[1:]))
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     print(
         f"spruce git {rev.stdout.strip()}; machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {args.records} x {DIM} clustered records + metadata"
+        f"{platform.python_version()}; {args.records} x {DIM} {args.dataset} records + metadata"
     )
     x, meta = clustered(2 * BATCH, DIM, seed=5)
     one = lambda i: _rows(x, meta, i % BATCH, i % BATCH + 1, f"a{i}-")  # noqa: E731
@@ -284,15 +317,17 @@ def main() -> int:
             create(local.url, "big")
             # each run starts with no background work left from the one before (a graph build of 150,000
             # rows takes minutes of both cores, and would be measured as the next run's slowness)
-            rates["local, 1 process"] = upsert_rate([local.url], "big", args.records)
+            rates["local, 1 process"] = upsert_rate([local.url], "big", args.records, args.dataset)
             print(f"  (local fully indexed {wait_indexed(local.url, 'big'):.0f} s later)")
             a = serve(url)
             create(a.url, "big")
-            rates["S3, 1 process"] = upsert_rate([a.url], "big", args.records)
+            rates["S3, 1 process"] = upsert_rate([a.url], "big", args.records, args.dataset)
             print(f"  (S3 fully indexed {wait_indexed(a.url, 'big'):.0f} s later)")
             create(a.url, "two")
             b = serve(url)
-            rates["S3, 2 processes on one store"] = upsert_rate([a.url, b.url], "two", args.records)
+            rates["S3, 2 processes on one store"] = upsert_rate(
+                [a.url, b.url], "two", args.records, args.dataset
+            )
             for label, rate in rates.items():
                 print(
                     f"  {label:30s} {rate:8.0f} records/s  ({rate / rates['local, 1 process']:.0%} of local)"
@@ -321,7 +356,7 @@ def main() -> int:
                     ("S3, follower", fresh.url),
                     ("S3, --read-staleness 1", stale.url),
                 ):
-                    p50, p99, qps = query_load(u, "big", clients=clients)
+                    p50, p99, qps = query_load(u, "big", args.dataset, clients=clients)
                     print(f"    {label:32s} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {qps:7.0f} QPS")
             p50, p99 = bare_probe(weed, url.removeprefix("s3://").split("/")[0], 1000)
             print(f"  the probe alone (GET of a missing object, obstore): p50 {p50:.2f} ms  p99 {p99:.2f} ms")
