@@ -200,11 +200,12 @@ def bare_put(weed: SeaweedFS, bucket: str, size: int, n: int) -> tuple[float, fl
     import obstore
 
     store = _bare_store(weed, bucket)
+    run = os.urandom(4).hex()  # (a second call in one bucket must not find its names taken)
     body = os.urandom(size)
     lat = []
     for i in range(n + 10):
         t = time.perf_counter()
-        obstore.put(store, f"bare/{size}/{i}", body, mode="create")
+        obstore.put(store, f"bare/{run}/{size}/{i}", body, mode="create")
         if i >= 10:
             lat.append(time.perf_counter() - t)
     p50, p99 = _percentiles(lat)
