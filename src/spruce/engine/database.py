@@ -226,7 +226,10 @@ class Database(ControlPlane):
             engine.renew_lease()
 
     def _tick(self) -> None:
-        self._refresh()
+        # (the listing that finds the catalog unchanged, nearly always, is made outside ``_mu``: every
+        # data-plane request takes that lock for its index lookup, and would wait for the round trip)
+        if self._catalog.newest_version() > self._catalog.version:
+            self._refresh()
         with self._mu:
             engines = list(self._indexes.values())
         for engine in engines:
