@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from spruce import limits
+from spruce import __version__, limits
 
 if TYPE_CHECKING:
     from spruce.storage.objectstore import ObjectStore
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spruce", description="A vector database that speaks Pinecone's API."
     )
+    parser.add_argument("--version", action="version", version=f"spruce {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
         "serve", help="serve Pinecone's API: REST (control and data plane) and the gRPC data plane"
