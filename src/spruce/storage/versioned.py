@@ -106,15 +106,23 @@ class VersionedDoc:
         mine = self._key(version)
         if not self.store.put_if_absent(mine, frame(self.magic, version, orjson.dumps(doc))):
             raise VersionTaken(f"{mine} was written by someone else; refusing to go on")
-        # (if this listing fails, the outcome is unknown, as for any write whose answer was lost: the version
-        # stays, since a reader may have taken it already, and the next commit finds its number taken)
-        keys = self.store.list(self.prefix)
+        unlisted: SpruceError | None = None
+        try:
+            keys = self.store.list(self.prefix)
+        except SpruceError as exc:
+            if self.store.shared:
+                # the outcome is unknown, as for any write whose answer was lost: the version stays, since
+                # a reader may have taken it already, and the next commit finds its number taken
+                raise
+            keys, unlisted = [], exc  # (one process: nothing newer can exist, so the version is committed)
         newer = [k for k in keys if k > mine and k[len(self.prefix) :].isdigit()]
         if newer:
             self._withdraw(mine)
             raise VersionTaken(f"{newer[-1]} was committed before {mine}; refusing to go on")
         self.version = version
         try:
+            if unlisted is not None:
+                raise unlisted
             for key in keys:
                 if key < mine:
                     self.store.delete(key)
