@@ -41,6 +41,7 @@ from spruce.types import (
     IndexConfig,
     IndexList,
     IndexStats,
+    IndexStorage,
     ListNamespacesResponse,
     ListResponse,
     NamespaceDescription,
@@ -270,6 +271,10 @@ class DataPlane(Protocol):
         self, filter: Mapping[str, Any] | None = None, timeout: float | None = None
     ) -> IndexStats:
         """Exact record counts per namespace (those matching ``filter``, if given)."""
+        ...
+
+    def storage(self) -> IndexStorage:
+        """spruce's own view of how the index is stored (segments, log, disk; ``IndexStorage``)."""
         ...
 
     def list_namespaces_paginated(

@@ -776,6 +776,47 @@ class IndexStats(_Result):
 
 
 @dataclass(slots=True)
+class NamespaceStorage(_Result):
+    """How one namespace is stored (``IndexStorage``)."""
+
+    records: int
+    """Live records (what stats count)."""
+    segments: int
+    """Flushed, immutable segments."""
+    segments_with_graph: int
+    """Segments searched through an HNSW graph (the rest are scanned exactly, or by clusters)."""
+    memtable_records: int
+    """Live records still only in memory and the log: in the memtable and in frozen blocks awaiting flush."""
+    pending_deletions: int
+    """Deleted or overwritten rows still stored in segments, until compaction purges them."""
+
+
+@dataclass(slots=True)
+class IndexStorage(_Result):
+    """``spruce``'s own view of an index's storage, beyond Pinecone's stats: what an operator asks when
+    the numbers look wrong (is background work keeping up, how much does the log hold, what is on disk).
+    Served at ``GET /index/{name}/spruce/storage``, read by ``spruce stats``, the console and ``/metrics``."""
+
+    name: str
+    lsn: int
+    """The last applied log sequence number."""
+    manifest_version: int
+    """The committed manifest's version (each flush or compaction commits one)."""
+    manifest_lsn: int
+    """The LSN the manifest covers: entries above it are replayed at open."""
+    unflushed_log_entries: int
+    unflushed_log_bytes: int
+    unindexed_records: int
+    """As in ``IndexStats``: 0 means fully indexed and background work idle."""
+    objects: int
+    """Objects under the index's prefix in the store (log entries, manifests, segments, bitmaps, graphs)."""
+    local_bytes: int
+    """Bytes of those objects on this machine's disk (a bucket: the cached copies only)."""
+    namespaces: dict[str, NamespaceStorage]
+    background_error: str | None = None
+
+
+@dataclass(slots=True)
 class NamespaceDescription(_Result):
     """``schema`` and ``indexed_fields`` stay ``None``: every metadata field is indexed here."""
 

@@ -38,6 +38,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", f"{IX}/vectors/list", {"params": {"limit": 1}}),
     ("POST", f"{IX}/describe_index_stats", {"json": {}}),
     ("GET", f"{IX}/describe_index_stats", {}),
+    ("GET", f"{IX}/spruce/storage", {}),
     ("POST", f"{IX}/namespaces", {"json": {"name": "made"}}),
     ("GET", f"{IX}/namespaces", {"params": {"limit": 1}}),
     ("GET", f"{IX}/namespaces/made", {}),

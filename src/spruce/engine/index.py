@@ -7,7 +7,9 @@ on-disk layout, and ``maintenance`` for flush and compaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeAlias, TypeVar
@@ -45,11 +47,13 @@ from spruce.types import (
     FetchResponse,
     IndexConfig,
     IndexStats,
+    IndexStorage,
     ListItem,
     ListNamespacesResponse,
     ListResponse,
     Metadata,
     NamespaceDescription,
+    NamespaceStorage,
     NamespaceSummary,
     Pagination,
     QueryResponse,
@@ -586,6 +590,46 @@ class IndexEngine(DataPlane):
             pending_deletions=pending,
             unindexed_records=unindexed,
             background_error=self._maint.error or (DISK_FULL_NOTE if self._st.store.out_of_space else None),
+        )
+
+    def storage(self) -> IndexStorage:
+        """How the index is stored (``IndexStorage``): counts under the read lock, then one listing of the
+        index's prefix (a LIST on a bucket) and a ``stat`` per object held on this machine."""
+        st = self._st
+
+        def run() -> tuple[dict[str, NamespaceStorage], int]:
+            spaces = {
+                name: NamespaceStorage(
+                    records=ns.count,
+                    segments=len(ns.segments),
+                    segments_with_graph=sum(b.ann is not None for b in ns.segments),
+                    memtable_records=ns.memtable.n_alive + sum(b.n_alive for b in ns.frozen),
+                    pending_deletions=ns.pending_deletions,
+                )
+                for name, ns in sorted(st.namespaces.items())
+            }
+            return spaces, self._maint.pending_rows()
+
+        spaces, unindexed = st.read(run)
+        keys = st.store.list(st.prefix)
+        local = 0
+        for key in keys:
+            path = st.store.local_path(key)
+            if path is not None:
+                with contextlib.suppress(OSError):  # (deleted meanwhile by a compaction)
+                    local += os.stat(path).st_size
+        return IndexStorage(
+            name=self.config.name,
+            lsn=st.lsn,
+            manifest_version=st.manifest.version,
+            manifest_lsn=int(st.manifest_doc["lsn"]),
+            unflushed_log_entries=st.unflushed_entries,
+            unflushed_log_bytes=st.unflushed_bytes,
+            unindexed_records=unindexed,
+            objects=len(keys),
+            local_bytes=local,
+            namespaces=spaces,
+            background_error=self._maint.error,
         )
 
     # ================================================================ namespaces

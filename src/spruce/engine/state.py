@@ -392,6 +392,11 @@ class IndexState:
             self.unflushed_bytes += size
             self.unflushed_records += records
 
+    @property
+    def unflushed_entries(self) -> int:
+        """Log entries above the manifest: what the next open replays."""
+        return len(self._entries)
+
     def _log_over_cap(self) -> bool:
         """Whether the unflushed log costs a replay more than the caps allow: per byte (read, checksum,
         copy) or per record (decode, id lookups; a log of deletes is small but slow to replay)."""

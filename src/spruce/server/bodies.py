@@ -41,6 +41,7 @@ __all__ = [
     "IndexList",
     "IndexModel",
     "IndexStats",
+    "IndexStorage",
     "ListDocumentsRequest",
     "ListDocumentsResponse",
     "ListNamespacesParams",
@@ -49,6 +50,7 @@ __all__ = [
     "ListResponse",
     "MatchedRecords",
     "NamespaceDescription",
+    "NamespaceStorage",
     "QueryRequest",
     "QueryResponse",
     "SchemaIndexModel",
@@ -257,6 +259,31 @@ class IndexStats(_Camel):
     vector_type: str
     unindexed_record_count: int
     pending_deletion_count: int
+    background_error: str | UnsetType = UNSET
+
+
+class NamespaceStorage(_Snake):
+    records: int
+    segments: int
+    segments_with_graph: int
+    memtable_records: int
+    pending_deletions: int
+
+
+class IndexStorage(_Snake):
+    """spruce's own, not Pinecone's: how an index is stored (``spruce.types.IndexStorage`` says what
+    each field means). For operators, ``spruce stats`` and the console."""
+
+    name: str
+    lsn: int
+    manifest_version: int
+    manifest_lsn: int
+    unflushed_log_entries: int
+    unflushed_log_bytes: int
+    unindexed_records: int
+    objects: int
+    local_bytes: int
+    namespaces: dict[str, NamespaceStorage]
     background_error: str | UnsetType = UNSET
 
 

@@ -168,3 +168,11 @@ def describe_index_stats(ctx: Context, req: Request) -> Response:
     with _reading(index, req) as lsn:
         result = index.describe_index_stats(filter=body.get("filter"))
     return _reconciled(json_response(encode.stats_body(result)), lsn, index)
+
+
+def storage(ctx: Context, req: Request) -> Response:
+    """spruce's own: how the index is stored (``IndexStorage``), after the read barrier like any read."""
+    index = _index(ctx, req)
+    with _reading(index, req) as lsn:
+        result = index.storage()
+    return _reconciled(json_response(encode.storage_body(result)), lsn, index)

@@ -14,6 +14,7 @@ from spruce.types import (
     FetchByMetadataResponse,
     FetchResponse,
     IndexStats,
+    IndexStorage,
     ListNamespacesResponse,
     ListResponse,
     NamespaceDescription,
@@ -33,6 +34,7 @@ __all__ = [
     "namespaces_body",
     "query_body",
     "stats_body",
+    "storage_body",
 ]
 
 
@@ -119,6 +121,14 @@ def stats_body(r: IndexStats) -> dict[str, Any]:
     }
     if r.background_error is not None:
         body["backgroundError"] = r.background_error
+    return body
+
+
+def storage_body(r: IndexStorage) -> dict[str, Any]:
+    """``bodies.IndexStorage``: the dataclass's own field names (snake_case), no error while there is none."""
+    body = r.to_dict()
+    if body["background_error"] is None:
+        del body["background_error"]
     return body
 
 

@@ -160,6 +160,7 @@ ROUTES: tuple[Route, ...] = (
         short=data.short_stats,
         response=bodies.IndexStats,
     ),
+    _r("GET", f"{_DP}/spruce/storage", data.storage, response=bodies.IndexStorage),
     _r(
         "GET",
         f"{_DP}/namespaces",
