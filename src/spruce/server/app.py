@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from spruce import deadline
+from spruce.console import asset
 from spruce.errors import PayloadTooLargeError, SpruceError
 from spruce.server.auth import Keys
 from spruce.server.config import Context
@@ -92,6 +93,8 @@ class SpruceApp:
         method: str = scope["method"]
         if method == "GET" and segments in (["health"], ["ready"]):  # no key: a probe has none
             return self._probe(segments[0])
+        if method == "GET" and not data_plane and (not segments or segments[0] == "console"):
+            return _console(segments)  # no key: the pages hold no data (``spruce.console``)
         try:
             role = self._keys.role(headers.get(b"api-key"), where="Api-Key header")
             if method == "GET" and segments == ["openapi.json"]:
@@ -192,6 +195,17 @@ class SpruceApp:
             return error_response(exc, data_plane=route.data_plane)
         except Exception as exc:
             return internal_error(exc, data_plane=route.data_plane, what=f"{route.method} {route.path}")
+
+
+def _console(segments: list[str]) -> Response:
+    """``/`` redirects to ``/console/``; ``/console/<file>`` is a file of ``spruce.console``'s assets."""
+    if not segments:
+        return Response(302, b"", headers=[(b"location", b"/console/")])
+    found = asset(segments[1] if len(segments) == 2 else "") if len(segments) <= 2 else None
+    if found is None:
+        return Response(404, b"no such console page", b"text/plain; charset=utf-8")
+    body, kind = found
+    return Response(200, body, kind.encode(), headers=[(b"cache-control", b"no-cache")])
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
