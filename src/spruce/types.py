@@ -223,8 +223,8 @@ def _as_row(value: object, dimension: int, field: str) -> np.ndarray[Any, Any]:
     return arr
 
 
-def _check_rows(mat: np.ndarray[Any, Any], metric: str, fields: Sequence[str]) -> None:
-    """Reject non-finite rows (and all-zero rows on a cosine index), naming the first bad one."""
+def _check_finite(mat: np.ndarray[Any, Any], fields: Sequence[str]) -> None:
+    """Reject non-finite rows, naming the first bad one."""
     bad = np.flatnonzero(~np.isfinite(mat).all(axis=1))
     if len(bad):
         field = fields[int(bad[0])]
@@ -232,6 +232,11 @@ def _check_rows(mat: np.ndarray[Any, Any], metric: str, fields: Sequence[str]) -
             f"{field} must contain only finite float32 numbers (no NaN, infinity, or magnitude above 3.4e38)",
             field=field,
         )
+
+
+def _check_rows(mat: np.ndarray[Any, Any], metric: str, fields: Sequence[str]) -> None:
+    """Reject non-finite rows (and all-zero rows on a cosine index), naming the first bad one."""
+    _check_finite(mat, fields)
     if metric == "cosine":
         zero = np.flatnonzero(~mat.any(axis=1))
         if len(zero):
@@ -251,6 +256,22 @@ def validate_values(value: object, dimension: int, metric: str, *, field: str = 
     """One dense vector: exactly ``dimension`` finite float32 numbers (non-zero for cosine)."""
     out = _to_float32(_as_row(value, dimension, field))
     _check_rows(out[None, :], metric, [field])
+    return out
+
+
+def validate_query_vector(value: object, dimension: int, *, field: str = "vector") -> Vector32:
+    """A query's dense vector: exactly ``dimension`` finite float32 numbers, all zeros allowed on every
+    metric, cosine included.
+
+    Why not ``validate_values``: a stored record of zeros has no direction, and spruce refuses one on a
+    cosine index. A query of zeros is a different matter: Pinecone answers it (on cosine too) with the
+    records the filter matches, each scoring 0, and clients rely on that to read records by metadata
+    alone: llama-index's ``PineconeVectorStore.get_nodes(filters=...)`` sends ``[0.0] * dimension``
+    (``docs/frameworks.md`` has the sources). Such a query scores 0 against every row under cosine and
+    dotproduct, so ties decide which records come back: ascending id (``Block._dense_search``).
+    """
+    out = _to_float32(_as_row(value, dimension, field))
+    _check_finite(out[None, :], [field])
     return out
 
 

@@ -9,6 +9,7 @@ entry that still names the old block resolves correctly until it is re-pointed.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
@@ -418,6 +419,8 @@ class Block:
         Never a fixed top-k filtered afterwards, so recall holds at any selectivity. ``n``: the rows of
         the snapshot searched (``search``'s ``at``, default: now, with the index lock held).
         """
+        if metric != "euclidean" and not q.any():
+            return self._zero_query(k, mask, allowed, n)
         vectors, sq_norms = self._vectors[:n], self._sq[:n]  # rows below n are the same in any later array
         rows: IntArray | None = None
         if self.ann is not None and allowed * self.dim > EXACT_MAX_WORK:
@@ -446,6 +449,19 @@ class Block:
         pos = top_candidates(scores, k, metric)
         best: FloatArray = scores[pos].astype(np.float64)
         return (pos if rows is None else rows[pos]), best
+
+    def _zero_query(self, k: int, mask: BoolArray, allowed: int, n: int) -> tuple[IntArray, FloatArray]:
+        """A query vector of zeros under cosine or dotproduct: every allowed row scores 0 (``exact_scores``
+        divides by a zero norm as by 1), so every one ties and the tie-break decides: the ``k`` allowed
+        rows of smallest id, at score 0. Found here rather than through the graph or the clusters, which
+        would rank arbitrary rows among equals (and differently after each compaction). Pinecone answers
+        such a query with the filter's matches at score 0, which llama-index's ``get_nodes(filters=...)``
+        relies on (``types.validate_query_vector``)."""
+        rows = np.arange(n, dtype=np.int64) if allowed == n else np.flatnonzero(mask[:n]).astype(np.int64)
+        if len(rows) > k:
+            ids = self.ids
+            rows = np.array(heapq.nsmallest(k, rows.tolist(), key=ids.__getitem__), dtype=np.int64)
+        return rows, np.zeros(len(rows))
 
     # ------------------------------------------------------------ mutation
 

@@ -74,6 +74,7 @@ from spruce.types import (
     validate_limit,
     validate_metadata,
     validate_namespace,
+    validate_query_vector,
     validate_sparse,
     validate_top_k,
     validate_values,
@@ -381,7 +382,7 @@ class IndexEngine(DataPlane):
                 )
             if (vector is None) == (id is None):
                 raise InvalidArgumentError("query needs exactly one of vector or id", field="vector")
-        q = validate_values(vector, cfg.dimension, cfg.metric, field="vector") if vector is not None else None
+        q = validate_query_vector(vector, cfg.dimension) if vector is not None else None  # zeros too
         rid = validate_id(id, field="id") if id is not None else None
         return q, sq, rid
 
