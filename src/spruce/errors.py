@@ -27,6 +27,7 @@ __all__ = [
     "MethodNotAllowedError",
     "NewerFormatError",
     "NotFoundError",
+    "NotSupportedError",
     "PayloadTooLargeError",
     "SpruceError",
     "StoreClosedError",
@@ -121,6 +122,17 @@ class MethodNotAllowedError(SpruceError):
     def __init__(self, message: str, *, allowed: tuple[str, ...], field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.allowed = allowed
+
+
+class NotSupportedError(SpruceError):
+    """A Pinecone feature spruce does not have yet (HTTP 501), named in the message.
+
+    501 rather than 404 or 400: the route exists in Pinecone's API and the request may be valid; the SDK
+    does not retry 501 (only 408, 429, 500, 502, 503 and 504), so the caller sees the message at once."""
+
+    code = "UNIMPLEMENTED"
+    grpc_code = 12
+    http_status = 501
 
 
 class InternalError(SpruceError):

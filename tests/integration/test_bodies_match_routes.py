@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from spruce_server_proc import CLASSIC_API, NEW_API
 
-from spruce.server.routing import ROUTES, Route, match, split_path
+from spruce.server.routing import ROUTES, UNSUPPORTED, Route, match, split_path
 
 SPEC = {"serverless": {"cloud": "aws", "region": "us-east-1"}}
 IX = "/index/bodies"
@@ -92,7 +92,8 @@ def _route(method: str, path: str) -> Route:
 
 def test_every_route_is_exercised() -> None:
     exercised = {(m, _route(m, p).path) for m, p, _ in REQUESTS + DOC_REQUESTS}
-    assert exercised == {(r.method, r.path) for r in ROUTES}
+    # (the routes of features spruce has not yet: tests/integration/test_unsupported.py, each of them)
+    assert exercised == {(r.method, r.path) for r in ROUTES if r not in UNSUPPORTED}
 
 
 def _check_body(route: Route, method: str, path: str, r: httpx.Response) -> None:

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from spruce_server_proc import ServerProcess
 
 from spruce.server.openapi import openapi_document
-from spruce.server.routing import ROUTES
+from spruce.server.routing import ROUTES, UNSUPPORTED
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -59,7 +59,7 @@ def test_document_lists_exactly_the_routes(server: ServerProcess) -> None:
     # route but the one that answers 202 with nothing.
     for r in ROUTES:
         op = doc["paths"][r.path][r.method.lower()]
-        if r.method in ("POST", "PATCH"):
+        if r.method in ("POST", "PATCH") and r not in UNSUPPORTED:  # (those read no body: 501 or 404)
             assert "requestBody" in op, r.path
         ok = op["responses"][str(r.status)]
         assert ("content" in ok) == ((r.method, r.path) != ("DELETE", "/indexes/{name}")), (r.method, r.path)
@@ -133,15 +133,19 @@ def test_fuzz(server: ServerProcess) -> None:
     failures: list[str] = []
     sent: list[int] = []
     reached: set[str] = set()
+    # (the routes of features spruce has not yet answer 501 by design: test_unsupported.py checks each)
+    unsupported = {(r.method, r.path) for r in UNSUPPORTED}
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # (an operation schemathesis cannot use is a failure)
         operation = result.ok()
+        if (operation.method.upper(), operation.path) in unsupported:
+            continue
         for mode in _modes(schema.raw_schema, operation.method, operation.path):
             _run_operation(operation, mode, server.url, failures, sent, reached)
     assert not failures, "\n\n".join(failures)
     # Every documented operation was called, the probes included; all but the one serving the document
     # schemathesis loaded, which it leaves out on purpose (test_document_lists_exactly_the_routes reads it).
-    documented = _documented(schema.raw_schema) - {("GET", "/openapi.json")}
+    documented = _documented(schema.raw_schema) - {("GET", "/openapi.json")} - unsupported
     assert reached == {f"{method} {path}" for method, path in documented}
     # The run itself was real: enough requests, both outcomes, no 5xx, no traceback in the server's log.
     assert len(sent) >= MIN_REQUESTS, f"only {len(sent)} generated requests"

@@ -21,6 +21,7 @@ from msgspec import UNSET, UnsetType
 
 __all__ = [
     "ClassicIndexModel",
+    "CollectionList",
     "ConfigureIndexRequest",
     "ControlError",
     "CreateIndexClassic",
@@ -42,6 +43,7 @@ __all__ = [
     "IndexModel",
     "IndexStats",
     "IndexStorage",
+    "ListData",
     "ListDocumentsRequest",
     "ListDocumentsResponse",
     "ListNamespacesParams",
@@ -49,6 +51,7 @@ __all__ = [
     "ListParams",
     "ListResponse",
     "MatchedRecords",
+    "ModelList",
     "NamespaceDescription",
     "NamespaceStorage",
     "QueryRequest",
@@ -520,3 +523,21 @@ class ListDocumentsResponse(_Snake):
     namespace: str
     usage: DocUsage
     pagination: DocPagination | UnsetType = UNSET
+
+
+# ---------------------------------------------------------------- features spruce has not yet (snake_case)
+# (``spruce.server.unsupported``: the listings a client may call just to enumerate are empty)
+
+
+class CollectionList(_Snake):
+    collections: list[dict[str, Any]]
+
+
+class ListData(_Snake):
+    """Backups, restore jobs, backup schedules and bulk imports are listed as ``data``."""
+
+    data: list[dict[str, Any]]
+
+
+class ModelList(_Snake):
+    models: list[dict[str, Any]]

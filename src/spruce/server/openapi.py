@@ -79,7 +79,10 @@ def _parameters(route: Route, params: J | None) -> list[J]:
 
 def _responses(route: Route, ok: J | None) -> J:
     shape = {"$ref": _REF.format(name="DataError" if route.data_plane else "ControlError")}
-    out: J = {str(route.status): _json(ok, "OK") if ok is not None else {"description": "Accepted"}}
+    if route.status >= 400:  # a feature spruce has not yet (``spruce.server.unsupported``): only errors
+        out: J = {str(route.status): _json(shape, "Not supported by spruce yet, or none exists")}
+    else:
+        out = {str(route.status): _json(ok, "OK") if ok is not None else {"description": "Accepted"}}
     for status in sorted({*_COMMON_ERRORS, *route.errors}):
         out[str(status)] = _json(shape, "Error")
     out["401"] = {"description": "Missing or wrong API key", "content": {"text/plain": {"schema": _TEXT}}}

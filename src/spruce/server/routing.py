@@ -16,10 +16,11 @@ from urllib.parse import unquote
 
 from spruce.errors import MethodNotAllowedError, NotFoundError
 from spruce.server import bodies, control, data, documents, namespaces
+from spruce.server import unsupported as _no
 from spruce.server.config import Context
 from spruce.server.http import Request, Response
 
-__all__ = ["ROUTES", "Handler", "Route", "ShortWhen", "always", "match", "split_path"]
+__all__ = ["ROUTES", "UNSUPPORTED", "Handler", "Route", "ShortWhen", "always", "match", "split_path"]
 
 Handler = Callable[[Context, Request], Response]
 ShortWhen = Callable[[Request], bool]
@@ -204,6 +205,84 @@ ROUTES: tuple[Route, ...] = (
         )
     ),
 )
+
+
+_NO_INFERENCE = (
+    "spruce embeds nothing: create an index with a dimension and upsert vectors, or a document index "
+    "with a schema (the Documents API) for full-text search"
+)
+_EMPTY: dict[str, Any] = {"data": []}
+
+
+def _unsupported(method: str, path: str, feature: str, op: str, hint: str = "") -> Route:
+    return _r(method, path, _no.not_supported(feature, hint), operation_id=op, status=501)
+
+
+def _empty(path: str, body: dict[str, Any], response: Any, op: str) -> Route:
+    return _r("GET", path, _no.empty_list(body), operation_id=op, response=response)
+
+
+def _absent(method: str, path: str, kind: str, param: str, op: str) -> Route:
+    return _r(method, path, _no.absent(kind, param), operation_id=op, status=404)
+
+
+# Pinecone's routes for features spruce has not yet (``spruce.server.unsupported``): 501 naming the
+# feature, empty listings, 404 for one by id.
+UNSUPPORTED: tuple[Route, ...] = (
+    _unsupported(
+        "POST", "/indexes/create-for-model", "integrated embedding", "create_index_for_model", _NO_INFERENCE
+    ),
+    _unsupported("POST", "/embed", "inference (embed)", "embed", _NO_INFERENCE),
+    _unsupported("POST", "/rerank", "inference (rerank)", "rerank"),
+    _empty("/models", {"models": []}, bodies.ModelList, "list_models"),
+    _absent("GET", "/models/{model}", "model", "model", "describe_model"),
+    _unsupported("POST", "/collections", "collections", "create_collection"),
+    _empty("/collections", {"collections": []}, bodies.CollectionList, "list_collections"),
+    _absent("GET", "/collections/{collection}", "collection", "collection", "describe_collection"),
+    _absent("DELETE", "/collections/{collection}", "collection", "collection", "delete_collection"),
+    _unsupported("POST", "/indexes/{name}/backups", "backups", "create_backup"),
+    _empty("/indexes/{name}/backups", _EMPTY, bodies.ListData, "list_index_backups"),
+    _empty("/backups", _EMPTY, bodies.ListData, "list_backups"),
+    _absent("GET", "/backups/{backup}", "backup", "backup", "describe_backup"),
+    _absent("DELETE", "/backups/{backup}", "backup", "backup", "delete_backup"),
+    _absent("POST", "/backups/{backup}/create-index", "backup", "backup", "create_index_from_backup"),
+    _empty("/restore-jobs", _EMPTY, bodies.ListData, "list_restore_jobs"),
+    _absent("GET", "/restore-jobs/{job}", "restore job", "job", "describe_restore_job"),
+    _unsupported("POST", "/indexes/{name}/backup-schedules", "backup schedules", "create_backup_schedule"),
+    _empty("/indexes/{name}/backup-schedules", _EMPTY, bodies.ListData, "list_backup_schedules"),
+    *(
+        _absent(
+            method, "/backup-schedules/{schedule}", "backup schedule", "schedule", f"{verb}_backup_schedule"
+        )
+        for method, verb in (("GET", "describe"), ("PATCH", "update"), ("DELETE", "delete"))
+    ),
+    _absent(
+        "GET",
+        "/backup-schedules/{schedule}/history",
+        "backup schedule",
+        "schedule",
+        "backup_schedule_history",
+    ),
+    _unsupported(
+        "POST",
+        f"{_DP}/records/namespaces/{{namespace}}/upsert",
+        "integrated embedding (upsert_records)",
+        "upsert_records",
+        _NO_INFERENCE,
+    ),
+    _unsupported(
+        "POST",
+        f"{_DP}/records/namespaces/{{namespace}}/search",
+        "integrated embedding (search_records)",
+        "search_records",
+        _NO_INFERENCE,
+    ),
+    _unsupported("POST", f"{_DP}/bulk/imports", "bulk import", "start_import"),
+    _empty(f"{_DP}/bulk/imports", _EMPTY, bodies.ListData, "list_imports"),
+    _absent("GET", f"{_DP}/bulk/imports/{{import_id}}", "import", "import_id", "describe_import"),
+    _absent("DELETE", f"{_DP}/bulk/imports/{{import_id}}", "import", "import_id", "cancel_import"),
+)
+ROUTES += UNSUPPORTED
 
 
 def split_path(raw_path: bytes) -> list[str]:
