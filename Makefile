@@ -13,6 +13,11 @@ SDK7   := .venv-sdk7/.installed
 # A subset of tests/behaviour/ runs under the 9.x SDK from a third venv, which also holds spruce
 # itself (editable, no extras) so that pytest there imports both.
 SDK9   := .venv-sdk9/.installed
+# The frameworks of tests/frameworks/ (docs/frameworks.md), each in its own venv on the SDK generation it
+# pins: langchain-pinecone 0.2.13 needs pinecone<8 (7.3.0, with its asyncio extra), llama-index's
+# Pinecone store 0.9.0 pinecone<10 (9.1.0). Every version is pinned, so a CI run installs what was tested.
+LANGCHAIN := .venv-langchain/.installed
+LLAMA     := .venv-llama/.installed
 DATA   ?= ./spruce-data
 HOST   ?= 127.0.0.1
 PORT   ?= 5080
@@ -37,7 +42,21 @@ $(SDK9): pyproject.toml
 	.venv-sdk9/bin/python -m pip install --quiet 'pinecone==9.1.0' 'pytest>=8.0' 'numpy>=1.26' 'httpx>=0.27' -e .
 	touch $(SDK9)
 
-install: $(STAMP) $(SDK7) $(SDK9)
+$(LANGCHAIN): Makefile
+	$(PYTHON) -m venv .venv-langchain
+	.venv-langchain/bin/python -m pip install --quiet --upgrade pip
+	.venv-langchain/bin/python -m pip install --quiet 'langchain-pinecone==0.2.13' 'langchain-core==1.8.3' \
+		'pinecone[asyncio]==7.3.0' 'pytest==9.2.0'
+	touch $(LANGCHAIN)
+
+$(LLAMA): Makefile
+	$(PYTHON) -m venv .venv-llama
+	.venv-llama/bin/python -m pip install --quiet --upgrade pip
+	.venv-llama/bin/python -m pip install --quiet 'llama-index-vector-stores-pinecone==0.9.0' \
+		'llama-index-core==0.14.25' 'pinecone==9.1.0' 'pytest==9.2.0'
+	touch $(LLAMA)
+
+install: $(STAMP) $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA)
 
 run: $(STAMP)
 	$(BIN)/spruce serve --data $(DATA) --host $(HOST) --port $(PORT)
@@ -52,7 +71,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(SDK7) $(SDK9)
+test: lint typecheck $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA)
 	$(BIN)/python -m pytest -q
 
 bench-server: $(STAMP)
@@ -100,4 +119,4 @@ bench-documents: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/bench_documents.py
 
 clean:
-	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 $(PROTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-sdk7 .venv-sdk9 .venv-langchain .venv-llama $(PROTO_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
