@@ -195,6 +195,16 @@ def test_retriever_over_the_store(store: PineconeVectorStore) -> None:
         assert n.score == pytest.approx(sum(a * b for a, b in zip(q, own, strict=True)), abs=1e-5)
 
 
+def test_from_params_by_index_name(store: PineconeVectorStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``from_params(api_key=..., index_name=...)``, llama-index's own way in: the SDK finds the control
+    plane through ``PINECONE_CONTROLLER_HOST`` and the index's host by describing it."""
+    monkeypatch.setenv("PINECONE_CONTROLLER_HOST", URL)
+    by_name = PineconeVectorStore.from_params(api_key="anything", index_name=NAME, namespace=NS)
+    query = VectorStoreQuery(query_embedding=embed("espresso coffee"), similarity_top_k=3)
+    assert by_name.query(query).ids == store.query(query).ids
+    assert by_name.query(query).ids[0] == "paper-4#doc-08"
+
+
 def test_delete_by_ref_doc_id(pc: Pinecone) -> None:
     """On a namespace of its own (the other tests' data stays whole), through a ``VectorStoreIndex`` that
     embeds the nodes itself (text and metadata, llama-index's ``MetadataMode.EMBED``)."""
