@@ -112,7 +112,9 @@ class Database(ControlPlane):
     ``ann_min_rows``: the smallest segment that gets an HNSW graph (smaller ones are searched exactly);
     ``disk_reserve``, ``flush_log_bytes``, ``flush_log_records``, ``graph_step_work``,
     ``graph_step_seconds``: see ``engine.tuning``. All are tuning knobs. ``read_staleness``: see
-    ``engine.tuning`` (a shared store only).
+    ``engine.tuning`` (a shared store only). ``background=False`` starts no maintenance threads: nothing
+    is flushed or compacted but by explicit ``flush()``/``compact()`` calls (``spruce stats`` and
+    ``spruce compact``, which must not start work they then abandon, or race the numbers they report).
     """
 
     def __init__(
@@ -127,7 +129,9 @@ class Database(ControlPlane):
         graph_step_work: int = DEFAULT_GRAPH_STEP_WORK,
         graph_step_seconds: float = DEFAULT_GRAPH_STEP_SECONDS,
         read_staleness: float = 0.0,
+        background: bool = True,
     ) -> None:
+        self._background = background
         self.tuning = Tuning(
             flush_rows=flush_rows,
             ann_min_rows=ann_min_rows,
@@ -310,7 +314,7 @@ class Database(ControlPlane):
             )
 
     def _engine(self, config: IndexConfig) -> IndexEngine:
-        return IndexEngine(self.store, config, self.tuning)
+        return IndexEngine(self.store, config, self.tuning, background=self._background)
 
     @classmethod
     def open(
