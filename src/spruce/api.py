@@ -273,7 +273,7 @@ class DataPlane(Protocol):
         """Exact record counts per namespace (those matching ``filter``, if given)."""
         ...
 
-    def storage(self) -> IndexStorage:
+    def storage(self, *, objects: bool = True) -> IndexStorage:
         """spruce's own view of how the index is stored (segments, log, disk; ``IndexStorage``)."""
         ...
 

@@ -834,6 +834,15 @@ class IndexStorage(_Result):
     local_bytes: int
     """Bytes of those objects on this machine's disk (a bucket: the cached copies only)."""
     namespaces: dict[str, NamespaceStorage]
+    flushes: int = 0
+    """Flushes of memtables into segments since the index was opened by this process (so: 0 on a process
+    that does not hold its background-work lease); ``flush_seconds``: their time."""
+    flush_seconds: float = 0.0
+    compactions: int = 0
+    """Compactions (merges, graph builds) since the index was opened by this process; and their time."""
+    compaction_seconds: float = 0.0
+    bytes_written: int = 0
+    """Segments and graphs written by those flushes and compactions."""
     background_error: str | None = None
 
 

@@ -46,3 +46,24 @@ def test_storage_counts_agree_with_stats_and_the_disk(tmp_path: Path) -> None:
     assert after.local_bytes == _du(index_dirs[0])
     assert after.objects == sum(len(files) for _, _, files in os.walk(index_dirs[0]))
     client.close()
+
+
+def test_background_work_is_counted(tmp_path: Path) -> None:
+    """Flushes and compactions are counted with their time and the bytes they wrote; ``objects=False``
+    skips the listing (what ``/metrics`` asks for at every scrape)."""
+    client = spruce.Client(path=str(tmp_path / "db"), flush_rows=30)
+    client.create_index("ix", dimension=4, metric="euclidean")
+    ix = client.Index("ix")
+    rng = np.random.default_rng(1)
+    for start in range(0, 300, 30):
+        ix.upsert([(f"r{i}", rng.normal(size=4).tolist()) for i in range(start, start + 30)])
+    ix.flush()
+    done = ix.storage()
+    assert done.flushes >= 1 and done.flush_seconds > 0
+    assert done.bytes_written >= sum(
+        p.stat().st_size for p in (tmp_path / "db").rglob("*.seg")
+    )  # (compaction may have replaced some: it wrote those too)
+    light = ix.storage(objects=False)
+    assert light.objects == 0 and light.local_bytes == 0
+    assert light.namespaces == done.namespaces
+    client.close()

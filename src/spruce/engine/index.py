@@ -593,9 +593,10 @@ class IndexEngine(DataPlane):
             background_error=self._maint.error or (DISK_FULL_NOTE if self._st.store.out_of_space else None),
         )
 
-    def storage(self) -> IndexStorage:
-        """How the index is stored (``IndexStorage``): counts under the read lock, then one listing of the
-        index's prefix (a LIST on a bucket) and a ``stat`` per object held on this machine."""
+    def storage(self, *, objects: bool = True) -> IndexStorage:
+        """How the index is stored (``IndexStorage``): counts under the read lock, then (unless not
+        ``objects``: ``objects`` and ``local_bytes`` are then 0) one listing of the index's prefix (a LIST on
+        a bucket) and a ``stat`` per object held on this machine."""
         st = self._st
 
         def run() -> tuple[dict[str, NamespaceStorage], int]:
@@ -612,7 +613,8 @@ class IndexEngine(DataPlane):
             return spaces, self._maint.pending_rows()
 
         spaces, unindexed = st.read(run)
-        keys = st.store.list(st.prefix)
+        done = self._maint.done
+        keys = st.store.list(st.prefix) if objects else []
         local = 0
         for key in keys:
             path = st.store.local_path(key)
@@ -630,6 +632,11 @@ class IndexEngine(DataPlane):
             objects=len(keys),
             local_bytes=local,
             namespaces=spaces,
+            flushes=done.flushes,
+            flush_seconds=round(done.flush_seconds, 6),
+            compactions=done.compactions,
+            compaction_seconds=round(done.compaction_seconds, 6),
+            bytes_written=done.bytes_written,
             background_error=self._maint.error,
         )
 

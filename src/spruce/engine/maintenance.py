@@ -59,6 +59,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -131,6 +132,25 @@ class _Fenced(Exception):
     wrote is visible, and the state is reloaded from the newest manifest."""
 
 
+@dataclass(slots=True)
+class WorkDone:
+    """What background work has done since the index was opened in this process: read by ``/metrics``
+    and the storage report. Updated only by the thread holding ``Maintainer.mu``."""
+
+    flushes: int = 0
+    flush_seconds: float = 0.0
+    compactions: int = 0
+    compaction_seconds: float = 0.0
+    bytes_written: int = 0
+    """Segments and graphs written by flushes and compactions."""
+
+
+def _size(payload: Any) -> int:
+    if isinstance(payload, list | tuple):
+        return sum(memoryview(part).nbytes for part in payload)
+    return memoryview(payload).nbytes
+
+
 class Maintainer:
     def __init__(self, state: IndexState, *, background: bool = True) -> None:
         self.state = state
@@ -148,6 +168,7 @@ class Maintainer:
         self._halted = False
         self.insert_rate: float | None = None  # rows/s into a graph, as last measured (``engine.tuning``)
         self._base = 0  # the manifest version the steps under way started from (``commit_manifest``)
+        self.done = WorkDone()
         state.on_freeze = self._wake.set
         if background:
             self._thread = threading.Thread(
@@ -478,19 +499,18 @@ class Maintainer:
         if ids:
             ranges = clusters.to_parts() if clusters is not None else None
             index = block.postings
-            written = st.store.put_if_absent(
-                key,
-                encode_segment(
-                    ids,
-                    vecs,
-                    metas,
-                    block.columns_parts(),
-                    ranges,
-                    block.sparse_rows() if index is not None else None,
-                    index.to_parts() if index is not None else None,
-                    block.text_parts() if text is not None else None,
-                ),
+            encoded = encode_segment(
+                ids,
+                vecs,
+                metas,
+                block.columns_parts(),
+                ranges,
+                block.sparse_rows() if index is not None else None,
+                index.to_parts() if index is not None else None,
+                block.text_parts() if text is not None else None,
             )
+            written = st.store.put_if_absent(key, encoded)
+            self.done.bytes_written += _size(encoded)
             if not written:
                 # numbers are never reused (open collects what no manifest names, and numbers past
                 # leftovers), so a taken name is a bug: go on and a manifest would name another's rows
@@ -504,6 +524,7 @@ class Maintainer:
 
             def put_graph(data: memoryview) -> None:
                 block.ann_crc = crc32(data)
+                self.done.bytes_written += data.nbytes
                 if not st.store.put_if_absent(ann_key, data):
                     raise InternalError(f"{ann_key} already exists; the graph was not written")
 
@@ -559,6 +580,7 @@ class Maintainer:
                     groups.setdefault(f.freeze_lsn, []).append((ns, f))
         if not groups and upto is None:
             return False
+        started = time.monotonic()
         last = max([*groups, upto or 0])
         if not groups:
             self._finish(last, [])
@@ -576,10 +598,13 @@ class Maintainer:
                         touched.append(ns)
                         self._finishing += new.n_alive
             self._finish(lsn if groups else last, touched)
+        self.done.flushes += 1
+        self.done.flush_seconds += time.monotonic() - started
         return True
 
     def _compact_step(self) -> bool:
         """One compaction, if any is due; True if it did one."""
+        started = time.monotonic()
         st = self.state
         with st.rw.read():
             plan = self._plan()
@@ -606,6 +631,8 @@ class Maintainer:
                 self._finishing = new.n_alive
             lsn = int(st.manifest_doc["lsn"])
         self._finish(lsn, [ns])
+        self.done.compactions += 1
+        self.done.compaction_seconds += time.monotonic() - started
         return True
 
     def _plan(self) -> tuple[Namespace, list[Block], str, int | None] | None:

@@ -11,7 +11,10 @@ Everything cross-cutting happens here, once, so handlers stay a few lines each. 
    an oversized upsert is never buffered whole;
 5. run the handler (decode, one engine call, encode) on the event loop if it is a short read, else in
    the worker pool (see :meth:`SpruceApp._dispatch`), and map any exception to Pinecone's error body:
-   ``SpruceError`` to its status, anything else to a logged 500.
+   ``SpruceError`` to its status, anything else to a logged 500;
+6. answer with a request id (the client's ``X-Request-Id``, else one made up) in ``x-pinecone-request-id``,
+   which the SDK puts in its errors; count the request by route and status (``spruce.telemetry``, served
+   at ``GET /metrics``: ``server.metrics``) and log it, one line on ``spruce.access``.
 
 The plane (control or data) decides the error body shape: paths under ``/index/<name>`` are data plane.
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -33,12 +38,16 @@ from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error
 from spruce.server.http import MIN_LSN_HEADER, Request, Response, json_response
+from spruce.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from spruce.server.metrics import Metrics
 from spruce.server.openapi import openapi_bytes
 from spruce.server.routing import ROUTES, Route, match, split_path
+from spruce.telemetry import REQUEST_SECONDS, REQUESTS
 
 __all__ = ["SpruceApp"]
 
 log = logging.getLogger("spruce.server")
+access_log = logging.getLogger("spruce.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -59,6 +68,7 @@ class SpruceApp:
         self.routes = routes
         self._keys = Keys(ctx.config.api_key, ctx.config.read_only_api_key)
         self._openapi = openapi_bytes()
+        self._scrape = Metrics(ctx.db)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only HTTP: the server runs uvicorn with ``lifespan="off"``, since the CLI opens and closes the
@@ -67,6 +77,7 @@ class SpruceApp:
             await self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
         segments = split_path(scope.get("raw_path") or scope["path"].encode())
         server = scope.get("server")
         index = self.ctx.ports.index_at(server[1]) if server else None
@@ -74,13 +85,48 @@ class SpruceApp:
             segments = ["index", index, *segments]
         data_plane = bool(segments) and segments[0] == "index"
         headers = _headers(scope)
+        # the client's own request id if it sent one, else ours: answered in the header the SDK copies into
+        # its errors (``x-pinecone-request-id``), and logged, so an error in a client's log finds its line
+        request_id = headers.get(b"x-request-id") or os.urandom(8).hex().encode()
         try:
             response = await self._respond(scope, receive, segments, headers, data_plane)
         except _Disconnected:
             return
         except Exception as exc:  # a bug in this layer: still Pinecone's 500 body, and logged
             response = internal_error(exc, data_plane=data_plane, what=f"{scope['method']} {scope['path']}")
+        response.headers.append((b"x-pinecone-request-id", request_id))
         await _send(send, response)
+        self._observe(scope, response.status, time.perf_counter() - started, request_id)
+
+    def _observe(self, scope: Scope, status: int, took: float, request_id: bytes) -> None:
+        """Count the request (``spruce.telemetry``) and log it: a line per request on ``spruce.access`` at
+        INFO (``--no-access-log`` turns it off), at WARNING if it took longer than ``--slow-request``."""
+        route = scope.get("spruce.route", "unmatched")
+        method = scope["method"]
+        REQUESTS.labels(route, method, str(status)).inc()
+        REQUEST_SECONDS.labels(route).observe(took)
+        config = self.ctx.config
+        level = logging.WARNING if took >= config.slow_request else logging.INFO
+        if (config.access_log or level == logging.WARNING) and access_log.isEnabledFor(level):
+            access_log.log(
+                level,
+                "%s %s %s %d %.2fms id=%s%s",
+                method,
+                scope["path"],
+                route,
+                status,
+                took * 1e3,
+                request_id.decode("latin-1"),
+                " (slow)" if level == logging.WARNING else "",
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(took * 1e3, 3),
+                    "request_id": request_id.decode("latin-1"),
+                },
+            )
 
     async def _respond(
         self,
@@ -92,14 +138,25 @@ class SpruceApp:
     ) -> Response:
         method: str = scope["method"]
         if method == "GET" and segments in (["health"], ["ready"]):  # no key: a probe has none
+            scope["spruce.route"] = segments[0]
             return self._probe(segments[0])
         if method == "GET" and not data_plane and (not segments or segments[0] == "console"):
+            scope["spruce.route"] = "console"
             return _console(segments)  # no key: the pages hold no data (``spruce.console``)
+        metrics = method == "GET" and segments == ["metrics"]
+        if metrics and self.ctx.config.metrics_public:
+            scope["spruce.route"] = "metrics"
+            return await self._metrics()
         try:
             role = self._keys.role(headers.get(b"api-key"), where="Api-Key header")
             if method == "GET" and segments == ["openapi.json"]:
+                scope["spruce.route"] = "openapi"
                 return Response(200, self._openapi)
+            if metrics:
+                scope["spruce.route"] = "metrics"
+                return await self._metrics()
             route, params = match(method, segments, self.routes)
+            scope["spruce.route"] = route.operation_id
             Keys.allow(role, reads=route.reads, what=route.operation_id)
             body = await _read_body(receive, headers, self.ctx.config.max_body_bytes)
         except SpruceError as exc:
@@ -174,6 +231,12 @@ class SpruceApp:
             return await self.ctx.synced_read(name)
         except Exception:  # (whatever it is, the pool's barrier meets it again and answers it properly)
             return None
+
+    async def _metrics(self) -> Response:
+        """``GET /metrics`` (``server.metrics``), in the pool: it takes each index's read lock briefly."""
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(self.pool, self._scrape.render)
+        return Response(200, body, METRICS_CONTENT_TYPE)
 
     def _probe(self, which: str) -> Response:
         """``/health``: the process answers. ``/ready``: the store is open (replay done: the server listens

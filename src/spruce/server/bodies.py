@@ -287,6 +287,11 @@ class IndexStorage(_Snake):
     objects: int
     local_bytes: int
     namespaces: dict[str, NamespaceStorage]
+    flushes: int
+    flush_seconds: float
+    compactions: int
+    compaction_seconds: float
+    bytes_written: int
     background_error: str | UnsetType = UNSET
 
 

@@ -41,6 +41,9 @@ class ServerConfig:
     body_timeout: float = 60.0  # its body within this of its headers
     max_connections: int = 1000  # beyond this, new requests get 503 (which clients retry)
     tls: ssl.SSLContext | None = None  # ``--tls-cert``/``--tls-key`` (``server.tls``)
+    metrics_public: bool = False  # ``GET /metrics`` without an API key (``--metrics-public``)
+    access_log: bool = True  # a line per request on the ``spruce.access`` logger (at INFO)
+    slow_request: float = 1.0  # a request slower than this (s) is logged at WARNING, access log or not
 
     @property
     def scheme(self) -> str:

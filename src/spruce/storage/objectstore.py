@@ -53,6 +53,7 @@ from spruce.errors import (
     StoreReadOnlyError,
 )
 from spruce.storage.lease import HeldLease, Lease
+from spruce.telemetry import FSYNC_SECONDS, STORE_ERRORS
 
 __all__ = ["LocalStore", "ObjectStore", "Payload"]
 
@@ -131,6 +132,7 @@ def _unreadable(exc: OSError) -> None:
 
 
 def no_space(exc: OSError, key: str) -> DiskFullError:
+    STORE_ERRORS.labels("disk_full").inc()
     return DiskFullError(
         f"the disk is full ({os.strerror(exc.errno or errno.ENOSPC)}) while writing {key}: nothing of this "
         "request was stored; free space on the data directory's file system, writes resume by themselves"
@@ -180,11 +182,13 @@ class LocalStore:
     def _poison(self, exc: OSError, what: str) -> StoreReadOnlyError:
         """Refuse every later write (module docstring); the error for the caller."""
         self._failed = exc
+        STORE_ERRORS.labels("io").inc()
         return StoreReadOnlyError(f"{what} failed ({exc}); the store now refuses writes")
 
     def _fsync(self, fd: int, *, data_only: bool = False) -> None:
         try:
-            (_fdatasync if data_only else os.fsync)(fd)
+            with FSYNC_SECONDS.time():
+                (_fdatasync if data_only else os.fsync)(fd)
         except OSError as exc:
             raise self._poison(exc, "fsync") from exc
 

@@ -61,10 +61,15 @@ from spruce.errors import (
     StoreUnavailableError,
 )
 from spruce.storage.objectstore import Payload
+from spruce.telemetry import CACHE_LOOKUPS, STORE_ERRORS, STORE_SECONDS
 
 __all__ = ["DEFAULT_LEASE_S", "S3Lease", "S3Store", "parse_s3_url"]
 
 log = logging.getLogger("spruce.storage")
+_PUT, _GET, _HEAD, _LIST, _DELETE = (
+    STORE_SECONDS.labels(op) for op in ("put", "get", "head", "list", "delete")
+)
+_HIT, _MISS = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
 
 DEFAULT_LEASE_S = 10.0
 _LAYOUT = {"catalog", "indexes", "quarantine"}  # the top level of a store (README, "On-disk layout")
@@ -146,6 +151,8 @@ class S3Store:
         self._cache_mu = threading.Lock()
         self._cached: OrderedDict[Path, int] = OrderedDict()
         self._cached_bytes = 0
+        self.cache_hits = 0  # reads of an object through the cache that found it there (``/metrics``)
+        self.cache_misses = 0  # ... that downloaded it
         self._load_cache()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.lease_seconds = lease_seconds
@@ -154,6 +161,7 @@ class S3Store:
     # ------------------------------------------------------------ errors
 
     def _unavailable(self, exc: Exception, what: str) -> StoreUnavailableError:
+        STORE_ERRORS.labels("object_store").inc()
         return StoreUnavailableError(f"the object store at {self.url} failed while {what}: {_brief(exc)}")
 
     def _check_writable(self) -> None:
@@ -189,7 +197,8 @@ class S3Store:
     def get(self, key: str) -> bytes:
 
         try:
-            return bytes(obstore.get(self._bucket, key).bytes())
+            with _GET.time():
+                return bytes(obstore.get(self._bucket, key).bytes())
         except (_Missing, FileNotFoundError):  # (obstore raises the latter for a 404)
             raise NotFoundError(f"object {key!r} not found") from None
         except Exception as exc:
@@ -198,7 +207,8 @@ class S3Store:
     async def exists_async(self, key: str) -> bool:
         # (a HEAD: the probe of a log entry that is usually absent, awaited on the server's event loop)
         try:
-            await obstore.head_async(self._bucket, key)
+            with _HEAD.time():
+                await obstore.head_async(self._bucket, key)
         except (_Missing, FileNotFoundError):
             return False
         except Exception as exc:
@@ -210,7 +220,8 @@ class S3Store:
         # the listing is of the last whole directory and filtered
         head = prefix.rpartition("/")[0] or None
         try:
-            keys = [meta["path"] for batch in obstore.list(self._bucket, prefix=head) for meta in batch]
+            with _LIST.time():
+                keys = [meta["path"] for batch in obstore.list(self._bucket, prefix=head) for meta in batch]
         except Exception as exc:
             raise self._unavailable(exc, f"listing {prefix!r}") from None
         return sorted(k for k in keys if k.startswith(prefix))
@@ -218,7 +229,8 @@ class S3Store:
     def delete(self, key: str) -> None:
         self._check_writable()
         try:
-            obstore.delete(self._bucket, key)
+            with _DELETE.time():
+                obstore.delete(self._bucket, key)
         except FileNotFoundError:
             pass
         except Exception as exc:
@@ -239,7 +251,11 @@ class S3Store:
                 self._cached.move_to_end(path)  # recently used
                 with contextlib.suppress(OSError):
                     os.utime(path)  # (the order a later process starts from)
+                _HIT.inc()
+                self.cache_hits += 1
                 return str(path)
+        _MISS.inc()
+        self.cache_misses += 1
         data = self.get(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._cache_tmp / f"{os.getpid()}.{uuid.uuid4().hex}"
@@ -250,6 +266,11 @@ class S3Store:
             self._cached_bytes += len(data)
             self._trim_cache(keep=path)
         return str(path)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes in the local cache now (``/metrics``)."""
+        return self._cached_bytes
 
     def _load_cache(self) -> None:
         """What the cache directory holds from earlier runs, least recently used first (by mtime)."""
@@ -304,7 +325,8 @@ class S3Store:
         self._check_writable()
         mode: Any = "create" if etag is None else {"e_tag": etag}
         try:
-            return str(obstore.put(self._bucket, key, body, mode=mode)["e_tag"])
+            with _PUT.time():
+                return str(obstore.put(self._bucket, key, body, mode=mode)["e_tag"])
         except (AlreadyExistsError, PreconditionError):
             now = self.get_versioned(key)
             return now[1] if now is not None and now[0] == body else None
@@ -314,8 +336,9 @@ class S3Store:
     def get_versioned(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag, or None if absent."""
         try:
-            got = obstore.get(self._bucket, key)
-            return bytes(got.bytes()), str(got.meta["e_tag"])
+            with _GET.time():
+                got = obstore.get(self._bucket, key)
+                return bytes(got.bytes()), str(got.meta["e_tag"])
         except (_Missing, FileNotFoundError):
             return None
         except Exception as exc:
