@@ -13,8 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from spruce_server_proc import ServerProcess
 
 from spruce.server.run import bind_socket
@@ -100,6 +102,7 @@ def test_many_calls_multiplexed_on_one_connection(server: ServerProcess) -> None
     pc = _pc(server)
     pc.create_index(name="mux", dimension=2, metric="euclidean", spec=SPEC)
     idx = pc.index(name="mux", grpc=True)
+    before = _grpc_counts(server)
     idx.upsert(vectors=[(str(i), [float(i), 0.0]) for i in range(100)])
     errors: list[BaseException] = []
 
@@ -119,6 +122,23 @@ def test_many_calls_multiplexed_on_one_connection(server: ServerProcess) -> None
         t.join()
     assert not errors, errors
     assert idx.describe_index_stats().total_vector_count == 100 + 8 * 20
+    # each call was counted by method and status, as /metrics shows
+    after = _grpc_counts(server)
+    assert after.get("Query", 0) - before.get("Query", 0) == 8 * 20
+    assert after.get("Upsert", 0) - before.get("Upsert", 0) == 1 + 8 * 20
+
+
+def _grpc_counts(server: ServerProcess) -> dict[str, float]:
+    """``spruce_requests_total`` of gRPC calls answered OK, by method, from ``GET /metrics``."""
+    text = httpx.get(f"{server.url}/metrics").text
+    return {
+        s.labels["route"].removeprefix("grpc "): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "spruce_requests_total"
+        and s.labels["route"].startswith("grpc ")
+        and s.labels["status"] == "0"
+    }
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -40,6 +41,8 @@ import h2.exceptions
 import h2.settings
 
 from spruce.server.grpc.calls import Calls, Outcome, too_large
+from spruce.server.grpc.service import METHODS
+from spruce.telemetry import REQUEST_SECONDS, REQUESTS
 
 __all__ = ["GrpcConnection"]
 
@@ -73,12 +76,13 @@ _MESSAGE_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 class _Stream:
     """One request stream: its headers and the body received so far (``None`` once it was answered)."""
 
-    __slots__ = ("chunks", "headers", "size")
+    __slots__ = ("chunks", "headers", "size", "started")
 
     def __init__(self, headers: dict[bytes, bytes]) -> None:
         self.headers = headers
         self.chunks: list[bytes] | None = []
         self.size = 0
+        self.started = time.perf_counter()
 
 
 class GrpcConnection(asyncio.Protocol):
@@ -241,8 +245,10 @@ class GrpcConnection(asyncio.Protocol):
     def _respond(self, sid: int, outcome: Outcome) -> None:
         if self._idle is not None:
             self.last_active = asyncio.get_running_loop().time()
-        if sid not in self.streams:
+        stream = self.streams.get(sid)
+        if stream is None:
             return  # the client reset the stream while the call ran
+        _observe(stream, outcome.status)
         try:
             if outcome.status:
                 trailers = [
@@ -297,3 +303,11 @@ class GrpcConnection(asyncio.Protocol):
     def _close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+
+def _observe(stream: _Stream, status: int) -> None:
+    """Count the call by method and gRPC status (``spruce.telemetry``), as ``server.app`` counts REST."""
+    path = stream.headers.get(b":path", b"").decode("latin-1")
+    route = f"grpc {path.rsplit('/', 1)[-1]}" if path in METHODS else "grpc unmatched"
+    REQUESTS.labels(route, "POST", str(status)).inc()
+    REQUEST_SECONDS.labels(route).observe(time.perf_counter() - stream.started)
