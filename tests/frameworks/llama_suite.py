@@ -205,9 +205,10 @@ def test_from_params_by_index_name(store: PineconeVectorStore, monkeypatch: pyte
     assert by_name.query(query).ids[0] == "paper-4#doc-08"
 
 
-def test_delete_by_ref_doc_id(pc: Pinecone) -> None:
+def test_delete_by_ref_doc_id(pc: Pinecone, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a namespace of its own (the other tests' data stays whole), through a ``VectorStoreIndex`` that
-    embeds the nodes itself (text and metadata, llama-index's ``MetadataMode.EMBED``)."""
+    embeds the nodes itself (text and metadata, llama-index's ``MetadataMode.EMBED``). ``delete`` deletes
+    by a ``doc_id`` filter; its fallback (list by prefix, for indexes that cannot) must not be needed."""
     vs = PineconeVectorStore(pinecone_index=pc.Index(name=NAME), namespace="ll-del")
     nodes = [n.model_copy(update={"embedding": None}) for n in _nodes()]
     VectorStoreIndex(
@@ -218,7 +219,9 @@ def test_delete_by_ref_doc_id(pc: Pinecone) -> None:
     for n in nodes:
         got = stored[f"{_source(n.node_id)}#{n.node_id}"].values
         assert got == pytest.approx(embed(n.get_content(metadata_mode=MetadataMode.EMBED)), abs=1e-6)
-    vs.delete(ref_doc_id="paper-2")  # doc-03 and doc-04
+    with monkeypatch.context() as m:
+        m.setattr(vs.client, "list", lambda *a, **k: pytest.fail("delete fell back to listing by prefix"))
+        vs.delete(ref_doc_id="paper-2")  # doc-03 and doc-04
     left = sorted(v.id for page in idx.list(namespace="ll-del") for v in page)
     assert left == sorted(f"{_source(r)}#{r}" for r, _, _ in CORPUS if _source(r) != "paper-2")
     assert idx.list_paginated(prefix="paper-2#", namespace="ll-del").vectors == []
