@@ -69,6 +69,7 @@ class SpruceApp:
         self._keys = Keys(ctx.config.api_key, ctx.config.read_only_api_key)
         self._openapi = openapi_bytes()
         self._scrape = Metrics(ctx.db)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # (route, method, status) -> metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Only HTTP: the server runs uvicorn with ``lifespan="off"``, since the CLI opens and closes the
@@ -103,8 +104,15 @@ class SpruceApp:
         INFO (``--no-access-log`` turns it off), at WARNING if it took longer than ``--slow-request``."""
         route = scope.get("spruce.route", "unmatched")
         method = scope["method"]
-        REQUESTS.labels(route, method, str(status)).inc()
-        REQUEST_SECONDS.labels(route).observe(took)
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:  # (``labels`` looks up under a lock: ~4 us a request, kept for 1 us)
+            children = self._children[key] = (
+                REQUESTS.labels(route, method, str(status)),
+                REQUEST_SECONDS.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(took)
         config = self.ctx.config
         level = logging.WARNING if took >= config.slow_request else logging.INFO
         if (config.access_log or level == logging.WARNING) and access_log.isEnabledFor(level):
