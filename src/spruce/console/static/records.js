@@ -158,6 +158,8 @@ function byMetadataSection(index, ns) {
   async function load(token) {
     const parsed = parseJson(filter.value, "The filter", { kind: "object" });
     if (parsed.error) return fill(out, errorBox(parsed.error));
+    // (the API refuses an empty filter, as the SDK does before sending one: say so without a request)
+    if (Object.keys(parsed.value).length === 0) return fill(out, errorBox("The filter needs at least one condition: the API refuses an empty filter for fetch by metadata."));
     try {
       const res = await api("POST", `${dp(index)}/vectors/fetch_by_metadata`, {
         body: { filter: parsed.value, namespace: wireNamespace(ns), limit: Number(limit.value), paginationToken: token },
