@@ -554,10 +554,9 @@ def _stats(args: argparse.Namespace) -> int:
 def _compact(args: argparse.Namespace) -> int:
     import orjson
 
-    from spruce.admin.compact import CompactReport, check_lease, compact_index
+    from spruce.admin.compact import CompactReport, check_lease, compact_index, render
     from spruce.admin.offline import open_database, open_existing_store
     from spruce.admin.progress import Progress
-    from spruce.admin.table import table
 
     db = open_database(open_existing_store(args.data, args.store, args.cache))
     reports: list[CompactReport] = []
@@ -566,38 +565,29 @@ def _compact(args: argparse.Namespace) -> int:
         for engine in engines:  # all refused before any is touched
             check_lease(engine)
         for engine in engines:
-            with Progress(f"compact {engine.config.name}", "record") as bar:
+            bars: list[Progress] = []  # made at the first call, which knows the backlog
 
-                def progress(done: int, total: int, bar: Progress = bar) -> None:
-                    bar.set_total(total)
-                    bar.reach(done)
+            def progress(
+                done: int, total: int, name: str = engine.config.name, bars: list[Progress] = bars
+            ) -> None:
+                if not bars:
+                    bars.append(Progress(f"compact {name}", "record", total=total))
+                bars[0].reach(done)
 
+            try:
                 reports.append(compact_index(engine, progress))
+            finally:
+                for bar in bars:
+                    bar.close()
     except KeyboardInterrupt:
         print("spruce compact: interrupted; every step finished before stays committed", file=sys.stderr)
-        db.close(flush=False)
         return 130
-    db.close(flush=False)
+    finally:
+        db.close(flush=False)
     if args.json:
         print(orjson.dumps([r.to_json() for r in reports], option=orjson.OPT_INDENT_2).decode())
         return 0
-    print(
-        table(
-            ["INDEX", "RECORDS", "SEGMENTS", "GRAPHS", "UNINDEXED", "LOG FLUSHED", "SECONDS"],
-            [
-                [
-                    r.name,
-                    r.records,
-                    f"{r.segments_before} -> {r.segments_after}",
-                    f"{r.graphs_before} -> {r.graphs_after}",
-                    f"{r.unindexed_before:,} -> {r.unindexed_after:,}",
-                    r.log_entries_flushed,
-                    f"{r.seconds:.1f}",
-                ]
-                for r in reports
-            ],
-        )
-    )
+    print(render(reports))
     print(f"spruce compact: {len(reports)} {'index' if len(reports) == 1 else 'indexes'} fully indexed")
     return 0
 

@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from spruce.admin.offline import AdminError
+from spruce.admin.table import size, table
 from spruce.engine import IndexEngine
 from spruce.errors import SpruceError
 from spruce.types import IndexStorage
 
-__all__ = ["CompactReport", "check_lease", "compact_index"]
+__all__ = ["CompactReport", "check_lease", "compact_index", "render"]
 
 MAX_ROUNDS = 100  # flush + compact rounds before giving up on an index that never settles
 POLL_S = 0.25  # how often the progress bar reads the backlog back from the engine
@@ -43,6 +44,10 @@ class CompactReport:
     unindexed_before: int
     unindexed_after: int
     log_entries_flushed: int
+    flushes: int
+    compactions: int
+    bytes_written: int
+    """Segments and graphs written (the engine counts its work since the store was opened: this run's)."""
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
@@ -62,12 +67,14 @@ def check_lease(engine: IndexEngine) -> None:
 
 
 def compact_index(engine: IndexEngine, on_progress: Callable[[int, int], None]) -> CompactReport:
-    """Flush and compact ``engine`` until it is fully indexed. ``on_progress(done, total)`` is called from
-    a polling thread with the records indexed so far out of the backlog found at the start."""
+    """Flush and compact ``engine`` until it is fully indexed. ``on_progress(done, total)`` is called with
+    the records indexed so far out of the backlog found at the start: once before the work begins, then
+    from a polling thread, and once at the end."""
     check_lease(engine)
     before = engine.storage()
     start = time.monotonic()
     total = before.unindexed_records
+    on_progress(0, total)
     stop = threading.Event()
 
     def poll() -> None:
@@ -95,7 +102,35 @@ def compact_index(engine: IndexEngine, on_progress: Callable[[int, int], None]) 
         unindexed_before=before.unindexed_records,
         unindexed_after=after.unindexed_records,
         log_entries_flushed=before.unflushed_log_entries - after.unflushed_log_entries,
+        flushes=after.flushes,
+        compactions=after.compactions,
+        bytes_written=after.bytes_written,
         seconds=time.monotonic() - start,
+    )
+
+
+COLUMNS = ["INDEX", "RECORDS", "SEGMENTS", "GRAPHS", "UNINDEXED", "FLUSHES", "COMPACTIONS", "WRITTEN"]
+COLUMNS += ["SECONDS"]
+
+
+def render(reports: list[CompactReport]) -> str:
+    """What was done, one row per index: before -> after where a number changed by design."""
+    return table(
+        COLUMNS,
+        [
+            [
+                r.name,
+                r.records,
+                f"{r.segments_before} -> {r.segments_after}",
+                f"{r.graphs_before} -> {r.graphs_after}",
+                f"{r.unindexed_before:,} -> {r.unindexed_after:,}",
+                r.flushes,
+                r.compactions,
+                size(r.bytes_written),
+                f"{r.seconds:.1f}",
+            ]
+            for r in reports
+        ],
     )
 
 
@@ -106,7 +141,7 @@ def _settle(engine: IndexEngine) -> IndexStorage:
     for _ in range(MAX_ROUNDS):
         engine.flush()
         engine.compact()
-        now = engine.storage()
+        now = engine.storage(objects=False)
         if _settled(now):
             return now
         if now.manifest_version == seen:

@@ -37,11 +37,6 @@ class Progress:
         if n > self._bar.n:
             self._bar.update(n - self._bar.n)
 
-    def set_total(self, total: int) -> None:
-        if total != self._bar.total:
-            self._bar.total = total
-            self._bar.refresh()
-
     def close(self) -> None:
         self._bar.close()
 

@@ -20,6 +20,8 @@ __all__ = ["IndexReport", "gather", "render", "to_json"]
 
 INDEX_COLUMNS = ["INDEX", "TYPE", "DIM", "METRIC", "RECORDS", "NAMESPACES", "SEGMENTS", "GRAPHS"]
 INDEX_COLUMNS += ["UNINDEXED", "UNFLUSHED LOG", "OBJECTS", "DISK"]
+# ``IndexStorage`` counts of the work done since this process opened the store: always 0 here
+_THIS_PROCESS = {"flushes", "flush_seconds", "compactions", "compaction_seconds", "bytes_written"}
 NAMESPACE_COLUMNS = ["NAMESPACE", "RECORDS", "SEGMENTS", "GRAPHS", "IN MEMTABLE", "PENDING DELETIONS"]
 
 
@@ -53,7 +55,7 @@ def to_json(where: str, reports: list[IndexReport], disk_bytes: int | None) -> d
                 "vector_type": r.config.vector_type,
                 "kind": "documents" if r.config.documents else "vectors",
                 "records": r.records,
-                **r.storage.to_dict(),
+                **{k: v for k, v in r.storage.to_dict().items() if k not in _THIS_PROCESS},
             }
             for r in reports
         ],
