@@ -54,6 +54,20 @@ def test_configure_tags_and_deletion_protection(face: Face) -> None:
     assert not face.client.has_index(name)
 
 
+def test_configure_refuses_what_it_cannot_honour(face: Face) -> None:
+    """Pod settings on a serverless index are a 400 naming the field, not a 202 that changes nothing; the
+    index is as it was."""
+    name = _name()
+    face.client.create_index(name=name, dimension=4, spec=SPEC, tags={"a": "1"})
+    with face.rejects(400, "pod_type"):
+        face.client.configure_index(name, pod_type="p1.x2")
+    with face.rejects(400, "replicas"):
+        face.client.configure_index(name, replicas=2)
+    desc = face.client.describe_index(name)
+    assert desc.deletion_protection == "disabled" and dict(desc.tags or {}) == {"a": "1"}
+    face.client.delete_index(name)
+
+
 def test_unknown_index(face: Face) -> None:
     with face.rejects(404, "not found"):
         face.client.describe_index("ix-nope")

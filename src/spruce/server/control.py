@@ -64,7 +64,7 @@ def describe_index(ctx: Context, req: Request) -> Response:
     return _model(ctx, req, ctx.db.describe_index(req.params["name"]))
 
 
-_CONFIGURABLE = {"deletion_protection", "tags", "spec", "embed", "schema", "read_capacity"}
+_CONFIGURABLE = {"deletion_protection", "tags", "spec", "deployment", "embed", "schema", "read_capacity"}
 _FIXED = {"dimension", "metric", "name", "vector_type", "cloud", "region"}
 
 
@@ -77,8 +77,11 @@ def configure_index(ctx: Context, req: Request) -> Response:
         if key not in _CONFIGURABLE:
             what = "cannot change once the index exists" if key in _FIXED else "is not a setting of an index"
             raise InvalidArgumentError(f"{key} {what}", field=key)
+    # pod settings: classic ``spec.pod``, or 2026-07's ``deployment`` (SDK 10.x sends its replicas/pod_type)
     spec = body.get("spec")
     pod = spec.get("pod") if isinstance(spec, dict) else None
+    if pod is None and isinstance(body.get("deployment"), dict):
+        pod = body["deployment"]
     cfg = ctx.db.configure_index(
         req.params["name"],
         replicas=pod.get("replicas") if isinstance(pod, dict) else None,
