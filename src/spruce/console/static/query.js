@@ -88,7 +88,7 @@ export async function queryPage({ index, ns }) {
         ]);
         fill(
           out,
-          h("p", { id: "query-count" }, `${int(matches.length)} matches (${int(res.usage?.readUnits ?? 0)} read units).`),
+          h("p", { id: "query-count" }, `${int(matches.length)} ${matches.length === 1 ? "match" : "matches"} (${int(res.usage?.readUnits ?? 0)} read ${res.usage?.readUnits === 1 ? "unit" : "units"}).`),
           matches.length ? table(head, rows, { id: "query-table" }) : null,
         );
       } catch (err) {
