@@ -152,8 +152,3 @@ def test_unknown_index_is_one_line_and_nothing_is_compacted(
         assert db.index("vec").storage().unindexed_records > 0
     finally:
         db.close(flush=False)
-
-
-def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _cli(capsys, "compact", "--help")
-    assert rc == 0 and "--index" in out and "offline" in out.lower()

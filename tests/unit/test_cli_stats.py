@@ -131,8 +131,3 @@ def test_stats_through_the_installed_command(store: Path) -> None:
     )
     assert done.returncode == 0 and done.stderr == ""
     assert json.loads(done.stdout)["records"] == 307
-
-
-def test_help(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _cli(capsys, "stats", "--help")
-    assert rc == 0 and "--json" in out and "--index" in out and "--store" in out
