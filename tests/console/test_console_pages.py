@@ -122,6 +122,25 @@ def test_assets_are_plain_files_of_the_package(server: ServerProcess) -> None:
     assert "http://" not in html and "https://" not in html
 
 
+def test_every_control_has_a_label_and_pages_take_the_focus(
+    page: Page, server: ServerProcess, films: str
+) -> None:
+    """Keyboard and screen-reader basics on every page: each form control is labelled, each button is a
+    real button with text, and a new page moves the focus to its heading."""
+    unlabelled_js = """() => [...document.querySelectorAll('main input, main select, main textarea')]
+        .filter(c => !c.id || !document.querySelector(`label[for="${c.id}"]`)).map(c => c.outerHTML)"""
+    blank_buttons_js = """() => [...document.querySelectorAll('button')]
+        .filter(b => !b.textContent.trim() || !b.getAttribute('type')).map(b => b.outerHTML)"""
+    for route in (
+        "/indexes",
+        *(f"/index/{films}{tab}" for tab in ("", "/namespaces", "/records", "/query", "/delete")),
+    ):
+        open_console(page, server.url, route)
+        expect(page.locator("main h1")).to_be_focused()
+        assert page.evaluate(unlabelled_js) == [], route
+        assert page.evaluate(blank_buttons_js) == [], route
+
+
 # ------------------------------------------------------------------ indexes
 
 
@@ -399,6 +418,32 @@ def test_query_by_record_id(page: Page, server: ServerProcess, pc: Pinecone, fil
         [str(i + 1), m.id, f"{m.score:.6f}", _inline(m.metadata)] for i, m in enumerate(sdk.matches)
     ]
     assert rows(page, "#query-table")[0][1] == "film-03"
+
+
+def test_query_a_sparse_index(page: Page, server: ServerProcess, pc: Pinecone) -> None:
+    pc.create_index(name="sparse-query", vector_type="sparse", metric="dotproduct", spec=SPEC)
+    idx = pc.Index(name="sparse-query")
+    idx.upsert(
+        vectors=[
+            {
+                "id": f"s{i}",
+                "sparse_values": {"indices": [i, i + 1, 40], "values": [0.5, 0.25, 0.1]},
+                "metadata": {"i": i},
+            }
+            for i in range(8)
+        ]
+    )
+    query = {"indices": [3, 4, 40], "values": [1.0, 0.5, 2.0]}
+    sdk = idx.query(sparse_vector=query, top_k=5, include_metadata=True)
+    open_console(page, server.url, "/index/sparse-query/query")
+    expect(page.locator("#q-vector")).to_have_count(0)  # no dense vector on a sparse index
+    page.fill("#q-sparse", '{"indices": [3, 4, 40], "values": [1.0, 0.5, 2.0]}')
+    page.fill("#q-topk", "5")
+    page.press("#q-topk", "Enter")
+    expect(page.locator("#query-table")).to_be_visible()
+    assert rows(page, "#query-table") == [
+        [str(i + 1), m.id, f"{m.score:.6f}", _inline(m.metadata)] for i, m in enumerate(sdk.matches)
+    ]
 
 
 def test_a_bad_filter_shows_the_api_400(page: Page, server: ServerProcess, pc: Pinecone, films: str) -> None:

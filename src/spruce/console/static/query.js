@@ -32,7 +32,8 @@ export async function queryPage({ index, ns }) {
     "div",
     { id: "vector-fields" },
     kind.kind === "sparse" ? null : field("Vector (JSON array)", vector, kind.dimension ? `${kind.dimension} numbers` : null),
-    kind.kind === "dense" && kind.metric !== "dotproduct"
+    // (a sparse query vector: alone on a sparse index, beside the dense one on a dotproduct index)
+    kind.kind !== "sparse" && kind.metric !== "dotproduct"
       ? null
       : field("Sparse vector (JSON)", sparse, kind.kind === "sparse" ? "indices and values" : "optional, for a hybrid query (dotproduct)"),
   );
