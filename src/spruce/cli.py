@@ -477,6 +477,8 @@ def _serve_flags_error(args: argparse.Namespace) -> str | None:
                 return f"{flag} applies to --store (a bucket) only"
         if os.path.exists(args.data) and not os.path.isdir(args.data):
             return f"--data {args.data} is not a directory"
+    if args.read_only_api_key and args.read_only_api_key == args.api_key:
+        return "--read-only-api-key must differ from --api-key (the same key cannot both write and not)"
     for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if path is not None and not os.path.isfile(path):
             return f"{flag} {path}: no such file"
@@ -619,6 +621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AdminError as exc:
         print(f"spruce {args.command}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # (Ctrl-C while a store opens, a verify reads; ``serve`` handles its own)
+        print(f"spruce {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # (``spruce stats | head``: the reader left; say nothing more)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -63,6 +63,10 @@ CASES = [
     (["serve", "--data", "{p}/afile", "--port", "0"], "--data {p}/afile is not a directory"),
     (["serve", "--data", "{p}/afile/sub", "--port", "0"], "cannot open {p}/afile/sub: Not a directory"),
     (["serve", "--cache", "{p}/c", "--data", "{p}/d"], "--cache applies to --store (a bucket) only"),
+    (
+        ["serve", "--api-key", "k", "--read-only-api-key", "k"],
+        "--read-only-api-key must differ from --api-key",
+    ),
     (["serve", "--tls-cert", "{p}/no.pem", "--tls-key", "{p}/no.pem"], "--tls-cert {p}/no.pem: no such file"),
     # the commands on an existing store: nothing is created where it is not
     (["stats", "--data", "{p}/missing"], "{p}/missing: no such directory"),
@@ -113,3 +117,22 @@ def test_a_directory_that_cannot_be_written_is_one_line(
     locked.mkdir(mode=0o500)
     rc, _, err = _cli(capsys, ["serve", "--data", str(locked / "d"), "--port", "0"])
     assert rc == 2 and err == f"spruce: cannot open {locked / 'd'}: Permission denied\n"
+
+
+@pytest.mark.parametrize("command", ["stats", "compact"])
+def test_a_store_that_refuses_to_open_says_why_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A store whose catalog is gone while its indexes hold data: the engine's refusal, pointing at
+    ``spruce repair``, as the one line (and nothing changed)."""
+    import shutil
+
+    db = spruce.Client(path=str(tmp_path / "db"))
+    db.create_index("ix", dimension=2)
+    db.Index("ix").upsert([("a", [1.0, 0.0])])
+    db.close()
+    shutil.rmtree(tmp_path / "db" / "catalog")
+    rc, out, err = _cli(capsys, [command, "--data", str(tmp_path / "db")])
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"spruce {command}: cannot open the store: the catalog (catalog/) is missing")
+    assert "spruce repair" in err
