@@ -96,7 +96,10 @@ export async function api(method, path, { query, body } = {}) {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(response.status, `The server answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    throw new ApiError(
+      response.status,
+      `The server answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+    );
   }
 }
 
@@ -129,7 +132,7 @@ export function dp(index) {
 /** The wire's namespace for a data-plane call: the namespaces API names the default one `__default__`,
  * the records API `""`. */
 export function wireNamespace(ns) {
-  return ns === "__default__" ? "" : ns ?? "";
+  return ns === "__default__" ? "" : (ns ?? "");
 }
 
 /** A namespace's record count in a describe_index_stats answer; the default namespace may be keyed `""`
@@ -164,13 +167,15 @@ export function indexKind(model) {
  * response; `items(response)` its items; `progress(countSoFar)` is told after each page. */
 export async function allPages(fetchPage, items, progress = () => {}) {
   const out = [];
+  const seen = new Set(); // (a token seen before would loop forever: stop instead)
   let token;
   for (;;) {
     const page = await fetchPage(token);
     out.push(...items(page));
     progress(out.length);
     token = page.pagination?.next;
-    if (!token) return out;
+    if (!token || seen.has(token)) return out;
+    seen.add(token);
   }
 }
 

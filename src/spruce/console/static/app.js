@@ -36,8 +36,11 @@ function resolve() {
   const params = new URLSearchParams(qs ?? "");
   if (path === "/" || path === "/indexes") return { page: indexesPage, args: { params } };
   const m = /^\/index\/([^/]+)(?:\/([a-z]+))?\/?$/.exec(path);
-  if (m && (m[2] ?? "") in INDEX_PAGES) {
-    return { page: INDEX_PAGES[m[2] ?? ""], args: { index: decodeURIComponent(m[1]), ns: params.get("ns") ?? "", params } };
+  if (m && Object.hasOwn(INDEX_PAGES, m[2] ?? "")) {
+    return {
+      page: INDEX_PAGES[m[2] ?? ""],
+      args: { index: decodeURIComponent(m[1]), ns: params.get("ns") ?? "", params },
+    };
   }
   return null;
 }
@@ -47,11 +50,19 @@ let renderSeq = 0;
 /** Render the current route into <main>. A newer navigation wins over a slower, older render. */
 async function render() {
   const seq = ++renderSeq;
-  const route = resolve();
+  let route = null;
+  try {
+    route = resolve();
+  } catch {
+    route = null; // a malformed address (a bad %-escape): "Not found" rather than a page left loading
+  }
   const note = takeNote();
   let nodes;
   if (!route) {
-    nodes = [h("h1", { tabindex: "-1" }, "Not found"), h("p", {}, "No such console page. ", h("a", { href: "#/indexes" }, "Back to the indexes."))];
+    nodes = [
+      h("h1", { tabindex: "-1" }, "Not found"),
+      h("p", {}, "No such console page. ", h("a", { href: "#/indexes" }, "Back to the indexes.")),
+    ];
   } else {
     main.setAttribute("aria-busy", "true");
     try {
@@ -71,7 +82,14 @@ async function render() {
 
 function retryLine(err) {
   const again = h("button", { type: "button", onclick: render }, "Try again");
-  if (err?.status === 401) return h("p", {}, h("button", { type: "button", class: "primary", onclick: () => askForKey("") }, "Enter the API key"), " ", again);
+  if (err?.status === 401)
+    return h(
+      "p",
+      {},
+      h("button", { type: "button", class: "primary", onclick: () => askForKey("") }, "Enter the API key"),
+      " ",
+      again,
+    );
   return h("p", {}, again, " ", h("a", { href: "#/indexes" }, "Back to the indexes"));
 }
 

@@ -8,7 +8,7 @@
 //
 // Editing a form after its count throws the count away: what is confirmed is always what was counted.
 
-import { api, dp, statsCount, wireNamespace } from "/console/api.js";
+import { allPages, api, dp, statsCount, wireNamespace } from "/console/api.js";
 import { errorBox, field, fill, h, int, okBox, parseJson, submitOnCtrlEnter } from "/console/dom.js";
 import { busy, indexHeader, namespaceBar } from "/console/ui.js";
 
@@ -40,7 +40,8 @@ export async function deletePage({ index, ns }) {
     h(
       "p",
       { class: "hint" },
-      `In namespace ${label}. Each delete first counts the records it would delete; nothing is deleted until you confirm that count.`,
+      `In namespace ${label}. Each delete first counts the records it would delete; ` +
+        "nothing is deleted until you confirm that count.",
     ),
     byIds(index, namespace),
     byPrefix(index, namespace),
@@ -69,13 +70,20 @@ function deleteForm({ id, title, fields, count }) {
     await busy(submit, "Counting…", async () => {
       let plan;
       try {
-        plan = await count((n) => mine === generation && fill(out, h("p", { role: "status" }, `Counting… ${int(n)} so far`)));
+        plan = await count(
+          (n) => mine === generation && fill(out, h("p", { role: "status" }, `Counting… ${int(n)} so far`)),
+        );
       } catch (err) {
         return mine === generation && fill(out, errorBox(err));
       }
       if (mine !== generation) return;
-      if (plan.count === 0) return fill(out, h("p", { id: `${id}-count`, "data-count": "0" }, `${plan.text} Nothing to delete.`));
-      const confirm = h("button", { type: "button", class: "danger", id: `${id}-confirm` }, `Delete ${int(plan.count)} records`);
+      if (plan.count === 0)
+        return fill(out, h("p", { id: `${id}-count`, "data-count": "0" }, `${plan.text} Nothing to delete.`));
+      const confirm = h(
+        "button",
+        { type: "button", class: "danger", id: `${id}-confirm` },
+        `Delete ${int(plan.count)} records`,
+      );
       const cancel = h("button", { type: "button", id: `${id}-cancel`, onclick: () => fill(out) }, "Cancel");
       confirm.addEventListener("click", async () => {
         if (mine !== generation) return;
@@ -90,7 +98,11 @@ function deleteForm({ id, title, fields, count }) {
           }
         });
       });
-      fill(out, h("p", { id: `${id}-count`, "data-count": String(plan.count) }, plan.text), h("p", { class: "buttons" }, confirm, " ", cancel));
+      fill(
+        out,
+        h("p", { id: `${id}-count`, "data-count": String(plan.count) }, plan.text),
+        h("p", { class: "buttons" }, confirm, " ", cancel),
+      );
       confirm.focus();
     });
   });
@@ -99,14 +111,28 @@ function deleteForm({ id, title, fields, count }) {
 }
 
 function byIds(index, namespace) {
-  const ids = h("textarea", { id: "del-ids", name: "ids", rows: "3", required: true, spellcheck: "false", placeholder: "one id per line (or separated by commas)" });
+  const ids = h("textarea", {
+    id: "del-ids",
+    name: "ids",
+    rows: "3",
+    required: true,
+    spellcheck: "false",
+    placeholder: "one id per line (or separated by commas)",
+  });
   submitOnCtrlEnter(ids);
   return deleteForm({
     id: "del-ids",
     title: "By ids",
     fields: field("Record ids", ids, "one per line or separated by commas; Ctrl+Enter counts"),
     count: async (progress) => {
-      const wanted = [...new Set(ids.value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean))];
+      const wanted = [
+        ...new Set(
+          ids.value
+            .split(/[\n,]/)
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ];
       if (!wanted.length) throw new Error("Type at least one id.");
       const found = [];
       for (const batch of chunks(wanted, FETCH_BATCH)) {
@@ -124,7 +150,13 @@ function byIds(index, namespace) {
 }
 
 function byPrefix(index, namespace) {
-  const prefix = h("input", { id: "del-prefix", name: "prefix", required: true, autocomplete: "off", spellcheck: "false" });
+  const prefix = h("input", {
+    id: "del-prefix",
+    name: "prefix",
+    required: true,
+    autocomplete: "off",
+    spellcheck: "false",
+  });
   return deleteForm({
     id: "del-prefix",
     title: "By id prefix",
@@ -132,14 +164,14 @@ function byPrefix(index, namespace) {
     count: async (progress) => {
       const value = prefix.value;
       if (!value) throw new Error("Type a prefix (to delete every record, delete the namespace).");
-      const found = [];
-      let token;
-      do {
-        const res = await api("GET", `${dp(index)}/vectors/list`, { query: { namespace, prefix: value, limit: 100, paginationToken: token } });
-        found.push(...(res.vectors ?? []).map((v) => v.id));
-        progress(found.length);
-        token = res.pagination?.next;
-      } while (token);
+      const found = await allPages(
+        (token) =>
+          api("GET", `${dp(index)}/vectors/list`, {
+            query: { namespace, prefix: value, limit: 100, paginationToken: token },
+          }),
+        (page) => (page.vectors ?? []).map((v) => v.id),
+        progress,
+      );
       return {
         count: found.length,
         text: `${int(found.length)} records have an id starting with "${value}".`,
@@ -151,7 +183,14 @@ function byPrefix(index, namespace) {
 
 function byFilter(index, namespace) {
   const filter = submitOnCtrlEnter(
-    h("textarea", { id: "del-filter", name: "filter", rows: "3", required: true, spellcheck: "false", placeholder: '{"genre": {"$eq": "drama"}}' }),
+    h("textarea", {
+      id: "del-filter",
+      name: "filter",
+      rows: "3",
+      required: true,
+      spellcheck: "false",
+      placeholder: '{"genre": {"$eq": "drama"}}',
+    }),
   );
   return deleteForm({
     id: "del-filter",
@@ -161,7 +200,10 @@ function byFilter(index, namespace) {
       const parsed = parseJson(filter.value, "The filter", { kind: "object" });
       if (parsed.error) throw new Error(parsed.error);
       // (the API refuses a delete with an empty filter; say so before counting every record)
-      if (Object.keys(parsed.value).length === 0) throw new Error("An empty filter matches every record, and the API refuses a delete with one: delete the namespace instead.");
+      if (Object.keys(parsed.value).length === 0)
+        throw new Error(
+          "An empty filter matches every record, and the API refuses a delete with one: delete the namespace instead.",
+        );
       const stats = await api("POST", `${dp(index)}/describe_index_stats`, { body: { filter: parsed.value } });
       const n = statsCount(stats, namespace);
       return {

@@ -39,14 +39,36 @@ export function table(head, rows, attrs = {}) {
   return h(
     "table",
     attrs,
-    h("thead", {}, h("tr", {}, head.map((title) => h("th", { scope: "col" }, title)))),
-    h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell) => h("td", {}, cell))))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        head.map((title) => h("th", { scope: "col" }, title)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      rows.map((row) =>
+        h(
+          "tr",
+          {},
+          row.map((cell) => h("td", {}, cell)),
+        ),
+      ),
+    ),
   );
 }
 
 /** A definition list of `[term, value]` pairs. */
 export function facts(pairs, attrs = {}) {
-  return h("dl", { class: "facts", ...attrs }, pairs.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+  return h(
+    "dl",
+    { class: "facts", ...attrs },
+    pairs.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+  );
 }
 
 /** A labelled form control: `field("Name", h("input", {id: "x"}), "hint")`. The control must have an id. */
@@ -75,6 +97,11 @@ export function okBox(text) {
 /** `1234567` → `"1,234,567"` (fixed to en-US: the tests and the docs read the same digits). */
 export function int(n) {
   return typeof n === "number" ? n.toLocaleString("en-US") : String(n ?? "—");
+}
+
+/** `plural(1, "entry", "entries")` → `"1 entry"`; `plural(3, ...)` → `"3 entries"`. */
+export function plural(n, one, many) {
+  return `${int(n)} ${n === 1 ? one : many}`;
 }
 
 /** A byte count as `12.3 MiB (12,901,234 bytes)`. */
@@ -115,7 +142,11 @@ export function sparsePreview(sparse, shown = 8) {
 export function metadataTable(metadata, attrs = {}) {
   const entries = Object.entries(metadata ?? {});
   if (entries.length === 0) return h("span", { class: "muted" }, "(no metadata)");
-  return table(["Key", "Value"], entries.map(([key, value]) => [key, jsonText(value)]), { class: "metadata", ...attrs });
+  return table(
+    ["Key", "Value"],
+    entries.map(([key, value]) => [key, jsonText(value)]),
+    { class: "metadata", ...attrs },
+  );
 }
 
 /** Metadata on one line, `key=value · key=value`, for result tables. */

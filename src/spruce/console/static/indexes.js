@@ -2,7 +2,7 @@
 // (deletion protection, tags, delete), stats per namespace and spruce's storage report.
 
 import { api, dp, indexKind, statsCount } from "/console/api.js";
-import { bytes, errorBox, facts, field, fill, h, int, table } from "/console/dom.js";
+import { bytes, errorBox, facts, field, fill, h, int, plural, table } from "/console/dom.js";
 import { busy, confirmAction, indexHeader, indexHref, noteForNextPage } from "/console/ui.js";
 
 /** `{a: "b"}` → `"a=b, c=d"`, the tag field's text. */
@@ -42,22 +42,50 @@ export async function indexesPage() {
     ];
   });
   const list = indexes.length
-    ? table(["Name", "Type", "Dimension", "Metric", "Deletion protection", "Tags", "State"], rows, { id: "index-table" })
+    ? table(["Name", "Type", "Dimension", "Metric", "Deletion protection", "Tags", "State"], rows, {
+        id: "index-table",
+      })
     : h("p", { id: "index-table-empty" }, "No indexes yet: create one below.");
   return [h("h1", { tabindex: "-1" }, "Indexes"), list, createForm()];
 }
 
 function createForm() {
-  const name = h("input", { id: "create-name", name: "name", required: true, autocomplete: "off", spellcheck: "false", pattern: "[a-z0-9]([a-z0-9-]*[a-z0-9])?", maxlength: "45" });
-  const type = h("select", { id: "create-type", name: "type" }, h("option", { value: "dense" }, "dense"), h("option", { value: "sparse" }, "sparse"));
-  const dimension = h("input", { id: "create-dimension", name: "dimension", type: "number", min: "1", max: "20000", value: "1536", required: true });
+  const name = h("input", {
+    id: "create-name",
+    name: "name",
+    required: true,
+    autocomplete: "off",
+    spellcheck: "false",
+    pattern: "[a-z0-9]([a-z0-9-]*[a-z0-9])?",
+    maxlength: "45",
+  });
+  const type = h(
+    "select",
+    { id: "create-type", name: "type" },
+    h("option", { value: "dense" }, "dense"),
+    h("option", { value: "sparse" }, "sparse"),
+  );
+  const dimension = h("input", {
+    id: "create-dimension",
+    name: "dimension",
+    type: "number",
+    min: "1",
+    max: "20000",
+    value: "1536",
+    required: true,
+  });
   const metric = h(
     "select",
     { id: "create-metric", name: "metric" },
     ["cosine", "euclidean", "dotproduct"].map((m) => h("option", { value: m }, m)),
   );
   const protection = h("input", { id: "create-protection", name: "protection", type: "checkbox" });
-  const tags = h("input", { id: "create-tags", name: "tags", autocomplete: "off", placeholder: "env=prod, team=search" });
+  const tags = h("input", {
+    id: "create-tags",
+    name: "tags",
+    autocomplete: "off",
+    placeholder: "env=prod, team=search",
+  });
   const result = h("div", { id: "create-result", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "primary" }, "Create index");
 
@@ -131,7 +159,10 @@ export async function overviewPage({ index }) {
       ["Type", kind.kind],
       ["Dimension", kind.dimension ?? "—"],
       ["Metric", kind.metric || "—"],
-      ["Deployment", [deployment.deployment_type, deployment.cloud, deployment.region].filter(Boolean).join(" / ") || "—"],
+      [
+        "Deployment",
+        [deployment.deployment_type, deployment.cloud, deployment.region].filter(Boolean).join(" / ") || "—",
+      ],
       ["Host", model.host ?? "—"],
       ["State", model.status?.state ?? "—"],
     ],
@@ -149,7 +180,13 @@ export async function overviewPage({ index }) {
       : null;
   return [
     ...indexHeader(index, "", `Index ${index}`),
-    h("section", { "aria-labelledby": "config-title" }, h("h2", { id: "config-title" }, "Configuration"), config, fieldList),
+    h(
+      "section",
+      { "aria-labelledby": "config-title" },
+      h("h2", { id: "config-title" }, "Configuration"),
+      config,
+      fieldList,
+    ),
     settings(index, model),
     storageSection(stats, storage),
   ];
@@ -177,7 +214,13 @@ function settings(index, model) {
     }),
   );
 
-  const tags = h("input", { id: "tags-input", name: "tags", value: tagsText(model.tags), autocomplete: "off", placeholder: "env=prod, team=search" });
+  const tags = h("input", {
+    id: "tags-input",
+    name: "tags",
+    value: tagsText(model.tags),
+    autocomplete: "off",
+    placeholder: "env=prod, team=search",
+  });
   const saveTags = h("button", { type: "submit" }, "Save tags");
   const onTags = async (event) => {
     event.preventDefault();
@@ -220,8 +263,20 @@ function settings(index, model) {
     "section",
     { "aria-labelledby": "settings-title" },
     h("h2", { id: "settings-title" }, "Settings"),
-    h("p", {}, "Deletion protection: ", h("strong", { id: "protection-state" }, model.deletion_protection ?? "disabled"), " ", toggle),
-    h("form", { id: "tags-form", class: "inline", onsubmit: onTags }, field("Tags", tags, "key=value, separated by commas; remove one to delete it"), saveTags),
+    h(
+      "p",
+      {},
+      "Deletion protection: ",
+      h("strong", { id: "protection-state" }, model.deletion_protection ?? "disabled"),
+      " ",
+      toggle,
+    ),
+    h(
+      "form",
+      { id: "tags-form", class: "inline", onsubmit: onTags },
+      field("Tags", tags, "key=value, separated by commas; remove one to delete it"),
+      saveTags,
+    ),
     h("p", {}, remove),
     result,
   );
@@ -244,7 +299,10 @@ function storageSection(stats, storage) {
       ["Segments", `${int(segments)} (${int(graphs)} with a graph)`],
       ["Disk (local)", bytes(storage.local_bytes)],
       ["Objects in the store", int(storage.objects)],
-      ["Log not yet flushed", `${int(storage.unflushed_log_entries)} ${storage.unflushed_log_entries === 1 ? "entry" : "entries"}, ${bytes(storage.unflushed_log_bytes)}`],
+      [
+        "Log not yet flushed",
+        `${plural(storage.unflushed_log_entries, "entry", "entries")}, ${bytes(storage.unflushed_log_bytes)}`,
+      ],
       ["LSN", int(storage.lsn)],
       ["Manifest", `version ${int(storage.manifest_version)} (up to LSN ${int(storage.manifest_lsn)})`],
     ],
@@ -266,13 +324,24 @@ function storageSection(stats, storage) {
     { "aria-labelledby": "storage-title" },
     h("h2", { id: "storage-title" }, "Stats and storage"),
     storage.background_error
-      ? h("p", { class: "error", role: "alert", id: "background-error" }, "Background work failed: ", storage.background_error)
+      ? h(
+          "p",
+          { class: "error", role: "alert", id: "background-error" },
+          "Background work failed: ",
+          storage.background_error,
+        )
       : null,
     summary,
     h("h3", {}, "Per namespace"),
     rows.length
-      ? table(["Namespace", "Records", "In memtable", "Segments", "Segments with graph", "Pending deletions"], rows, { id: "ns-stats" })
+      ? table(["Namespace", "Records", "In memtable", "Segments", "Segments with graph", "Pending deletions"], rows, {
+          id: "ns-stats",
+        })
       : h("p", { id: "ns-stats-empty" }, "No records yet."),
-    h("p", {}, h("button", { type: "button", onclick: () => window.dispatchEvent(new Event("console:rerender")) }, "Refresh")),
+    h(
+      "p",
+      {},
+      h("button", { type: "button", onclick: () => window.dispatchEvent(new Event("console:rerender")) }, "Refresh"),
+    ),
   );
 }

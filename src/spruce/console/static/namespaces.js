@@ -31,11 +31,26 @@ export async function namespacesPage({ index }) {
     return [
       ns.name,
       int(ns.record_count),
-      h("span", { class: "actions" }, h("a", { href: indexHref(index, "records", wire) }, "Records"), " ", h("a", { href: indexHref(index, "query", wire) }, "Query"), " ", remove),
+      h(
+        "span",
+        { class: "actions" },
+        h("a", { href: indexHref(index, "records", wire) }, "Records"),
+        " ",
+        h("a", { href: indexHref(index, "query", wire) }, "Query"),
+        " ",
+        remove,
+      ),
     ];
   });
 
-  const name = h("input", { id: "ns-name", name: "name", required: true, autocomplete: "off", spellcheck: "false", maxlength: "512" });
+  const name = h("input", {
+    id: "ns-name",
+    name: "name",
+    required: true,
+    autocomplete: "off",
+    spellcheck: "false",
+    maxlength: "512",
+  });
   const create = h("button", { type: "submit", class: "primary" }, "Create namespace");
   const onsubmit = async (event) => {
     event.preventDefault();

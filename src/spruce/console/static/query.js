@@ -2,26 +2,66 @@
 // record id, with an optional metadata filter and top-k; shows ids, scores and metadata.
 
 import { api, dp, indexKind, wireNamespace } from "/console/api.js";
-import { errorBox, field, fill, h, int, metadataInline, parseJson, submitOnCtrlEnter, table, valuesPreview } from "/console/dom.js";
+import {
+  errorBox,
+  field,
+  fill,
+  h,
+  metadataInline,
+  parseJson,
+  plural,
+  submitOnCtrlEnter,
+  table,
+  valuesPreview,
+} from "/console/dom.js";
 import { busy, indexHeader, namespaceBar } from "/console/ui.js";
 
 export async function queryPage({ index, ns }) {
-  const [nsBar, model] = await Promise.all([namespaceBar(index, "query", ns), api("GET", `/indexes/${encodeURIComponent(index)}`)]);
+  const [nsBar, model] = await Promise.all([
+    namespaceBar(index, "query", ns),
+    api("GET", `/indexes/${encodeURIComponent(index)}`),
+  ]);
   const kind = indexKind(model);
 
   const byVector = h("input", { type: "radio", id: "by-vector", name: "by", value: "vector", checked: true });
   const byId = h("input", { type: "radio", id: "by-id", name: "by", value: "id" });
   const vector = submitOnCtrlEnter(
-    h("textarea", { id: "q-vector", name: "vector", rows: "3", spellcheck: "false", placeholder: kind.dimension ? `[${Array(Math.min(kind.dimension, 4)).fill("0.1").join(", ")}${kind.dimension > 4 ? ", …" : ""}] (${kind.dimension} numbers)` : "[0.1, 0.2, 0.3]" }),
+    h("textarea", {
+      id: "q-vector",
+      name: "vector",
+      rows: "3",
+      spellcheck: "false",
+      placeholder: kind.dimension ? `[0.1, 0.2, …] (${kind.dimension} numbers)` : "[0.1, 0.2, 0.3]",
+    }),
   );
   const sparse = submitOnCtrlEnter(
-    h("textarea", { id: "q-sparse", name: "sparse", rows: "2", spellcheck: "false", placeholder: '{"indices": [3, 17], "values": [0.5, 0.25]}' }),
+    h("textarea", {
+      id: "q-sparse",
+      name: "sparse",
+      rows: "2",
+      spellcheck: "false",
+      placeholder: '{"indices": [3, 17], "values": [0.5, 0.25]}',
+    }),
   );
   const id = h("input", { id: "q-id", name: "id", autocomplete: "off", spellcheck: "false" });
   const filter = submitOnCtrlEnter(
-    h("textarea", { id: "q-filter", name: "filter", rows: "3", spellcheck: "false", placeholder: '{"genre": {"$eq": "drama"}, "year": {"$gte": 2019}}' }),
+    h("textarea", {
+      id: "q-filter",
+      name: "filter",
+      rows: "3",
+      spellcheck: "false",
+      placeholder: '{"genre": {"$eq": "drama"}, "year": {"$gte": 2019}}',
+    }),
   );
-  const topK = h("input", { id: "q-topk", name: "topK", type: "number", min: "1", max: "10000", value: "10", required: true });
+  const topK = h("input", {
+    id: "q-topk",
+    name: "topK",
+    type: "number",
+    min: "1",
+    max: "10000",
+    value: "10",
+    required: true,
+  });
   const withValues = h("input", { id: "q-values", name: "includeValues", type: "checkbox" });
   const withMetadata = h("input", { id: "q-metadata", name: "includeMetadata", type: "checkbox", checked: true });
   const submit = h("button", { type: "submit", class: "primary" }, "Run query");
@@ -31,13 +71,23 @@ export async function queryPage({ index, ns }) {
   const vectorFields = h(
     "div",
     { id: "vector-fields" },
-    kind.kind === "sparse" ? null : field("Vector (JSON array)", vector, kind.dimension ? `${kind.dimension} numbers` : null),
+    kind.kind === "sparse"
+      ? null
+      : field("Vector (JSON array)", vector, kind.dimension ? `${kind.dimension} numbers` : null),
     // (a sparse query vector: alone on a sparse index, beside the dense one on a dotproduct index)
     kind.kind !== "sparse" && kind.metric !== "dotproduct"
       ? null
-      : field("Sparse vector (JSON)", sparse, kind.kind === "sparse" ? "indices and values" : "optional, for a hybrid query (dotproduct)"),
+      : field(
+          "Sparse vector (JSON)",
+          sparse,
+          kind.kind === "sparse" ? "indices and values" : "optional, for a hybrid query (dotproduct)",
+        ),
   );
-  const idFields = h("div", { id: "id-fields", hidden: true }, field("Record id", id, "the query vector is that record's"));
+  const idFields = h(
+    "div",
+    { id: "id-fields", hidden: true },
+    field("Record id", id, "the query vector is that record's"),
+  );
   const switchMode = () => {
     vectorFields.hidden = !byVector.checked;
     idFields.hidden = !byId.checked;
@@ -61,7 +111,8 @@ export async function queryPage({ index, ns }) {
       if (dense.error) return { error: dense.error };
       const sp = parseJson(sparse.value, "The sparse vector", { kind: "object", optional: true });
       if (sp.error) return { error: sp.error };
-      if (dense.value === undefined && sp.value === undefined) return { error: "Paste a query vector (a JSON array of numbers)." };
+      if (dense.value === undefined && sp.value === undefined)
+        return { error: "Paste a query vector (a JSON array of numbers)." };
       if (dense.value !== undefined) b.vector = dense.value;
       if (sp.value !== undefined) b.sparseVector = sp.value;
     }
@@ -79,7 +130,13 @@ export async function queryPage({ index, ns }) {
       try {
         const res = await api("POST", `${dp(index)}/query`, { body: built.body });
         const matches = res.matches ?? [];
-        const head = ["#", "Id", "Score", ...(withMetadata.checked ? ["Metadata"] : []), ...(withValues.checked ? ["Values"] : [])];
+        const head = [
+          "#",
+          "Id",
+          "Score",
+          ...(withMetadata.checked ? ["Metadata"] : []),
+          ...(withValues.checked ? ["Values"] : []),
+        ];
         const rows = matches.map((m, i) => [
           String(i + 1),
           m.id,
@@ -89,7 +146,11 @@ export async function queryPage({ index, ns }) {
         ]);
         fill(
           out,
-          h("p", { id: "query-count" }, `${int(matches.length)} ${matches.length === 1 ? "match" : "matches"} (${int(res.usage?.readUnits ?? 0)} read ${res.usage?.readUnits === 1 ? "unit" : "units"}).`),
+          h(
+            "p",
+            { id: "query-count" },
+            `${plural(matches.length, "match", "matches")} (${plural(res.usage?.readUnits ?? 0, "read unit", "read units")}).`,
+          ),
           matches.length ? table(head, rows, { id: "query-table" }) : null,
         );
       } catch (err) {

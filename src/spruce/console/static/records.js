@@ -34,7 +34,15 @@ export async function recordsPage({ index, ns }) {
 
 function listSection(index, ns, show) {
   const prefix = h("input", { id: "list-prefix", name: "prefix", autocomplete: "off", spellcheck: "false" });
-  const limit = h("input", { id: "list-limit", name: "limit", type: "number", min: "1", max: "100", value: "20", required: true });
+  const limit = h("input", {
+    id: "list-limit",
+    name: "limit",
+    type: "number",
+    min: "1",
+    max: "100",
+    value: "20",
+    required: true,
+  });
   const submit = h("button", { type: "submit", class: "primary" }, "List records");
   const out = h("div", { id: "list-result", "aria-live": "polite" });
   // The tokens of the pages shown so far: tokens[i] fetched page i (tokens[0] is none). "Previous" goes
@@ -45,7 +53,12 @@ function listSection(index, ns, show) {
   async function load() {
     try {
       const res = await api("GET", `${dp(index)}/vectors/list`, {
-        query: { namespace: wireNamespace(ns), prefix: prefix.value, limit: limit.value, paginationToken: tokens[page] },
+        query: {
+          namespace: wireNamespace(ns),
+          prefix: prefix.value,
+          limit: limit.value,
+          paginationToken: tokens[page],
+        },
       });
       const ids = (res.vectors ?? []).map((v) => v.id);
       const next = res.pagination?.next;
@@ -69,7 +82,11 @@ function listSection(index, ns, show) {
               { id: "list-ids", class: "ids", start: String(page * Number(limit.value) + 1) },
               ids.map((id) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => show(id) }, id))),
             )
-          : h("p", { id: "list-empty" }, prefix.value ? `No record id starts with "${prefix.value}".` : "No records in this namespace."),
+          : h(
+              "p",
+              { id: "list-empty" },
+              prefix.value ? `No record id starts with "${prefix.value}".` : "No records in this namespace.",
+            ),
         h("p", { class: "pager" }, prev, " ", h("span", { id: "list-page" }, `Page ${page + 1}`), " ", more),
       );
     } catch (err) {
@@ -88,7 +105,13 @@ function listSection(index, ns, show) {
     "section",
     { "aria-labelledby": "list-title" },
     h("h2", { id: "list-title" }, "List record ids"),
-    h("form", { id: "list-form", class: "inline", onsubmit }, field("Id prefix", prefix), field("Page size", limit), submit),
+    h(
+      "form",
+      { id: "list-form", class: "inline", onsubmit },
+      field("Id prefix", prefix),
+      field("Page size", limit),
+      submit,
+    ),
     out,
   );
 }
@@ -102,7 +125,9 @@ function fetchSection(index, ns) {
 
   async function load() {
     try {
-      const res = await api("GET", `${dp(index)}/vectors/fetch`, { query: { ids: [id.value], namespace: wireNamespace(ns) } });
+      const res = await api("GET", `${dp(index)}/vectors/fetch`, {
+        query: { ids: [id.value], namespace: wireNamespace(ns) },
+      });
       const record = res.vectors?.[id.value];
       if (!record) return fill(out, h("p", { id: "fetch-missing" }, `No record "${id.value}" in this namespace.`));
       fill(
@@ -113,7 +138,9 @@ function fetchSection(index, ns) {
           { class: "facts" },
           h("dt", {}, "Values"),
           h("dd", { id: "fetch-values" }, valuesPreview(record.values)),
-          record.sparseValues ? [h("dt", {}, "Sparse values"), h("dd", { id: "fetch-sparse" }, sparsePreview(record.sparseValues))] : null,
+          record.sparseValues
+            ? [h("dt", {}, "Sparse values"), h("dd", { id: "fetch-sparse" }, sparsePreview(record.sparseValues))]
+            : null,
         ),
         h("h4", {}, "Metadata"),
         metadataTable(record.metadata, { id: "fetch-metadata" }),
@@ -148,9 +175,23 @@ function fetchSection(index, ns) {
 
 function byMetadataSection(index, ns) {
   const filter = submitOnCtrlEnter(
-    h("textarea", { id: "fbm-filter", name: "filter", rows: "3", spellcheck: "false", placeholder: '{"genre": {"$eq": "drama"}}' }),
+    h("textarea", {
+      id: "fbm-filter",
+      name: "filter",
+      rows: "3",
+      spellcheck: "false",
+      placeholder: '{"genre": {"$eq": "drama"}}',
+    }),
   );
-  const limit = h("input", { id: "fbm-limit", name: "limit", type: "number", min: "1", max: "10000", value: "100", required: true });
+  const limit = h("input", {
+    id: "fbm-limit",
+    name: "limit",
+    type: "number",
+    min: "1",
+    max: "10000",
+    value: "100",
+    required: true,
+  });
   const submit = h("button", { type: "submit", class: "primary" }, "Fetch by metadata");
   const out = h("div", { id: "fbm-result", "aria-live": "polite" });
   let shown = [];
@@ -159,14 +200,25 @@ function byMetadataSection(index, ns) {
     const parsed = parseJson(filter.value, "The filter", { kind: "object" });
     if (parsed.error) return fill(out, errorBox(parsed.error));
     // (the API refuses an empty filter, as the SDK does before sending one: say so without a request)
-    if (Object.keys(parsed.value).length === 0) return fill(out, errorBox("The filter needs at least one condition: the API refuses an empty filter for fetch by metadata."));
+    if (Object.keys(parsed.value).length === 0)
+      return fill(
+        out,
+        errorBox("The filter needs at least one condition: the API refuses an empty filter for fetch by metadata."),
+      );
     try {
       const res = await api("POST", `${dp(index)}/vectors/fetch_by_metadata`, {
-        body: { filter: parsed.value, namespace: wireNamespace(ns), limit: Number(limit.value), paginationToken: token },
+        body: {
+          filter: parsed.value,
+          namespace: wireNamespace(ns),
+          limit: Number(limit.value),
+          paginationToken: token,
+        },
       });
       shown = token ? shown.concat(Object.values(res.vectors ?? {})) : Object.values(res.vectors ?? {});
       const next = res.pagination?.next;
-      const more = next ? h("button", { type: "button", id: "fbm-more", onclick: () => load(next) }, "Fetch more") : null;
+      const more = next
+        ? h("button", { type: "button", id: "fbm-more", onclick: () => load(next) }, "Fetch more")
+        : null;
       fill(
         out,
         h("p", { id: "fbm-count" }, `${int(shown.length)} records${next ? " so far" : ""}.`),

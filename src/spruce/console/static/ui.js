@@ -58,7 +58,14 @@ export function indexHeader(index, current, title, ns = "") {
       "nav",
       { class: "tabs", "aria-label": `Index ${index}` },
       TABS.map(([tab, label]) =>
-        h("a", { href: indexHref(index, tab, tab && tab !== "namespaces" ? ns : ""), "aria-current": tab === current ? "page" : null }, label),
+        h(
+          "a",
+          {
+            href: indexHref(index, tab, tab && tab !== "namespaces" ? ns : ""),
+            "aria-current": tab === current ? "page" : null,
+          },
+          label,
+        ),
       ),
     ),
   ];
@@ -98,7 +105,11 @@ export async function namespaceBar(index, tab, ns) {
     },
     h("label", { for: "ns-input" }, "Namespace"),
     input,
-    h("datalist", { id: "ns-options" }, known.map((n) => h("option", { value: n.name }, `${int(n.record_count)} records`))),
+    h(
+      "datalist",
+      { id: "ns-options" },
+      known.map((n) => h("option", { value: n.name }, `${int(n.record_count)} records`)),
+    ),
     h("button", { type: "submit" }, "Switch namespace"),
     h(
       "span",
