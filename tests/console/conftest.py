@@ -35,11 +35,13 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
 
 @pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
-    """A new tab (so a new sessionStorage: no API key typed yet). A JavaScript error in the page fails the
-    test, even when what the test looked at was right."""
+    """A new tab (so a new sessionStorage: no API key typed yet). A JavaScript error in the page, or
+    anything its Content-Security-Policy blocked, fails the test, even when what the test looked at was
+    right."""
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         yield tab
     finally:

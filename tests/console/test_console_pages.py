@@ -7,8 +7,11 @@ works on an index of its own, so the tests do not depend on their order.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import random
 import re
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -20,7 +23,7 @@ if (_reason := missing()) is not None:
 
 from pinecone import Pinecone, ServerlessSpec
 from pinecone.errors.exceptions import ApiError, ConflictError, ForbiddenError, NotFoundError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from spruce_server_proc import ServerProcess
 
 SPEC = ServerlessSpec(cloud="aws", region="us-east-1")
@@ -139,6 +142,58 @@ def test_every_control_has_a_label_and_pages_take_the_focus(
         expect(page.locator("main h1")).to_be_focused()
         assert page.evaluate(unlabelled_js) == [], route
         assert page.evaluate(blank_buttons_js) == [], route
+
+
+def test_nothing_remote_and_no_framing(context: BrowserContext, server: ServerProcess) -> None:
+    """The page's Content-Security-Policy stops any call to another origin, and inside another page's
+    frame the console refuses to work (no click can be tricked onto its delete buttons)."""
+    tab = context.new_page()
+    blocked: list[str] = []
+    tab.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    try:
+        open_console(tab, server.url)
+        expect(tab.locator("main h1")).to_have_text("Indexes")
+        outcome = tab.evaluate("fetch('http://192.0.2.1/x').then(() => 'sent', (e) => 'refused')")
+        assert outcome == "refused"
+        assert any("192.0.2.1" in text for text in blocked), blocked
+
+        # (the framing page is served from loopback too: Chromium will not load a loopback frame into a
+        # page of no address, such as about:blank)
+        with _page_server(f'<iframe src="{server.url}/console/" width="800" height="400"></iframe>') as outer:
+            tab.goto(outer)
+            frame = tab.frame_locator("iframe")
+            expect(frame.locator("main .error")).to_have_text(
+                "The spruce console does not run inside a frame: open it in its own tab."
+            )
+            expect(frame.locator("#index-table")).to_have_count(0)
+    finally:
+        tab.close()
+
+
+@contextlib.contextmanager
+def _page_server(html: str) -> Iterator[str]:
+    """A one-page HTTP server on loopback (another origin than spruce's), yielding its URL."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 # ------------------------------------------------------------------ indexes

@@ -146,7 +146,13 @@ async function refreshBadges() {
   }
 }
 
-window.addEventListener("hashchange", render);
-window.addEventListener("console:rerender", render); // a page changed something and shows it again
-setInterval(refreshBadges, 10_000);
-render();
+if (window.top !== window.self) {
+  // Framed by another page: refuse to work, so that no page can overlay the console's delete buttons
+  // and trick a click (the server sends no frame-ancestors header of its own).
+  fill(main, errorBox("The spruce console does not run inside a frame: open it in its own tab."));
+} else {
+  window.addEventListener("hashchange", render);
+  window.addEventListener("console:rerender", render); // a page changed something and shows it again
+  setInterval(refreshBadges, 10_000);
+  render();
+}
