@@ -57,8 +57,8 @@ class CompactReport:
 def check_lease(engine: IndexEngine) -> None:
     """Refuse an index whose background work another process holds (a bucket shared with a running
     server; a local store is this process's alone, so it always holds every lease)."""
-    # (the lease lives in the engine's Maintainer; ``Database`` took every free one when it opened)
-    if not engine._maint.lease.held():
+    # (``Database`` took every free lease when it opened)
+    if not engine.holds_background:
         raise AdminError(
             f"index {engine.config.name!r}: its background work is held by another process (a running "
             "`spruce serve` on this store compacts it itself): stop that process first (the lease of one "

@@ -706,6 +706,12 @@ class IndexEngine(DataPlane):
 
     # ================================================================ lifecycle
 
+    @property
+    def holds_background(self) -> bool:
+        """Whether this process holds the index's background-work lease (always, on a local store): only
+        the holder flushes and compacts (``storage.lease``)."""
+        return self._maint.lease.held()
+
     def flush(self) -> None:
         """Turn the memtables into segments and commit a manifest now (also done on close). On a shared
         store this is the lease holder's work: a process that cannot take the lease leaves it to that one
