@@ -15,16 +15,19 @@ if (_reason := missing()) is not None:
     pytest.skip(_reason, allow_module_level=True)
 
 from pinecone import Pinecone, ServerlessSpec
-from pinecone.errors.exceptions import UnauthorizedError
+from pinecone.errors.exceptions import ForbiddenError, UnauthorizedError
 from playwright.sync_api import Page, Request, expect
 from spruce_server_proc import ServerProcess
 
 KEY = "console-secret-key"
+READ_KEY = "console-read-only-key"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("console-auth"), ["--api-key", KEY]).start()
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("console-auth"), ["--api-key", KEY, "--read-only-api-key", READ_KEY]
+    ).start()
     try:
         yield proc
     finally:
@@ -133,3 +136,19 @@ def test_forget_key(page: Page, server: ServerProcess, pc: Pinecone) -> None:
     expect(page.locator("#key-dialog")).to_be_visible()
     expect(page.locator("#key-message")).to_contain_text("Missing API key")
     assert page.evaluate("sessionStorage.getItem('spruce-console-api-key')") is None
+
+
+def test_a_read_only_key_reads_and_is_refused_changes(
+    page: Page, server: ServerProcess, pc: Pinecone
+) -> None:
+    """The console can do exactly what its key may: with the read-only key, pages load and every change
+    shows the API's 403, as the SDK reads it."""
+    with pytest.raises(ForbiddenError) as sdk:
+        Pinecone(api_key=READ_KEY, host=server.url).configure_index("locked", deletion_protection="enabled")
+    open_console(page, server.url, "/index/locked")
+    page.fill("#key-input", READ_KEY)
+    page.press("#key-input", "Enter")
+    expect(page.locator("#protection-state")).to_have_text("disabled")
+    page.click("#protection-toggle")
+    expect(page.locator("#settings-result .error")).to_have_text(f"403: {sdk.value.message}")
+    assert pc.describe_index("locked").deletion_protection == "disabled"
