@@ -33,7 +33,7 @@ from urllib.parse import parse_qs
 
 from spruce import deadline
 from spruce.console import asset
-from spruce.errors import PayloadTooLargeError, SpruceError
+from spruce.errors import ForbiddenError, PayloadTooLargeError, SpruceError
 from spruce.server.auth import Keys
 from spruce.server.config import Context
 from spruce.server.errors import error_response, internal_error
@@ -145,12 +145,17 @@ class SpruceApp:
         data_plane: bool,
     ) -> Response:
         method: str = scope["method"]
-        if method == "GET" and segments in (["health"], ["ready"]):  # no key: a probe has none
+        reading = method in ("GET", "HEAD")  # (uvicorn sends no body in answer to a HEAD)
+        if reading and segments in (["health"], ["ready"]):  # no key: a probe has none
             scope["spruce.route"] = segments[0]
             return self._probe(segments[0])
-        if method == "GET" and not data_plane and (not segments or segments[0] == "console"):
+        if reading and not data_plane and (not segments or segments[0] == "console"):
             scope["spruce.route"] = "console"
             return _console(segments)  # no key: the pages hold no data (``spruce.console``)
+        cross = _cross_site(headers)
+        if cross is not None:
+            scope["spruce.route"] = "cross_site"
+            return error_response(ForbiddenError(cross), data_plane=data_plane)
         metrics = method == "GET" and segments == ["metrics"]
         if metrics and self.ctx.config.metrics_public:
             scope["spruce.route"] = "metrics"
@@ -268,6 +273,42 @@ class SpruceApp:
             return internal_error(exc, data_plane=route.data_plane, what=f"{route.method} {route.path}")
 
 
+def _cross_site(headers: dict[bytes, bytes]) -> str | None:
+    """Why a request sent by a web page of another site is refused, or None.
+
+    A browser lets any page it shows send a "simple" request (a POST with ``Content-Type: text/plain``,
+    no custom headers, so no preflight) to any address, a server on loopback included. The page cannot
+    read the answer, but the request runs: without an API key that is a delete of everything. Browsers
+    say where such a request comes from (``Origin``, ``Sec-Fetch-Site``); SDKs and other programs send
+    neither. So a request whose ``Origin`` is not this server (the console's own calls are same-origin)
+    is refused before anything else. A client outside a browser that sets ``Origin`` on purpose must set
+    it to the server it talks to."""
+    site = headers.get(b"sec-fetch-site")
+    if site is not None and site not in (b"same-origin", b"none"):
+        return f"a request from another site (Sec-Fetch-Site: {site.decode('latin-1')}) is refused"
+    origin = headers.get(b"origin")
+    if origin is None:
+        return None
+    host = headers.get(b"host", b"")
+    if origin.partition(b"://")[2] != host:
+        where = origin.decode("latin-1")
+        return f"a request from another origin ({where}) is refused: Origin must be this server"
+    return None
+
+
+# the console's pages: no script, style or frame from anywhere else, and never inside another site's frame
+_CONSOLE_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-cache"),
+]
+
+
 def _console(segments: list[str]) -> Response:
     """``/`` redirects to ``/console/``; ``/console/<file>`` is a file of ``spruce.console``'s assets."""
     if not segments:
@@ -276,7 +317,7 @@ def _console(segments: list[str]) -> Response:
     if found is None:
         return Response(404, b"no such console page", b"text/plain; charset=utf-8")
     body, kind = found
-    return Response(200, body, kind.encode(), headers=[(b"cache-control", b"no-cache")])
+    return Response(200, body, kind.encode(), headers=list(_CONSOLE_HEADERS))
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
