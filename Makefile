@@ -56,7 +56,17 @@ $(LLAMA): Makefile
 		'llama-index-core==0.14.25' 'pinecone==9.1.0' 'pytest==9.2.0'
 	touch $(LLAMA)
 
-install: $(STAMP) $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA)
+# The console's browser tests (tests/console) drive Debian's chromium through Playwright, which cannot
+# download a browser of its own here: installed with apt when missing (sudo unless root). Without apt
+# (not Debian), those tests skip and say why.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium; \
+	else echo "no apt-get: install chromium yourself, or the console tests skip"; fi
+
+install: $(STAMP) $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA) $(CHROMIUM)
 
 run: $(STAMP)
 	$(BIN)/spruce serve --data $(DATA) --host $(HOST) --port $(PORT)
@@ -71,7 +81,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA)
+test: lint typecheck $(SDK7) $(SDK9) $(LANGCHAIN) $(LLAMA) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench-server: $(STAMP)
