@@ -99,12 +99,14 @@ def test_control_422_undecodable_or_missing(wire: httpx.Client) -> None:
 
 
 def test_unknown_route_and_method(wire: httpx.Client) -> None:
-    _control_error(wire.get("/collections"), 404, "NOT_FOUND")
+    _control_error(wire.get("/no-such-route"), 404, "NOT_FOUND")
     r = wire.put("/indexes")
     _control_error(r, 405, "UNIMPLEMENTED")
     assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
     _data_error(wire.put("/index/wire/query"), 405, 12)
-    _data_error(wire.post("/index/wire/records/namespaces/x/search", json={}), 404, 5)
+    _data_error(wire.post("/index/wire/no/such/route", json={}), 404, 5)
+    # a Pinecone feature spruce has not yet is a 501 naming it, not a 404 (test_unsupported.py: each one)
+    _data_error(wire.post("/index/wire/records/namespaces/x/search", json={}), 501, 12)
 
 
 # ---------------------------------------------------------------- data plane errors
