@@ -533,6 +533,9 @@ class FaultyStore:
     def local_path(self, key: str) -> str | None:
         return self._inner.local_path(key)
 
+    def local_bytes(self, prefix: str) -> int:
+        return self._inner.local_bytes(prefix)
+
     shared = False
 
     def lease(self, key: str) -> Lease:

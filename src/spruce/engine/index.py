@@ -7,9 +7,7 @@ on-disk layout, and ``maintenance`` for flush and compaction.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeAlias, TypeVar
@@ -596,7 +594,8 @@ class IndexEngine(DataPlane):
     def storage(self, *, objects: bool = True) -> IndexStorage:
         """How the index is stored (``IndexStorage``): counts under the read lock, then (unless not
         ``objects``: ``objects`` and ``local_bytes`` are then 0) one listing of the index's prefix (a LIST on
-        a bucket) and a ``stat`` per object held on this machine."""
+        a bucket) and the bytes of it held on this machine (``ObjectStore.local_bytes``: a bucket's objects
+        are not fetched for this)."""
         st = self._st
 
         def run() -> tuple[dict[str, NamespaceStorage], int]:
@@ -615,12 +614,7 @@ class IndexEngine(DataPlane):
         spaces, unindexed = st.read(run)
         done = self._maint.done
         keys = st.store.list(st.prefix) if objects else []
-        local = 0
-        for key in keys:
-            path = st.store.local_path(key)
-            if path is not None:
-                with contextlib.suppress(OSError):  # (deleted meanwhile by a compaction)
-                    local += os.stat(path).st_size
+        local = st.store.local_bytes(st.prefix) if objects else 0
         return IndexStorage(
             name=self.config.name,
             lsn=st.lsn,

@@ -95,6 +95,11 @@ class ObjectStore(Protocol):
         """A local file holding the object (for memory-mapping), or None if the backend has none."""
         ...
 
+    def local_bytes(self, prefix: str) -> int:
+        """Bytes of the objects under ``prefix`` held on this machine's disk, fetching nothing (a bucket:
+        its cached copies; ``IndexEngine.storage``)."""
+        ...
+
     def free_bytes(self) -> int | None:
         """Space left for new objects, or None where the backend has no such limit."""
         ...
@@ -292,6 +297,15 @@ class LocalStore:
 
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
+
+    def local_bytes(self, prefix: str) -> int:
+        return sum(self._size(key) for key in self.list(prefix))
+
+    def _size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:  # (deleted meanwhile by a compaction)
+            return 0
 
     shared = False  # (the ``flock``: no other process has it open)
 

@@ -267,6 +267,11 @@ class S3Store:
             self._trim_cache(keep=path)
         return str(path)
 
+    def local_bytes(self, prefix: str) -> int:
+        root = self._cache / prefix
+        with self._cache_mu:
+            return sum(size for path, size in self._cached.items() if str(path).startswith(str(root)))
+
     @property
     def cached_bytes(self) -> int:
         """Bytes in the local cache now (``/metrics``)."""
